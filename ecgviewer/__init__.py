@@ -1,0 +1,3 @@
+"""ecgviewer: an open-source desktop ECG viewer and analyzer."""
+
+__version__ = "0.1.0"

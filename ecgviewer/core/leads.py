@@ -1,0 +1,80 @@
+"""Standard lead names, name normalisation and the 8 -> 12 lead derivation.
+
+Einthoven's and Goldberger's relations give the four limb leads that carts do
+not store (III, aVR, aVL, aVF) from the two that they do (I, II)::
+
+    III = II - I
+    aVR = -(I + II) / 2
+    aVL = I - II / 2
+    aVF = II - I / 2
+
+Derived leads are computed on demand (see :meth:`EcgRecord.lead`) and never
+stored next to the recorded ones.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+#: The 12 standard leads in the conventional printing order.
+STANDARD_LEADS: tuple[str, ...] = (
+    "I", "II", "III", "aVR", "aVL", "aVF",
+    "V1", "V2", "V3", "V4", "V5", "V6",
+)  # fmt: skip
+
+#: The 8 independent leads a cart records (the interval models' input order).
+INDEPENDENT_LEADS: tuple[str, ...] = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
+
+#: Leads that can be derived from I and II, with their coefficients on (I, II).
+DERIVED_LIMB_LEADS: dict[str, tuple[float, float]] = {
+    "III": (-1.0, 1.0),
+    "aVR": (-0.5, -0.5),
+    "aVL": (1.0, -0.5),
+    "aVF": (-0.5, 1.0),
+}
+
+_ALIASES: dict[str, str] = {
+    "MLI": "I",
+    "MLII": "II",
+    "MLIII": "III",
+    "D1": "I",
+    "D2": "II",
+    "D3": "III",
+    "DI": "I",
+    "DII": "II",
+    "DIII": "III",
+    "LEADI": "I",
+    "LEADII": "II",
+    "LEADIII": "III",
+}
+_CANONICAL = {name.upper(): name for name in STANDARD_LEADS}
+
+
+def normalize_lead_name(name: str) -> str:
+    """Return the standard spelling of a lead name, or the stripped name if unknown.
+
+    ``"i"``, ``"LEAD I"``, ``"MLII"``, ``"AVR"``, ``"v1"``, ``"V-1"`` and
+    ``"ECG V1"`` map to ``I``, ``I``, ``II``, ``aVR``, ``V1``, ``V1`` and ``V1``.
+    Names that are not one of the 12 standard leads (``"PLETH"``, ``"vx"``) are
+    returned stripped but otherwise unchanged.
+    """
+    raw = name.strip()
+    key = re.sub(r"[\s_\-]+", "", raw).upper()
+    if key.startswith("ECG") and len(key) > 3:
+        key = key[3:]
+    if key in _CANONICAL:
+        return _CANONICAL[key]
+    if key in _ALIASES:
+        return _ALIASES[key]
+    return raw
+
+
+def derive_limb_lead(name: str, lead_i: np.ndarray, lead_ii: np.ndarray) -> np.ndarray:
+    """Compute a derived limb lead (III, aVR, aVL or aVF) from leads I and II."""
+    try:
+        a, b = DERIVED_LIMB_LEADS[name]
+    except KeyError:
+        raise ValueError(f"{name!r} is not a lead derivable from I and II") from None
+    return a * lead_i + b * lead_ii
