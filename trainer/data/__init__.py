@@ -1,0 +1,1 @@
+"""Data sets for training and evaluation: synthetic, PTB-XL, LUDB, labelled folders."""
