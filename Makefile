@@ -28,7 +28,7 @@ $(VENV)/.installed-test: $(VENV)/.installed-base
 venv: $(VENV)/.installed-base
 
 run: $(VENV)/.installed-base
-	$(VENV)/bin/ecgviewer $(SAMPLE)
+	$(VENV)/bin/ecgviewer $(or $(FILE),$(SAMPLE))
 
 test: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check ecgviewer trainer tests benchmarks
