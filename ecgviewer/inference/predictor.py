@@ -1,0 +1,232 @@
+"""The :class:`Predictor`: checkpoint -> per-record interval predictions.
+
+Torch and the model modules are imported on first use (:meth:`Predictor.load`),
+never when :mod:`ecgviewer.inference` is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecgviewer.core.record import EcgRecord
+from ecgviewer.inference.errors import PredictionCancelled, PredictionError
+from ecgviewer.inference.preprocess import DEFAULT_STRIDE_S, prepare_windows
+from ecgviewer.inference.result import (
+    IntervalEstimate,
+    PredictionResult,
+    qtc_bazett_ms,
+    qtc_fridericia_ms,
+)
+
+#: Checkpoints shipped in ``resources/checkpoints`` (override the folder with $ECGVIEWER_CHECKPOINT_DIR).
+BUNDLED_MODELS: tuple[str, ...] = ("resnet1d", "vit1d")
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
+
+
+def checkpoint_dir() -> Path:
+    """Folder of the bundled checkpoints."""
+    env = os.environ.get("ECGVIEWER_CHECKPOINT_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "resources" / "checkpoints"
+
+
+def resolve_checkpoint(model: str | Path) -> Path:
+    """A bundled model name (``"resnet1d"``, ``"vit1d"``) or a checkpoint path -> checkpoint path."""
+    if isinstance(model, str) and model in BUNDLED_MODELS and not Path(model).exists():
+        return checkpoint_dir() / model
+    return Path(model)
+
+
+def select_device(requested: str = "auto") -> str:
+    """Resolve ``"auto"`` to ``cuda`` > ``mps`` > ``cpu``; check an explicit request is available.
+
+    Raises
+    ------
+    PredictionError
+        Unknown device name, or an explicit ``cuda``/``mps`` that this torch cannot use.
+    """
+    import torch
+
+    kind = requested.split(":")[0]
+    if kind not in DEVICES:
+        raise PredictionError(f"unknown device {requested!r} (choose from {', '.join(DEVICES)})")
+    cuda_ok = torch.cuda.is_available()
+    mps_ok = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    if kind == "auto":
+        return "cuda" if cuda_ok else "mps" if mps_ok else "cpu"
+    if kind == "cuda" and not cuda_ok:
+        raise PredictionError(f"device {requested!r} requested but CUDA is not available to this torch build")
+    if kind == "mps" and not mps_ok:
+        raise PredictionError(f"device {requested!r} requested but MPS is not available")
+    return requested
+
+
+class Predictor:
+    """Predict RR/HR, PR, QRS, QT (and QTc) for ECG records with one checkpoint.
+
+    Parameters
+    ----------
+    model
+        Bundled name (``"resnet1d"``, ``"vit1d"``) or checkpoint path
+        (``NAME``, ``NAME.safetensors`` or ``NAME.json``).
+    device
+        ``"auto"`` (cuda > mps > cpu), ``"cpu"``, ``"cuda"`` (``"cuda:1"``) or ``"mps"``.
+    batch_size
+        Windows per forward pass.
+    stride_s
+        Hop between 10 s windows of longer records.
+
+    Notes
+    -----
+    The checkpoint is loaded (and torch imported) by :meth:`load`, which
+    :meth:`predict` calls on first use. Model inputs are the checkpoint's leads
+    (I, II, V1-V6 for the bundled models); III/aVR/aVL/aVF are never needed, and a
+    record lacking I, II or any chest lead is refused with :class:`PredictionError`.
+    """
+
+    def __init__(
+        self,
+        model: str | Path = "resnet1d",
+        device: str = "auto",
+        batch_size: int = 32,
+        stride_s: float = DEFAULT_STRIDE_S,
+    ) -> None:
+        if batch_size < 1 or stride_s <= 0:
+            raise ValueError("batch_size must be >= 1 and stride_s > 0")
+        self.checkpoint_path = resolve_checkpoint(model)
+        self.requested_device = device
+        self.batch_size = batch_size
+        self.stride_s = stride_s
+        self._loaded: Any = None
+        self._device: str | None = None
+
+    # -- loading ---------------------------------------------------------------
+    def load(self) -> Predictor:
+        """Import torch, pick the device and load the checkpoint (idempotent).
+
+        Raises
+        ------
+        PredictionError
+            Device not available.
+        ecgviewer.models.checkpoint.CheckpointError
+            Invalid or missing checkpoint.
+        """
+        if self._loaded is None:
+            from ecgviewer.models.checkpoint import load_checkpoint
+
+            device = select_device(self.requested_device)
+            self._loaded = load_checkpoint(self.checkpoint_path, device=device)
+            self._device = device
+        return self
+
+    @property
+    def loaded(self) -> bool:
+        """True once the checkpoint is in memory."""
+        return self._loaded is not None
+
+    @property
+    def meta(self) -> Any:
+        """The checkpoint's :class:`~ecgviewer.models.checkpoint.CheckpointMeta` (loads it)."""
+        return self.load()._loaded.meta
+
+    @property
+    def device(self) -> str:
+        """Device the model runs on (loads it)."""
+        self.load()
+        assert self._device is not None
+        return self._device
+
+    @property
+    def model_name(self) -> str:
+        """Checkpoint file name without extension (e.g. ``resnet1d``)."""
+        return self.checkpoint_path.name.removesuffix(".safetensors").removesuffix(".json")
+
+    # -- prediction ------------------------------------------------------------
+    def predict(
+        self,
+        record: EcgRecord,
+        progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> PredictionResult:
+        """Predict the intervals of one record.
+
+        Parameters
+        ----------
+        record
+            Any sampling rate, at least one window long (10 s for the bundled models).
+        progress
+            Called as ``progress(windows_done, n_windows)`` after each batch.
+        should_stop
+            Checked before each batch; when it returns True,
+            :class:`PredictionCancelled` is raised.
+
+        Returns
+        -------
+        PredictionResult
+            Median over windows per interval with its spread, QTc, and provenance.
+
+        Raises
+        ------
+        PredictionError
+            Missing leads, a record shorter than one window, or cancellation.
+        """
+        import torch
+
+        self.load()
+        t0 = time.perf_counter()
+        meta = self._loaded.meta
+        model = self._loaded.model
+        windows = prepare_windows(
+            record, meta.input_leads, meta.fs_hz, meta.window_samples, meta.scaling, self.stride_s
+        )
+        n = len(windows.data)
+        outputs = []
+        with torch.inference_mode():
+            for i in range(0, n, self.batch_size):
+                if should_stop is not None and should_stop():
+                    raise PredictionCancelled("prediction cancelled")
+                batch = torch.from_numpy(np.ascontiguousarray(windows.data[i : i + self.batch_size]))
+                outputs.append(model(batch.to(self._device)).float().cpu().numpy())
+                if progress is not None:
+                    progress(min(i + self.batch_size, n), n)
+        out = np.concatenate(outputs).astype(np.float64)
+        intervals = self._denormalise(out, meta)
+        rr, qt = intervals["rr_ms"].value, intervals["qt_ms"].value
+        if not np.all(np.isfinite([e.value for e in intervals.values()])):
+            raise PredictionError("the model produced non-finite values")
+        return PredictionResult(
+            intervals=intervals,
+            qtc_bazett_ms=qtc_bazett_ms(qt, rr),
+            qtc_fridericia_ms=qtc_fridericia_ms(qt, rr),
+            model_name=self.model_name,
+            checkpoint_status=meta.status,
+            checkpoint_sha256=meta.weights_sha256,
+            trained=meta.trained,
+            device=str(self._device),
+            elapsed_s=time.perf_counter() - t0,
+            window_starts_s=windows.starts_s,
+            warnings=windows.warnings,
+        )
+
+    @staticmethod
+    def _denormalise(out: np.ndarray, meta: Any) -> dict[str, IntervalEstimate]:
+        k = len(meta.targets)
+        hetero = out.shape[1] == 2 * k
+        result: dict[str, IntervalEstimate] = {}
+        values = {}
+        for j, t in enumerate(meta.targets):
+            v = out[:, j] * t.std + t.mean
+            sig = np.exp(0.5 * out[:, k + j]) * t.std if hetero else None
+            values[t.name] = v
+            result[t.name] = IntervalEstimate.from_values(t.name, t.unit, v, sig)
+        rr = np.clip(values["rr_ms"], 1.0, None)  # an untrained net may give nonsense; avoid /0
+        hr_sig = None
+        if hetero:
+            hr_sig = 60000.0 * np.exp(0.5 * out[:, k]) * meta.targets[0].std / rr**2  # delta method
+        result = {"hr_bpm": IntervalEstimate.from_values("hr_bpm", "bpm", 60000.0 / rr, hr_sig), **result}
+        return result

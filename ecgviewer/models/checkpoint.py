@@ -1,0 +1,345 @@
+"""Checkpoint files: ``NAME.safetensors`` (weights) + ``NAME.json`` (everything else).
+
+The JSON (format version 1) holds::
+
+    format_version   1
+    architecture     registry name ("resnet1d", "vit1d", "fcn")
+    config           the architecture's config dataclass as a dict
+    input            {"leads": ["I", "II", "V1", ..., "V6"], "fs_hz": 500,
+                      "window_samples": 5000,
+                      "scaling": {"unit": "mV", "center": "median" | "none",
+                                  "scale_mv": 1.0 | [8 per-lead scales]}}
+                     the model sees (x_mV - per-lead median of the window) / scale_mv
+    targets          [{"name": "rr_ms", "unit": "ms", "mean": ..., "std": ...}, ...]
+                     network output i is (value - mean) / std of target i; the
+                     targets are rr_ms, pr_ms, qrs_ms, qt_ms (HR = 60000 / RR,
+                     QTc from QT and RR are derived, not predicted)
+    training         {"data": ..., "command": ..., ...} free-form provenance
+    metrics          {"pr_ms": {"mae": ...}, ...} free-form validation metrics
+    trained          bool
+    status           "trained" or "untrained placeholder" (shown by every display)
+    weights_sha256   sha256 of the .safetensors file
+
+Loading never unpickles: weights are read with ``safetensors`` only, ``.pt``/``.pth``
+files and anything starting with pickle or zip magic are refused with
+:class:`CheckpointError`, as is every mismatch between JSON, registry and tensors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1
+WEIGHTS_SUFFIX = ".safetensors"
+META_SUFFIX = ".json"
+#: Target names in network output order, and their unit.
+TARGET_NAMES: tuple[str, ...] = ("rr_ms", "pr_ms", "qrs_ms", "qt_ms")
+REQUIRED_KEYS: tuple[str, ...] = (
+    "format_version",
+    "architecture",
+    "config",
+    "input",
+    "targets",
+    "training",
+    "metrics",
+    "trained",
+    "status",
+    "weights_sha256",
+)
+_PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".tar", ".zip"}
+_MAX_HEADER = 100_000_000
+
+
+class CheckpointError(Exception):
+    """A checkpoint could not be saved or loaded; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One predicted quantity: name, unit and the label normalisation of its output."""
+
+    name: str
+    unit: str
+    mean: float
+    std: float
+
+
+@dataclass(frozen=True)
+class CheckpointMeta:
+    """The validated content of a checkpoint's JSON file."""
+
+    architecture: str
+    config: Mapping[str, Any]
+    input_leads: tuple[str, ...]
+    fs_hz: float
+    window_samples: int
+    scaling: Mapping[str, Any]
+    targets: tuple[TargetSpec, ...]
+    training: Mapping[str, Any] = field(default_factory=dict)
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    trained: bool = False
+    status: str = "untrained placeholder"
+    weights_sha256: str = ""
+    format_version: int = FORMAT_VERSION
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSON object written next to the weights."""
+        return {
+            "format_version": self.format_version,
+            "architecture": self.architecture,
+            "config": dict(self.config),
+            "input": {
+                "leads": list(self.input_leads),
+                "fs_hz": self.fs_hz,
+                "window_samples": self.window_samples,
+                "scaling": dict(self.scaling),
+            },
+            "targets": [vars(t).copy() for t in self.targets],
+            "training": dict(self.training),
+            "metrics": dict(self.metrics),
+            "trained": self.trained,
+            "status": self.status,
+            "weights_sha256": self.weights_sha256,
+        }
+
+
+@dataclass(frozen=True)
+class LoadedCheckpoint:
+    """A model in eval mode with its metadata and file locations."""
+
+    model: Any
+    meta: CheckpointMeta
+    weights_path: Path
+    meta_path: Path
+
+    @property
+    def sha256(self) -> str:
+        """sha256 of the weights file (verified on load)."""
+        return self.meta.weights_sha256
+
+
+def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
+    """``(weights, json)`` paths for ``NAME``, ``NAME.safetensors`` or ``NAME.json``."""
+    path = Path(path)
+    if path.suffix.lower() in _PICKLE_SUFFIXES:
+        raise CheckpointError(
+            f"{path}: pickle-based checkpoints ({path.suffix}) are not loaded, because unpickling "
+            "can run arbitrary code; convert it to .safetensors + .json with save_checkpoint"
+        )
+    if path.suffix in (WEIGHTS_SUFFIX, META_SUFFIX):
+        path = path.with_suffix("")
+    return path.with_name(path.name + WEIGHTS_SUFFIX), path.with_name(path.name + META_SUFFIX)
+
+
+def sha256_of(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(model: Any, meta: CheckpointMeta, path: str | Path) -> CheckpointMeta:
+    """Write ``model``'s weights and ``meta`` as ``NAME.safetensors`` + ``NAME.json``, atomically.
+
+    Parameters
+    ----------
+    model
+        The ``torch.nn.Module`` (its ``state_dict`` is saved, on CPU, contiguous).
+    meta
+        Metadata; ``weights_sha256`` is filled in here.
+    path
+        ``NAME``, ``NAME.safetensors`` or ``NAME.json``.
+
+    Returns
+    -------
+    CheckpointMeta
+        ``meta`` with the sha256 of the written weights.
+    """
+    from dataclasses import replace
+
+    from safetensors.torch import save
+
+    weights_path, meta_path = checkpoint_paths(path)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    # One metadata key only: safetensors writes a map's keys in hash order (not reproducible).
+    data = save(state, metadata={"format": "pt"})
+    meta = replace(meta, weights_sha256=sha256_of(data), format_version=FORMAT_VERSION)
+    _validate_json(meta.to_json_dict(), meta_path)  # never write a file load_checkpoint refuses
+    weights_path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(weights_path, data)
+    _atomic_write(meta_path, (json.dumps(meta.to_json_dict(), indent=2) + "\n").encode())
+    return meta
+
+
+def _validate_json(obj: Any, where: Path) -> CheckpointMeta:
+    def fail(reason: str) -> CheckpointError:
+        return CheckpointError(f"{where}: {reason}")
+
+    if not isinstance(obj, dict):
+        raise fail("the JSON must be an object")
+    missing = [k for k in REQUIRED_KEYS if k not in obj]
+    if missing:
+        raise fail(f"missing keys {missing}")
+    if obj["format_version"] != FORMAT_VERSION:
+        raise fail(
+            f"unsupported format_version {obj['format_version']!r} (this version reads {FORMAT_VERSION})"
+        )
+    inp = obj["input"]
+    if not isinstance(inp, dict) or not {"leads", "fs_hz", "window_samples", "scaling"} <= set(inp):
+        raise fail("'input' needs leads, fs_hz, window_samples and scaling")
+    leads = inp["leads"]
+    if not isinstance(leads, list) or not leads or not all(isinstance(n, str) for n in leads):
+        raise fail("'input.leads' must be a list of lead names")
+    if not isinstance(inp["fs_hz"], (int, float)) or inp["fs_hz"] <= 0:
+        raise fail("'input.fs_hz' must be positive")
+    if not isinstance(inp["window_samples"], int) or inp["window_samples"] <= 0:
+        raise fail("'input.window_samples' must be a positive integer")
+    sc = inp["scaling"]
+    if not isinstance(sc, dict) or sc.get("unit") != "mV" or sc.get("center") not in ("median", "none"):
+        raise fail("'input.scaling' must have unit 'mV' and center 'median' or 'none'")
+    scale = sc.get("scale_mv")
+    scales = scale if isinstance(scale, list) else [scale]
+    if len(scales) not in (1, len(leads)) or not all(isinstance(s, (int, float)) and s > 0 for s in scales):
+        raise fail("'input.scaling.scale_mv' must be a positive number or one per lead")
+    targets = obj["targets"]
+    try:
+        specs = tuple(
+            TargetSpec(str(t["name"]), str(t["unit"]), float(t["mean"]), float(t["std"])) for t in targets
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise fail(f"'targets' entries need name, unit, mean, std ({exc})") from None
+    if tuple(t.name for t in specs) != TARGET_NAMES:
+        raise fail(f"targets must be {list(TARGET_NAMES)} in that order")
+    if any(t.std <= 0 for t in specs):
+        raise fail("target std must be positive")
+    if not isinstance(obj["trained"], bool) or not isinstance(obj["status"], str) or not obj["status"]:
+        raise fail("'trained' must be a bool and 'status' a non-empty string")
+    if not isinstance(obj["config"], dict):
+        raise fail("'config' must be an object")
+    for key in ("training", "metrics"):
+        if not isinstance(obj[key], dict):
+            raise fail(f"'{key}' must be an object")
+    return CheckpointMeta(
+        architecture=str(obj["architecture"]),
+        config=obj["config"],
+        input_leads=tuple(leads),
+        fs_hz=float(inp["fs_hz"]),
+        window_samples=int(inp["window_samples"]),
+        scaling=sc,
+        targets=specs,
+        training=obj["training"],
+        metrics=obj["metrics"],
+        trained=obj["trained"],
+        status=obj["status"],
+        weights_sha256=str(obj["weights_sha256"]),
+        format_version=FORMAT_VERSION,
+    )
+
+
+def read_meta(path: str | Path) -> CheckpointMeta:
+    """Read and validate only the JSON of a checkpoint (no torch needed)."""
+    _, meta_path = checkpoint_paths(path)
+    if not meta_path.is_file():
+        raise CheckpointError(f"{meta_path}: checkpoint metadata file not found")
+    try:
+        obj = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{meta_path}: not a readable JSON file ({exc})") from None
+    return _validate_json(obj, meta_path)
+
+
+def _check_weights_bytes(data: bytes, where: Path) -> None:
+    if data[:1] == b"\x80" or data[:4] == b"PK\x03\x04":
+        raise CheckpointError(
+            f"{where}: this is a pickle/zip (torch.save) file, not safetensors; it is not loaded "
+            "because unpickling can run arbitrary code"
+        )
+    if len(data) < 10:
+        raise CheckpointError(f"{where}: file too short to be safetensors")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > min(_MAX_HEADER, len(data) - 8) or data[8:9] != b"{":
+        raise CheckpointError(f"{where}: not a safetensors file")
+
+
+def load_checkpoint(path: str | Path, device: str = "cpu") -> LoadedCheckpoint:
+    """Load and validate a checkpoint; the model is returned in eval mode on ``device``.
+
+    Parameters
+    ----------
+    path
+        ``NAME``, ``NAME.safetensors`` or ``NAME.json``.
+    device
+        Torch device string for the model.
+
+    Raises
+    ------
+    CheckpointError
+        Missing files, pickle files, bad JSON or format version, unknown
+        architecture or config, sha256 mismatch, missing/unexpected tensors or
+        wrong shapes.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    from ecgviewer.models.registry import ModelConfigError, build_model
+
+    weights_path, meta_path = checkpoint_paths(path)
+    if not weights_path.is_file():
+        raise CheckpointError(f"{weights_path}: checkpoint weights file not found")
+    data = weights_path.read_bytes()
+    _check_weights_bytes(data, weights_path)
+    meta = read_meta(meta_path)
+    if sha256_of(data) != meta.weights_sha256:
+        raise CheckpointError(f"{weights_path}: sha256 does not match 'weights_sha256' in {meta_path.name}")
+    try:
+        model = build_model(meta.architecture, meta.config)
+    except ModelConfigError as exc:
+        raise CheckpointError(f"{meta_path}: {exc}") from None
+    cfg = model.config
+    if (cfg.n_leads, cfg.n_samples) != (len(meta.input_leads), meta.window_samples):
+        raise CheckpointError(f"{meta_path}: config input shape does not match 'input' leads/window_samples")
+    try:
+        state = load(data)
+    except (SafetensorError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{weights_path}: unreadable safetensors ({exc})") from None
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{weights_path}: tensors do not match {meta.architecture}: "
+            f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+            f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}"
+        )
+    bad = [
+        f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}"
+        for k, v in expected.items()
+        if state[k].shape != v.shape
+    ]
+    if bad:
+        raise CheckpointError(f"{weights_path}: wrong tensor shapes: {'; '.join(bad[:5])}")
+    model.load_state_dict(state, strict=True)
+    model.to(device).eval()
+    return LoadedCheckpoint(model=model, meta=meta, weights_path=weights_path, meta_path=meta_path)
