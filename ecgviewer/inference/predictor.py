@@ -6,7 +6,6 @@ never when :mod:`ecgviewer.inference` is imported.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from ecgviewer.inference.result import (
     qtc_bazett_ms,
     qtc_fridericia_ms,
 )
+from ecgviewer.resources import checkpoints_dir
 
 #: Checkpoints shipped in ``resources/checkpoints`` (override the folder with $ECGVIEWER_CHECKPOINT_DIR).
 BUNDLED_MODELS: tuple[str, ...] = ("resnet1d", "vit1d")
@@ -31,8 +31,7 @@ DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 
 def checkpoint_dir() -> Path:
     """Folder of the bundled checkpoints."""
-    env = os.environ.get("ECGVIEWER_CHECKPOINT_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "resources" / "checkpoints"
+    return checkpoints_dir()
 
 
 def resolve_checkpoint(model: str | Path) -> Path:

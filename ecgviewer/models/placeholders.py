@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ecgviewer.core.leads import INDEPENDENT_LEADS
 from ecgviewer.models.checkpoint import CheckpointMeta, TargetSpec, save_checkpoint
+from ecgviewer.resources import checkpoints_dir
 
 PLACEHOLDER_STATUS = "untrained placeholder"
 SEED = 20240601
@@ -27,7 +28,7 @@ POPULATION_TARGETS: tuple[TargetSpec, ...] = (
     TargetSpec("qrs_ms", "ms", 98.0, 18.0),
     TargetSpec("qt_ms", "ms", 396.0, 38.0),
 )
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "resources" / "checkpoints"
+DEFAULT_DIR = checkpoints_dir()
 
 
 def placeholder_meta(architecture: str, config: dict) -> CheckpointMeta:
