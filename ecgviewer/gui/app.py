@@ -1,0 +1,126 @@
+"""QApplication set-up, ``run_gui`` (called by ``ecgviewer.cli``) and ``--screenshot``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+import ecgviewer
+from ecgviewer.gui.main_window import MainWindow
+from ecgviewer.gui.settings import APPLICATION, ORGANISATION, ViewerSettings
+from ecgviewer.gui.workers import wait_for_workers
+
+#: Longest wait for a record to be read and drawn in ``--screenshot`` mode.
+SCREENSHOT_TIMEOUT_MS = 120_000
+
+
+def sample_path() -> Path:
+    """The bundled sample record (``resources/samples/ptbxl_00001_hr.hea``)."""
+    return Path(ecgviewer.__file__).resolve().parents[1] / "resources" / "samples" / "ptbxl_00001_hr.hea"
+
+
+def application() -> QApplication:
+    """The running QApplication, created (with ecgviewer's names) when there is none."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "ecgviewer"])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationVersion(ecgviewer.__version__)
+    return app  # type: ignore[return-value]
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1600x1000"`` -> ``(1600, 1000)``."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"window size must look like 1600x1000, not {text!r}") from None
+    if w < 200 or h < 150:
+        raise ValueError(f"window size {text!r} is too small")
+    return w, h
+
+
+def apply_view_options(window: MainWindow, args) -> None:
+    """Apply ``--layout/--speed/--gain`` for this run only (they are not saved)."""
+    persist = window.settings.persist
+    window.settings.persist = False
+    try:
+        if getattr(args, "layout", None):
+            window.set_layout(args.layout)
+        if getattr(args, "speed", None):
+            window.set_speed(args.speed)
+        if getattr(args, "gain", None):
+            window.set_gain(args.gain)
+    finally:
+        window.settings.persist = persist
+
+
+def run_gui(args) -> int:
+    """Open the viewer (or render a screenshot) as asked by the parsed command line.
+
+    Parameters
+    ----------
+    args
+        ``argparse.Namespace`` from :func:`ecgviewer.cli.gui_parser`: ``file``,
+        ``screenshot``, ``layout``, ``speed``, ``gain``, ``size``.
+
+    Returns
+    -------
+    int
+        Exit code (0 on success).
+    """
+    app = application()
+    if getattr(args, "screenshot", None):
+        return screenshot(app, args)
+    window = MainWindow(ViewerSettings())
+    apply_view_options(window, args)
+    window.resize(1400, 900)
+    window.show()
+    if args.file:
+        window.open_file(args.file)
+    code = app.exec()
+    wait_for_workers(10_000)
+    return int(code)
+
+
+def screenshot(app: QApplication, args) -> int:
+    """Render the window with ``args.file`` (default: the bundled sample) into ``args.screenshot``."""
+    try:
+        width, height = parse_size(getattr(args, "size", None) or "1600x1000")
+    except ValueError as exc:
+        print(f"ecgviewer: error: {exc}", file=sys.stderr)
+        return 2
+    window = MainWindow(ViewerSettings(persist=False), error_dialogs=False)
+    try:
+        apply_view_options(window, args)
+        window.resize(width, height)
+        window.show()
+        outcome: dict[str, object] = {}
+        loop = QEventLoop()
+
+        def done(key: str, value: object) -> None:
+            outcome.setdefault(key, value)
+            loop.quit()
+
+        window.recordShown.connect(lambda record: done("record", record))
+        window.loadFailed.connect(lambda message: done("error", message))
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: done("error", "timed out reading the file"))
+        window.open_file(args.file or sample_path())
+        loop.exec()
+        if "error" in outcome:
+            print(f"ecgviewer: error: {outcome['error']}", file=sys.stderr)
+            return 1
+        app.processEvents()
+        out = Path(args.screenshot)
+        if not window.grab().save(str(out), "PNG"):
+            print(f"ecgviewer: error: cannot write {out}", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        window.close()
+        window.deleteLater()
+        wait_for_workers(10_000)

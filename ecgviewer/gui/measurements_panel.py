@@ -1,0 +1,468 @@
+"""Dock panel with the model's interval measurements beside the classical ones.
+
+:class:`MeasurementsPanel` shows, for HR, RR, PR, QRS, QT and QTc (Bazett,
+Fridericia), the model's value with its spread over windows, the classical
+value from the median beat and their difference; rows where the two disagree
+by more than :data:`DISAGREEMENT_THRESHOLDS` are highlighted. It carries the
+model and device selectors, Analyze/Cancel, a progress bar, the "Analyze on
+open" and "Show intervals" options, the untrained-placeholder warning, an error
+line and a :class:`~ecgviewer.gui.median_beat_view.MedianBeatView`.
+
+The panel holds no analysis logic: it emits requests and is fed results (see
+:class:`~ecgviewer.gui.analysis.AnalysisController`).
+
+Signals
+-------
+modelChanged(str)
+    Bundled model name (``"resnet1d"``, ``"vit1d"``) or checkpoint path chosen.
+deviceChanged(str)
+    ``"auto"``, ``"cpu"`` or ``"cuda"``.
+analyzeRequested(), cancelRequested()
+autoAnalyzeChanged(bool), showIntervalsChanged(bool)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ecgviewer.gui.median_beat_view import MedianBeatView
+
+if TYPE_CHECKING:
+    from ecgviewer.core.beats import BeatAnalysis
+    from ecgviewer.inference.result import PredictionResult
+
+#: Rows: key, label, unit.
+ROWS: tuple[tuple[str, str, str], ...] = (
+    ("hr_bpm", "HR", "bpm"),
+    ("rr_ms", "RR", "ms"),
+    ("pr_ms", "PR", "ms"),
+    ("qrs_ms", "QRS", "ms"),
+    ("qt_ms", "QT", "ms"),
+    ("qtc_bazett_ms", "QTc Bazett", "ms"),
+    ("qtc_fridericia_ms", "QTc Fridericia", "ms"),
+)
+#: |model - classical| above which a row is highlighted (units of the row).
+DISAGREEMENT_THRESHOLDS: dict[str, float] = {
+    "hr_bpm": 10.0,
+    "rr_ms": 150.0,
+    "pr_ms": 20.0,
+    "qrs_ms": 20.0,
+    "qt_ms": 40.0,
+    "qtc_bazett_ms": 40.0,
+    "qtc_fridericia_ms": 40.0,
+}
+#: Bundled models offered by the selector: (label, model name).
+BUNDLED_CHOICES: tuple[tuple[str, str], ...] = (("ResNet (resnet1d)", "resnet1d"), ("ViT (vit1d)", "vit1d"))
+LOAD_CHECKPOINT = "Load checkpoint…"
+_LOAD_SENTINEL = "\x00load"
+DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+COLUMNS: tuple[str, ...] = ("Interval", "Model", "± IQR/2", "Classical", "Δ")
+HIGHLIGHT_BG = "#ffe9b3"
+DISAGREE_FG = "#b00020"
+WARNING_STYLE = (
+    "QLabel { color: #b00020; font-weight: bold; background: #fdecea;"
+    " border: 1px solid #b00020; border-radius: 3px; padding: 4px; }"
+)
+ERROR_STYLE = "QLabel { color: #b00020; }"
+
+
+def ask_checkpoint_path(parent: QWidget | None) -> str | None:
+    """Ask for a checkpoint file (``.safetensors`` or ``.json``); None when cancelled."""
+    path, _ = QFileDialog.getOpenFileName(
+        parent, "Load checkpoint", "", "Checkpoints (*.safetensors *.json);;All files (*)"
+    )
+    return path or None
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    return "—" if value is None else f"{value:.0f} {unit}"
+
+
+def classical_values(analysis: BeatAnalysis | None) -> dict[str, float | None]:
+    """Classical value per row key (QTc computed from the classical QT and RR)."""
+    from ecgviewer.inference.result import qtc_bazett_ms, qtc_fridericia_ms
+
+    if analysis is None:
+        return {}
+    iv = analysis.intervals
+    out: dict[str, float | None] = {
+        "hr_bpm": iv.hr_bpm,
+        "rr_ms": iv.rr_ms,
+        "pr_ms": iv.pr_ms,
+        "qrs_ms": iv.qrs_ms,
+        "qt_ms": iv.qt_ms,
+        "qtc_bazett_ms": None,
+        "qtc_fridericia_ms": None,
+    }
+    if iv.qt_ms and iv.rr_ms:
+        out["qtc_bazett_ms"] = qtc_bazett_ms(iv.qt_ms, iv.rr_ms)
+        out["qtc_fridericia_ms"] = qtc_fridericia_ms(iv.qt_ms, iv.rr_ms)
+    return out
+
+
+def model_values(result: PredictionResult | None) -> dict[str, tuple[float, float | None]]:
+    """Model value and half-IQR per row key (QTc rows have no spread)."""
+    if result is None:
+        return {}
+    out: dict[str, tuple[float, float | None]] = {
+        k: (e.value, e.iqr / 2.0) for k, e in result.intervals.items()
+    }
+    out["qtc_bazett_ms"] = (result.qtc_bazett_ms, None)
+    out["qtc_fridericia_ms"] = (result.qtc_fridericia_ms, None)
+    return out
+
+
+class MeasurementsPanel(QWidget):
+    """Interval measurements (model vs classical), model controls and the median beat."""
+
+    modelChanged = Signal(str)
+    deviceChanged = Signal(str)
+    analyzeRequested = Signal()
+    cancelRequested = Signal()
+    autoAnalyzeChanged = Signal(bool)
+    showIntervalsChanged = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MeasurementsPanel")
+        #: Called as ``file_dialog(self)`` for "Load checkpoint…"; returns a path or None (replace in tests).
+        self.file_dialog: Callable[[QWidget | None], str | None] = ask_checkpoint_path
+        self._prediction: PredictionResult | None = None
+        self._classical: BeatAnalysis | None = None
+        self._model = BUNDLED_CHOICES[0][1]
+        self._can_analyze = True
+        self._disagreements: set[str] = set()
+
+        # model / device
+        self.model_combo = QComboBox()
+        for label, name in BUNDLED_CHOICES:
+            self.model_combo.addItem(label, name)
+        self.model_combo.insertSeparator(self.model_combo.count())
+        self.model_combo.addItem(LOAD_CHECKPOINT, _LOAD_SENTINEL)
+        self.model_combo.setToolTip("Interval model: a bundled checkpoint or one loaded from a file")
+        self.model_combo.currentIndexChanged.connect(self._on_model_index)
+        self.device_combo = QComboBox()
+        for d in DEVICE_CHOICES:
+            self.device_combo.addItem(d, d)
+        self.device_combo.setToolTip("Where the model runs (auto: GPU when available)")
+        self.device_combo.currentIndexChanged.connect(
+            lambda i: self.deviceChanged.emit(str(self.device_combo.itemData(i)))
+        )
+        model_row = QHBoxLayout()
+        model_row.addWidget(QLabel("Model"))
+        model_row.addWidget(self.model_combo, 1)
+        model_row.addWidget(QLabel("Device"))
+        model_row.addWidget(self.device_combo)
+
+        # run controls
+        self.analyze_button = QPushButton("Analyze")
+        self.analyze_button.setToolTip("Measure the intervals of the open record")
+        self.analyze_button.clicked.connect(self.analyzeRequested)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setTextVisible(True)
+        self.progress_bar.setFormat("")
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.analyze_button)
+        run_row.addWidget(self.progress_bar, 1)
+        run_row.addWidget(self.cancel_button)
+
+        self.auto_check = QCheckBox("Analyze on open")
+        self.auto_check.toggled.connect(self.autoAnalyzeChanged)
+        self.spans_check = QCheckBox("Show intervals")
+        self.spans_check.setToolTip("Draw PR/QRS/QT spans on the rhythm strip")
+        self.spans_check.toggled.connect(self.showIntervalsChanged)
+        options_row = QHBoxLayout()
+        options_row.addWidget(self.auto_check)
+        options_row.addWidget(self.spans_check)
+        options_row.addStretch(1)
+
+        # status
+        self.warning_label = QLabel()
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setStyleSheet(WARNING_STYLE)
+        self.warning_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.warning_label.hide()
+        self.info_label = QLabel()
+        self.info_label.setWordWrap(True)
+        self.info_label.setStyleSheet("QLabel { color: #444; }")
+        self.info_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet(ERROR_STYLE)
+        self.error_label.hide()
+
+        # table
+        self.table = QTableWidget(len(ROWS), len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(False)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setStyleSheet("QTableWidget { background: white; }")
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        first = self.table.horizontalHeaderItem(0)
+        first.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self._bold = QFont(self.table.font())
+        self._bold.setBold(True)
+        for r, (_key, label, _unit) in enumerate(ROWS):
+            for c in range(len(COLUMNS)):
+                item = QTableWidgetItem(label if c == 0 else "")
+                align = Qt.AlignmentFlag.AlignLeft if c == 0 else Qt.AlignmentFlag.AlignRight
+                item.setTextAlignment(align | Qt.AlignmentFlag.AlignVCenter)
+                if c == 1:
+                    item.setFont(self._bold)
+                self.table.setItem(r, c, item)
+        self.table.resizeRowsToContents()
+        height = self.table.horizontalHeader().sizeHint().height() + sum(
+            self.table.rowHeight(r) for r in range(len(ROWS))
+        )
+        self.table.setFixedHeight(height + 2 * self.table.frameWidth())
+        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.note_label = QLabel(
+            "± IQR/2: half the interquartile range of the per-window model values. "
+            "Highlighted: model and classical differ by more than "
+            f"{DISAGREEMENT_THRESHOLDS['pr_ms']:.0f} ms (PR, QRS), "
+            f"{DISAGREEMENT_THRESHOLDS['qt_ms']:.0f} ms (QT, QTc), "
+            f"{DISAGREEMENT_THRESHOLDS['hr_bpm']:.0f} bpm (HR)."
+        )
+        self.note_label.setWordWrap(True)
+        self.note_label.setStyleSheet("QLabel { color: #666; font-size: 8pt; }")
+
+        self.median_view = MedianBeatView()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(model_row)
+        layout.addLayout(run_row)
+        layout.addLayout(options_row)
+        layout.addWidget(self.warning_label)
+        layout.addWidget(self.info_label)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.table)
+        layout.addWidget(self.note_label)
+        layout.addWidget(self.median_view, 1)
+        self._refresh()
+
+    # -- options -------------------------------------------------------------------
+    @property
+    def model(self) -> str:
+        """The selected model (bundled name or checkpoint path)."""
+        return self._model
+
+    def set_model(self, model: str | Path) -> None:
+        """Select ``model`` (adding a checkpoint path to the list) without emitting ``modelChanged``."""
+        model = str(model)
+        index = self.model_combo.findData(model)
+        if index < 0:
+            index = self.model_combo.count() - 1  # before "Load checkpoint…"
+            self.model_combo.insertItem(index, Path(model).name, model)
+            self.model_combo.setItemData(index, model, Qt.ItemDataRole.ToolTipRole)
+        self._model = model
+        self.model_combo.blockSignals(True)
+        self.model_combo.setCurrentIndex(index)
+        self.model_combo.blockSignals(False)
+
+    def set_device(self, device: str) -> None:
+        """Select ``device`` without emitting ``deviceChanged``."""
+        index = self.device_combo.findData(device)
+        if index < 0:
+            self.device_combo.addItem(device, device)
+            index = self.device_combo.count() - 1
+        self.device_combo.blockSignals(True)
+        self.device_combo.setCurrentIndex(index)
+        self.device_combo.blockSignals(False)
+
+    @property
+    def auto_analyze(self) -> bool:
+        """State of "Analyze on open"."""
+        return self.auto_check.isChecked()
+
+    def set_auto_analyze(self, on: bool) -> None:
+        """Set "Analyze on open" without emitting."""
+        self.auto_check.blockSignals(True)
+        self.auto_check.setChecked(on)
+        self.auto_check.blockSignals(False)
+
+    @property
+    def show_intervals(self) -> bool:
+        """State of "Show intervals"."""
+        return self.spans_check.isChecked()
+
+    def set_show_intervals(self, on: bool) -> None:
+        """Set "Show intervals" without emitting."""
+        self.spans_check.blockSignals(True)
+        self.spans_check.setChecked(on)
+        self.spans_check.blockSignals(False)
+
+    def set_can_analyze(self, on: bool) -> None:
+        """Enable the Analyze button (e.g. only while a record is open)."""
+        self.analyze_button.setEnabled(on and not self.cancel_button.isEnabled())
+        self._can_analyze = on
+
+    def _on_model_index(self, index: int) -> None:
+        data = self.model_combo.itemData(index)
+        if data == _LOAD_SENTINEL:
+            path = self.file_dialog(self)
+            if not path:
+                self.set_model(self._model)  # back to the previous choice
+                return
+            self.set_model(path)
+            self.modelChanged.emit(str(path))
+            return
+        if data is not None and data != self._model:
+            self._model = str(data)
+            self.modelChanged.emit(self._model)
+
+    # -- state from the controller ---------------------------------------------------
+    def set_busy(self, busy: bool) -> None:
+        """A request runs: disable Analyze, enable Cancel, animate the progress bar."""
+        self.cancel_button.setEnabled(busy)
+        self.analyze_button.setEnabled(not busy and self._can_analyze)
+        if busy:
+            self.error_label.hide()
+            self.progress_bar.setRange(0, 0)  # indeterminate until the first batch
+            self.progress_bar.setFormat("analysing…")
+        else:
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(0)
+            self.progress_bar.setFormat("")
+
+    def set_progress(self, done: int, total: int) -> None:
+        """Windows done of total."""
+        self.progress_bar.setRange(0, max(1, total))
+        self.progress_bar.setValue(done)
+        self.progress_bar.setFormat(f"{done} / {total} windows")
+
+    def set_prediction(self, result: PredictionResult | None) -> None:
+        """Show a model result (None: clear the model column)."""
+        self._prediction = result
+        self.median_view.set_prediction(result)
+        if result is not None:
+            self.error_label.hide()
+            if not self.cancel_button.isEnabled():  # not busy: the run that produced it is over
+                self.progress_bar.setRange(0, 1)
+                self.progress_bar.setValue(1)
+                self.progress_bar.setFormat(f"done · {result.n_windows} window(s)")
+        self._refresh()
+
+    def set_classical(self, analysis: BeatAnalysis | None) -> None:
+        """Show a classical analysis (None: clear the classical column and the median beat)."""
+        self._classical = analysis
+        self.median_view.set_analysis(analysis)
+        self._refresh()
+
+    def set_error(self, message: str | None) -> None:
+        """Show a failure message (None or empty hides it)."""
+        self.error_label.setText(message or "")
+        self.error_label.setVisible(bool(message))
+
+    def clear(self) -> None:
+        """Drop results, error and progress (the options stay)."""
+        self._prediction = None
+        self._classical = None
+        self.median_view.clear_all()
+        self.set_error(None)
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("")
+        self._refresh()
+
+    # -- read-back (tests, copy to clipboard) -------------------------------------------
+    def row_texts(self, key: str) -> dict[str, str]:
+        """Texts of one row: ``{"label", "model", "spread", "classical", "delta"}``."""
+        r = [k for k, _, _ in ROWS].index(key)
+        names = ("label", "model", "spread", "classical", "delta")
+        return {n: self.table.item(r, c).text() for c, n in enumerate(names)}
+
+    def is_highlighted(self, key: str) -> bool:
+        """True when the row of ``key`` is highlighted as a disagreement."""
+        return key in self._disagreements
+
+    # -- rendering --------------------------------------------------------------------
+    def _refresh(self) -> None:
+        result = self._prediction
+        model = model_values(result)
+        classical = classical_values(self._classical)
+        self._disagreements = set()
+        for r, (key, _label, unit) in enumerate(ROWS):
+            value, half_iqr = model.get(key, (None, None))
+            cl = classical.get(key)
+            delta = None if value is None or cl is None else value - cl
+            bad = delta is not None and abs(delta) > DISAGREEMENT_THRESHOLDS.get(key, float("inf"))
+            if bad:
+                self._disagreements.add(key)
+            texts = (
+                None,
+                _fmt(value, unit),
+                "" if half_iqr is None else f"±{half_iqr:.0f}",
+                _fmt(cl, unit),
+                "" if delta is None else f"{delta:+.0f}" + (" ⚠" if bad else ""),
+            )
+            n = "" if result is None else f"{result[key].n_windows}" if key in result.intervals else ""
+            for c, text in enumerate(texts):
+                item = self.table.item(r, c)
+                if text is not None:
+                    item.setText(text)
+                item.setBackground(QBrush(QColor(HIGHLIGHT_BG)) if bad else QBrush())
+                if c == 4:
+                    item.setForeground(QBrush(QColor(DISAGREE_FG if bad else "#444444")))
+                    item.setFont(self._bold if bad else self.table.font())
+                if c == 2 and n:
+                    e = result[key]
+                    item.setToolTip(f"IQR {e.q1:.0f}–{e.q3:.0f} {unit} over {n} window(s)")
+            if bad:
+                self.table.item(r, 0).setToolTip(
+                    f"Model and classical differ by {abs(delta):.0f} {unit} "
+                    f"(threshold {DISAGREEMENT_THRESHOLDS[key]:.0f} {unit})"
+                )
+            else:
+                self.table.item(r, 0).setToolTip("")
+        warning = None if result is None else result.display_warning
+        self.warning_label.setText(f"⚠ {warning}" if warning else "")
+        self.warning_label.setVisible(bool(warning))
+        if result is None:
+            self.info_label.setText("Model: no result yet")
+        else:
+            self.info_label.setText(
+                f"Model <b>{result.model_name}</b> · device {result.device} · "
+                f"checkpoint: {result.checkpoint_status} · {result.n_windows} window(s), "
+                f"{result.elapsed_s:.2f} s"
+            )
+        if self._classical is not None:
+            self.info_label.setText(
+                self.info_label.text() + f"<br>Classical: {self._classical.intervals.n_beats} beats"
+            )

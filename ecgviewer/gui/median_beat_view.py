@@ -1,0 +1,249 @@
+"""The median beat on ECG paper with the PR, QRS and QT intervals as labelled brackets.
+
+Coordinates are paper millimetres at 25 mm/s and 10 mm/mV (aspect locked), with
+the R peak at x = 0. The spans are anchored at the classical QRS onset of the
+median beat:
+
+* PR  = [qrs_onset - PR, qrs_onset]
+* QRS = [qrs_onset, qrs_onset + QRS]
+* QT  = [qrs_onset, qrs_onset + QT]
+
+using the model's intervals when a prediction is set, otherwise the classical
+fiducials (P onset, QRS offset, T offset) in another colour; a legend says
+which.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPen
+
+from ecgviewer.gui.paper import OUTSIDE_PAPER, PaperGridItem, signal_pen
+
+if TYPE_CHECKING:
+    from ecgviewer.core.beats import BeatAnalysis, MedianBeat
+    from ecgviewer.inference.result import PredictionResult
+
+SPEED_MM_PER_S = 25.0
+GAIN_MM_PER_MV = 10.0
+#: Colours of spans from the model and from the classical delineation.
+MODEL_COLOR = "#1f4fa3"
+CLASSICAL_COLOR = "#2e7d32"
+SPAN_ORDER: tuple[str, ...] = ("PR", "QRS", "QT")
+#: Vertical distance between span rows and height of the bracket ticks, mm.
+ROW_STEP_MM = 4.0
+TICK_MM = 1.2
+#: Extra paper right of the beat for the span labels, mm.
+LABEL_MARGIN_MM = 9.0
+
+
+def ms_to_mm(ms: float) -> float:
+    """Paper length of a duration at 25 mm/s."""
+    return ms / 1000.0 * SPEED_MM_PER_S
+
+
+def _pen(color: str, width: float = 2.0, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
+    pen = QPen(QColor(color))
+    pen.setWidthF(width)
+    pen.setCosmetic(True)
+    pen.setStyle(style)
+    return pen
+
+
+def pick_lead(beat: MedianBeat) -> int:
+    """Row of lead II in the median beat, else 0."""
+    return beat.leads.index("II") if "II" in beat.leads else 0
+
+
+class MedianBeatView(pg.PlotWidget):
+    """Small plot of one median beat with interval brackets.
+
+    Methods
+    -------
+    set_analysis(BeatAnalysis | None), set_prediction(PredictionResult | None), clear_all()
+
+    Attributes for tests and callers: :meth:`spans` (name -> ``(x0_mm, x1_mm)``),
+    :attr:`span_source` (``"model"``, ``"classical"`` or None), :attr:`lead`.
+    """
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent, background=OUTSIDE_PAPER)
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(False, False)
+        for axis in ("left", "bottom"):
+            self.hideAxis(axis)
+        self.hideButtons()
+        self.vb = self.getPlotItem().getViewBox()
+        self.vb.setAspectLocked(True, 1.0)
+        self.vb.disableAutoRange()
+        self.getPlotItem().setContentsMargins(0, 0, 0, 0)
+        self.paper = PaperGridItem()
+        self.vb.addItem(self.paper, ignoreBounds=True)
+        self.curve = pg.PlotDataItem(pen=signal_pen(1.5), antialias=True)
+        self.curve.setZValue(10)
+        self.vb.addItem(self.curve)
+        self._items: list = []
+        self._analysis: BeatAnalysis | None = None
+        self._prediction: PredictionResult | None = None
+        self._spans: dict[str, tuple[float, float]] = {}
+        self._labels: dict[str, pg.TextItem] = {}
+        self.span_source: str | None = None
+        self.lead: str | None = None
+        self._rebuild()
+
+    def sizeHint(self) -> QSize:
+        return QSize(320, 260)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(200, 160)
+
+    # -- API -------------------------------------------------------------------
+    def set_analysis(self, analysis: BeatAnalysis | None) -> None:
+        """Show the median beat of a classical analysis (None clears)."""
+        self._analysis = analysis
+        self._rebuild()
+
+    def set_prediction(self, result: PredictionResult | None) -> None:
+        """Draw the model's spans (None: fall back to the classical spans)."""
+        self._prediction = result
+        self._rebuild()
+
+    def clear_all(self) -> None:
+        """Forget the beat and the prediction."""
+        self._analysis = None
+        self._prediction = None
+        self._rebuild()
+
+    def spans(self) -> dict[str, tuple[float, float]]:
+        """Drawn spans, name -> ``(x0_mm, x1_mm)`` in paper mm (view coordinates)."""
+        return dict(self._spans)
+
+    def span_labels(self) -> dict[str, str]:
+        """Text of each drawn span label, e.g. ``{"PR": "PR 160 ms"}``."""
+        return {k: item.toPlainText() for k, item in self._labels.items()}
+
+    # -- drawing -----------------------------------------------------------------
+    def _add(self, item, z: float = 20) -> None:
+        item.setZValue(z)
+        self.vb.addItem(item, ignoreBounds=True)
+        self._items.append(item)
+
+    def _rebuild(self) -> None:
+        for item in self._items:
+            self.vb.removeItem(item)
+        self._items.clear()
+        self._spans.clear()
+        self._labels.clear()
+        self.span_source = None
+        self.lead = None
+        beat = None if self._analysis is None else self._analysis.median_beat
+        if beat is None or beat.signals.size == 0:
+            self.curve.setData([], [])
+            self.paper.set_rect((-212.5, -210.0, 430.0, 425.0))
+            msg = "No median beat" if self._analysis is not None else "Median beat: not analysed"
+            text = pg.TextItem(msg, color="#666666", anchor=(0.5, 0.5))
+            text.setPos(2.5, 2.5)
+            self._add(text)
+            self.vb.setRange(QRectF(-12.5, -10.0, 30.0, 25.0), padding=0.0)
+            return
+        row = pick_lead(beat)
+        self.lead = beat.leads[row]
+        y = np.asarray(beat.signals[row], dtype=np.float64)
+        fid = beat.fiducials
+        qrs_on = fid.get("qrs_onset")
+        ref = y[int(qrs_on)] if qrs_on is not None else float(np.median(y))  # PR-segment level = 0 mV
+        x_mm = ms_to_mm(beat.time_ms())
+        y_mm = (y - ref) * GAIN_MM_PER_MV
+        finite = np.isfinite(y_mm)
+        self.curve.setData(x_mm[finite], y_mm[finite])
+
+        spans_ms = self._spans_ms(beat)
+        color = MODEL_COLOR if self.span_source == "model" else CLASSICAL_COLOR
+        top = float(np.nanmax(y_mm)) if finite.any() else 5.0
+        low = float(np.nanmin(y_mm)) if finite.any() else -5.0
+        row_y = {"PR": low - 3.0, "QRS": low - 3.0 - ROW_STEP_MM, "QT": low - 3.0 - 2 * ROW_STEP_MM}
+        font = QFont()
+        font.setPointSizeF(8.5)
+        font.setBold(True)
+        for name in SPAN_ORDER:
+            if name not in spans_ms:
+                continue
+            t0, t1, ms = spans_ms[name]
+            x0, x1 = ms_to_mm(t0), ms_to_mm(t1)
+            yy = row_y[name]
+            bracket = pg.PlotDataItem(
+                [x0, x0, x1, x1], [yy + TICK_MM, yy, yy, yy + TICK_MM], pen=_pen(color, 2.0), antialias=True
+            )
+            self._add(bracket)
+            label = pg.TextItem(f"{name} {ms:.0f} ms", color=color, anchor=(0.0, 0.5))
+            label.setFont(font)
+            label.setPos(x1 + 0.6, yy)
+            self._add(label, 21)
+            self._spans[name] = (x0, x1)
+            self._labels[name] = label
+        if qrs_on is not None and self._spans:
+            x_on = ms_to_mm(float((int(qrs_on) - beat.r_index) * 1000.0 / beat.fs_hz))
+            anchor = pg.PlotDataItem(
+                [x_on, x_on], [top, row_y["QT"]], pen=_pen("#777777", 1.0, Qt.PenStyle.DashLine)
+            )
+            self._add(anchor, 15)
+
+        x_left = float(x_mm[0])
+        x_right = max(float(x_mm[-1]), *(x1 for _, x1 in self._spans.values())) + LABEL_MARGIN_MM
+        y_bottom = (row_y["QT"] if self._spans else low) - 3.0
+        y_top = top + 6.0
+        # snap the paper to the 5 mm grid
+        left, right = np.floor(x_left / 5) * 5, np.ceil(x_right / 5) * 5
+        bottom, ttop = np.floor(y_bottom / 5) * 5, np.ceil(y_top / 5) * 5
+        rect = (float(left), float(bottom), float(right - left), float(ttop - bottom))
+        # paper well beyond the content, so that any widget aspect shows paper, not grey
+        self.paper.set_rect((rect[0] - 200.0, rect[1] - 200.0, rect[2] + 400.0, rect[3] + 400.0))
+
+        if self.span_source == "model" and self._prediction is not None:
+            legend_src = f"model ({self._prediction.model_name})"
+        else:
+            legend_src = "classical" if self.span_source == "classical" else ""
+        html = (
+            f'<span style="color:#333;font-size:8pt">Median beat, lead {self.lead} (n={beat.n_beats})</span>'
+        )
+        if legend_src:
+            style = f"color:{color};font-size:8pt;font-weight:bold"
+            html += f'<br><span style="{style}">■ spans: {legend_src}</span>'
+        legend = pg.TextItem(html=html, anchor=(0.0, 0.0))
+        legend.setPos(float(left) + 0.5, float(ttop) - 0.3)
+        self._add(legend, 30)
+        self.vb.setRange(QRectF(*rect), padding=0.0)
+
+    def _spans_ms(self, beat: MedianBeat) -> dict[str, tuple[float, float, float]]:
+        """name -> ``(t0_ms, t1_ms, duration_ms)`` relative to the R peak; sets :attr:`span_source`."""
+        fid = beat.fiducials
+
+        def t(key: str) -> float | None:
+            v = fid.get(key)
+            return None if v is None else float((int(v) - beat.r_index) * 1000.0 / beat.fs_hz)
+
+        on = t("qrs_onset")
+        if on is None:
+            return {}
+        out: dict[str, tuple[float, float, float]] = {}
+        if self._prediction is not None:
+            self.span_source = "model"
+            iv = self._prediction.intervals
+            for name, key in (("PR", "pr_ms"), ("QRS", "qrs_ms"), ("QT", "qt_ms")):
+                if key in iv and np.isfinite(iv[key].value) and iv[key].value > 0:
+                    ms = float(iv[key].value)
+                    out[name] = (on - ms, on, ms) if name == "PR" else (on, on + ms, ms)
+            return out
+        self.span_source = "classical"
+        p_on, qrs_off, t_off = t("p_onset"), t("qrs_offset"), t("t_offset")
+        if p_on is not None:
+            out["PR"] = (p_on, on, on - p_on)
+        if qrs_off is not None:
+            out["QRS"] = (on, qrs_off, qrs_off - on)
+        if t_off is not None:
+            out["QT"] = (on, t_off, t_off - on)
+        return out

@@ -1,0 +1,155 @@
+"""Persistent viewer settings (QSettings, organisation "ecgviewer").
+
+Set the environment variable ``ECGVIEWER_SETTINGS`` to an ``.ini`` path to
+keep the settings there instead of the user's configuration folder; the tests
+do this so they never touch real settings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+ORGANISATION = "ecgviewer"
+APPLICATION = "ecgviewer"
+#: Environment variable naming an ``.ini`` file that replaces the user's settings.
+SETTINGS_ENV = "ECGVIEWER_SETTINGS"
+MAX_RECENT_FILES = 10
+
+LAYOUTS = ("3x4", "12x1")
+SPEEDS_MM_PER_S = (25.0, 50.0)
+GAINS_MM_PER_MV = (5.0, 10.0, 20.0)
+
+
+def make_qsettings() -> QSettings:
+    """The QSettings store: ``$ECGVIEWER_SETTINGS`` when set, else the user's INI file."""
+    override = os.environ.get(SETTINGS_ENV)
+    if override:
+        return QSettings(override, QSettings.Format.IniFormat)
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION)
+
+
+def _float_or_none(value: object) -> float | None:
+    if value in (None, "", "none", "None"):
+        return None
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+class ViewerSettings:
+    """Typed access to the stored settings; invalid stored values fall back to defaults.
+
+    Parameters
+    ----------
+    qsettings
+        The store (default: :func:`make_qsettings`).
+    persist
+        When False nothing is written (``--screenshot`` runs).
+    """
+
+    def __init__(self, qsettings: QSettings | None = None, persist: bool = True) -> None:
+        self._q = qsettings if qsettings is not None else make_qsettings()
+        self.persist = persist
+
+    def _set(self, key: str, value: object) -> None:
+        if self.persist:
+            self._q.setValue(key, value)
+
+    def sync(self) -> None:
+        """Write pending changes to disk."""
+        if self.persist:
+            self._q.sync()
+
+    # -- display ------------------------------------------------------------
+    @property
+    def layout(self) -> str:
+        """``"3x4"`` or ``"12x1"``."""
+        value = str(self._q.value("view/layout", "3x4"))
+        return value if value in LAYOUTS else "3x4"
+
+    @layout.setter
+    def layout(self, value: str) -> None:
+        self._set("view/layout", value)
+
+    @property
+    def speed_mm_per_s(self) -> float:
+        """Paper speed (25 or 50 mm/s)."""
+        value = _float_or_none(self._q.value("view/speed_mm_per_s", 25.0))
+        return value if value in SPEEDS_MM_PER_S else 25.0
+
+    @speed_mm_per_s.setter
+    def speed_mm_per_s(self, value: float) -> None:
+        self._set("view/speed_mm_per_s", float(value))
+
+    @property
+    def gain_mm_per_mv(self) -> float:
+        """Gain (5, 10 or 20 mm/mV)."""
+        value = _float_or_none(self._q.value("view/gain_mm_per_mv", 10.0))
+        return value if value in GAINS_MM_PER_MV else 10.0
+
+    @gain_mm_per_mv.setter
+    def gain_mm_per_mv(self, value: float) -> None:
+        self._set("view/gain_mm_per_mv", float(value))
+
+    @property
+    def filters_hz(self) -> tuple[float | None, float | None, float | None]:
+        """``(highpass_hz, notch_hz, lowpass_hz)``; None = off."""
+        return tuple(  # type: ignore[return-value]
+            _float_or_none(self._q.value(f"filters/{k}", None))
+            for k in ("highpass_hz", "notch_hz", "lowpass_hz")
+        )
+
+    @filters_hz.setter
+    def filters_hz(self, value: tuple[float | None, float | None, float | None]) -> None:
+        for key, hz in zip(("highpass_hz", "notch_hz", "lowpass_hz"), value):
+            self._set(f"filters/{key}", "none" if hz is None else float(hz))
+
+    @property
+    def info_panel_visible(self) -> bool:
+        """Whether the record-info dock is shown."""
+        return str(self._q.value("view/info_panel", "true")).lower() == "true"
+
+    @info_panel_visible.setter
+    def info_panel_visible(self, value: bool) -> None:
+        self._set("view/info_panel", "true" if value else "false")
+
+    # -- files --------------------------------------------------------------
+    @property
+    def last_directory(self) -> str:
+        """Folder of the Open dialog (empty: the current folder)."""
+        return str(self._q.value("files/last_directory", "") or "")
+
+    @last_directory.setter
+    def last_directory(self, value: str) -> None:
+        self._set("files/last_directory", value)
+
+    def recent_files(self) -> list[Path]:
+        """Recently opened files, newest first; files that no longer exist are pruned."""
+        raw = self._q.value("files/recent", [])
+        if isinstance(raw, str):
+            raw = [raw] if raw else []
+        paths = [Path(str(p)) for p in (raw or [])]
+        kept = [p for p in paths if p.exists()][:MAX_RECENT_FILES]
+        if len(kept) != len(paths):
+            self._store_recent(kept)
+        return kept
+
+    def add_recent_file(self, path: str | Path) -> list[Path]:
+        """Put ``path`` first in the recent files (at most :data:`MAX_RECENT_FILES`)."""
+        path = Path(path).resolve()
+        files = [path] + [p for p in self.recent_files() if p != path]
+        files = files[:MAX_RECENT_FILES]
+        self._store_recent(files)
+        return files
+
+    def remove_recent_file(self, path: str | Path) -> None:
+        """Forget ``path`` (e.g. after it failed to open because it is gone)."""
+        path = Path(path).resolve()
+        self._store_recent([p for p in self.recent_files() if p != path])
+
+    def _store_recent(self, files: list[Path]) -> None:
+        self._set("files/recent", [str(p) for p in files])
