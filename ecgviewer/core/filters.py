@@ -1,4 +1,7 @@
-"""Zero-phase display filters (scipy.signal); the record's samples are never modified."""
+"""Zero-phase display filters (scipy.signal); the record's samples are never modified.
+
+scipy is imported on first use, so the GUI can import the filter choices at start-up.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
 
 #: Choices offered in the GUI.
 HIGHPASS_CHOICES_HZ: tuple[float, ...] = (0.5,)
@@ -53,11 +55,15 @@ class FilterSettings:
 
 @lru_cache(maxsize=64)
 def _butter_sos(kind: str, cutoff_hz: float, fs_hz: float, order: int) -> np.ndarray:
+    from scipy import signal  # deferred: scipy.signal takes ~1 s to import
+
     return signal.butter(order, cutoff_hz, btype=kind, fs=fs_hz, output="sos")
 
 
 @lru_cache(maxsize=16)
 def _notch_sos(freq_hz: float, fs_hz: float) -> np.ndarray:
+    from scipy import signal
+
     b, a = signal.iirnotch(freq_hz, Q=30.0, fs=fs_hz)
     return signal.tf2sos(b, a)
 
@@ -88,5 +94,7 @@ def apply_filters(x: np.ndarray, fs_hz: float, settings: FilterSettings) -> np.n
     padlen = min(3 * (2 * len(sos) + 1) * 20, max(n - 1, 0))
     if n < 2:
         return np.array(x, copy=True)
+    from scipy import signal
+
     y = signal.sosfiltfilt(sos, x, axis=-1, padlen=padlen)
     return y.astype(x.dtype, copy=False)

@@ -11,15 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ecgviewer.core.filters import HIGHPASS_CHOICES_HZ, LOWPASS_CHOICES_HZ, NOTCH_CHOICES_HZ
+
 if TYPE_CHECKING:
     from PySide6.QtCore import QObject
     from PySide6.QtGui import QAction
-
-#: Display filter choices (the same values as ``ecgviewer.core.filters``; a test
-#: checks they agree). Repeated here so that start-up does not import scipy.
-HIGHPASS_CHOICES_HZ: tuple[float, ...] = (0.5,)
-NOTCH_CHOICES_HZ: tuple[float, ...] = (50.0, 60.0)
-LOWPASS_CHOICES_HZ: tuple[float, ...] = (40.0, 100.0, 150.0)
 
 
 @dataclass(frozen=True)
@@ -231,6 +227,38 @@ ACTIONS: tuple[ActionSpec, ...] = (
         toolbar=True,
     ),
     ActionSpec("clear_caliper", "Clear caliper", "Tools", ("Esc",), "Remove the caliper measurement"),
+    ActionSpec(
+        "analyze",
+        "&Analyze intervals",
+        "Tools",
+        ("Ctrl+R",),
+        "Predict HR, PR, QRS, QT and QTc with the selected model (in the background)",
+        toolbar=True,
+    ),
+    ActionSpec("cancel_analysis", "Cancel analysis", "Tools", ("Ctrl+.",), "Stop the running analysis"),
+    ActionSpec(
+        "load_checkpoint",
+        "Load model checkpoint…",
+        "Tools",
+        (),
+        "Use an interval-model checkpoint (.safetensors + .json) instead of the bundled ones",
+    ),
+    ActionSpec(
+        "show_intervals",
+        "Show interval spans",
+        "View",
+        ("Ctrl+Shift+I",),
+        "Draw the PR, QRS and QT spans on the rhythm strip and the median beat",
+        checkable=True,
+    ),
+    ActionSpec(
+        "show_measurements",
+        "&Measurements panel",
+        "View",
+        ("Ctrl+M",),
+        "Show or hide the interval measurements",
+        checkable=True,
+    ),
     *_filter_specs(),
     ActionSpec("filters_off", "All filters off", "Filters", ("Ctrl+Shift+F",), "Show the unfiltered signal"),
     ActionSpec("shortcuts", "&Keyboard shortcuts", "Help", ("F1",), "List of keyboard shortcuts"),

@@ -12,6 +12,7 @@ import ecgviewer
 from ecgviewer.gui.main_window import MainWindow
 from ecgviewer.gui.settings import APPLICATION, ORGANISATION, ViewerSettings
 from ecgviewer.gui.workers import wait_for_workers
+from ecgviewer.resources import sample_record
 
 #: Longest wait for a record to be read and drawn in ``--screenshot`` mode.
 SCREENSHOT_TIMEOUT_MS = 120_000
@@ -19,7 +20,7 @@ SCREENSHOT_TIMEOUT_MS = 120_000
 
 def sample_path() -> Path:
     """The bundled sample record (``resources/samples/ptbxl_00001_hr.hea``)."""
-    return Path(ecgviewer.__file__).resolve().parents[1] / "resources" / "samples" / "ptbxl_00001_hr.hea"
+    return sample_record()
 
 
 def application() -> QApplication:
@@ -87,6 +88,17 @@ def run_gui(args) -> int:
     return int(code)
 
 
+def _wait_for_analysis(window: MainWindow, timeout_ms: int = SCREENSHOT_TIMEOUT_MS) -> None:
+    """Let an analysis started on open finish, so the screenshot shows its measurements."""
+    controller = window.analysis.controller
+    if not controller.is_busy:
+        return
+    loop = QEventLoop()
+    controller.busy.connect(lambda busy: None if busy else loop.quit())
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+
+
 def screenshot(app: QApplication, args) -> int:
     """Render the window with ``args.file`` (default: the bundled sample) into ``args.screenshot``."""
     try:
@@ -114,6 +126,7 @@ def screenshot(app: QApplication, args) -> int:
         if "error" in outcome:
             print(f"ecgviewer: error: {outcome['error']}", file=sys.stderr)
             return 1
+        _wait_for_analysis(window)
         app.processEvents()
         out = Path(args.screenshot)
         if not window.grab().save(str(out), "PNG"):

@@ -152,6 +152,10 @@ class IntervalSpansItem(pg.GraphicsObject):
         self._rebuild()
 
     # -- read-back ----------------------------------------------------------------
+    def has_content(self) -> bool:
+        """True when there are beats and at least one interval to draw."""
+        return self._onsets_s.size > 0 and any(v is not None for v in self._ms.values())
+
     def bars(self) -> dict[str, np.ndarray]:
         """Drawn bars per interval: arrays of ``(x0, x1)`` rows in scene units."""
         return {k: v.copy() for k, v in self._bars.items()}

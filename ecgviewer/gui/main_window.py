@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
 from ecgviewer.gui import actions as action_table
+from ecgviewer.gui.analysis_ui import install_analysis
 from ecgviewer.gui.caliper import Caliper
 from ecgviewer.gui.dialogs import ShortcutsDialog, show_about
 from ecgviewer.gui.ecg_view import EcgView
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         self._connect_actions()
         sync_action_states(self)
         self.info_dock.setVisible(self.settings.info_panel_visible)
+        self.analysis = install_analysis(self)
         self.view.setFocus()
 
     # -- public API -----------------------------------------------------------------
@@ -384,6 +386,7 @@ class MainWindow(QMainWindow):
             self.view.grab().save(path, "PNG")
 
     def closeEvent(self, event) -> None:
+        self.analysis.shutdown()
         self._loader.cancel()
         self._filterer.cancel()
         self.settings.sync()

@@ -117,6 +117,62 @@ class ViewerSettings:
     def info_panel_visible(self, value: bool) -> None:
         self._set("view/info_panel", "true" if value else "false")
 
+    def _flag(self, key: str, default: bool) -> bool:
+        return str(self._q.value(key, "true" if default else "false")).lower() == "true"
+
+    def _set_flag(self, key: str, value: bool) -> None:
+        self._set(key, "true" if value else "false")
+
+    # -- analysis -------------------------------------------------------------
+    @property
+    def auto_analyze(self) -> bool:
+        """Predict the intervals as soon as a record is opened."""
+        return self._flag("analysis/auto", True)
+
+    @auto_analyze.setter
+    def auto_analyze(self, value: bool) -> None:
+        self._set_flag("analysis/auto", value)
+
+    @property
+    def show_intervals(self) -> bool:
+        """Draw PR/QRS/QT spans over the signal."""
+        return self._flag("analysis/show_intervals", True)
+
+    @show_intervals.setter
+    def show_intervals(self, value: bool) -> None:
+        self._set_flag("analysis/show_intervals", value)
+
+    @property
+    def measurements_visible(self) -> bool:
+        """Whether the measurements dock is shown."""
+        return self._flag("view/measurements_panel", True)
+
+    @measurements_visible.setter
+    def measurements_visible(self, value: bool) -> None:
+        self._set_flag("view/measurements_panel", value)
+
+    @property
+    def model(self) -> str:
+        """Bundled model name or checkpoint path (an unusable stored path falls back to resnet1d)."""
+        value = str(self._q.value("analysis/model", "resnet1d") or "resnet1d")
+        if value in ("resnet1d", "vit1d") or Path(value).with_suffix(".json").exists():
+            return value
+        return "resnet1d"
+
+    @model.setter
+    def model(self, value: str) -> None:
+        self._set("analysis/model", str(value))
+
+    @property
+    def device(self) -> str:
+        """``auto``, ``cpu``, ``cuda`` or ``mps``."""
+        value = str(self._q.value("analysis/device", "auto") or "auto")
+        return value if value in ("auto", "cpu", "cuda", "mps") else "auto"
+
+    @device.setter
+    def device(self, value: str) -> None:
+        self._set("analysis/device", str(value))
+
     # -- files --------------------------------------------------------------
     @property
     def last_directory(self) -> str:

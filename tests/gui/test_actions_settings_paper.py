@@ -13,14 +13,6 @@ from ecgviewer.gui.settings import MAX_RECENT_FILES, ViewerSettings
 pytestmark = pytest.mark.gui
 
 
-def test_filter_choices_match_core():
-    from ecgviewer.core import filters
-
-    assert actions.HIGHPASS_CHOICES_HZ == filters.HIGHPASS_CHOICES_HZ
-    assert actions.NOTCH_CHOICES_HZ == filters.NOTCH_CHOICES_HZ
-    assert actions.LOWPASS_CHOICES_HZ == filters.LOWPASS_CHOICES_HZ
-
-
 def test_actions_table_is_consistent():
     names = [s.name for s in actions.ACTIONS]
     assert len(names) == len(set(names))

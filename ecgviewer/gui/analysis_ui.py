@@ -1,0 +1,187 @@
+"""Puts interval analysis into the main window: controller, measurements dock, spans on the strip.
+
+:func:`install_analysis` is called once by :class:`~ecgviewer.gui.main_window.MainWindow`;
+everything analysis-related the window shows is connected here, so the window
+itself only knows "a record was shown" and "the drawing changed".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+
+from ecgviewer.gui.analysis import AnalysisController
+from ecgviewer.gui.interval_spans import IntervalSpansItem
+from ecgviewer.gui.measurements_panel import MeasurementsPanel
+
+if TYPE_CHECKING:
+    from ecgviewer.gui.ecg_layout import Segment
+    from ecgviewer.gui.main_window import MainWindow
+
+#: Height of the three span bars under the rhythm strip, mm of paper.
+SPANS_HEIGHT_MM = 3.0
+
+
+class AnalysisUi(QObject):
+    """The analysis parts of one main window (see :func:`install_analysis`)."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        settings = window.settings
+        self.controller = AnalysisController(self, model=settings.model, device=settings.device)
+        self.panel = MeasurementsPanel()
+        self.panel.set_model(settings.model)
+        self.panel.set_device(settings.device)
+        self.panel.set_auto_analyze(settings.auto_analyze)
+        self.panel.set_show_intervals(settings.show_intervals)
+        self.panel.set_can_analyze(False)
+        self.dock = window.add_side_panel(self.panel, "Measurements")
+        self.dock.setVisible(settings.measurements_visible)
+        self.spans = IntervalSpansItem(height=SPANS_HEIGHT_MM)
+        self.spans.setVisible(False)
+        window.view.vb.addItem(self.spans, ignoreBounds=True)
+        self._connect()
+
+    # -- wiring -------------------------------------------------------------------------
+    def _connect(self) -> None:
+        c, p, w = self.controller, self.panel, self.window
+        c.busy.connect(p.set_busy)
+        c.progress.connect(p.set_progress)
+        c.classicalReady.connect(self._on_classical)
+        c.predictionReady.connect(self._on_prediction)
+        c.predictionDiscarded.connect(lambda: self._on_prediction(None))
+        c.failed.connect(p.set_error)
+        c.failed.connect(lambda msg: w.statusBar().showMessage(msg, 8000))
+        c.cleared.connect(p.clear)
+        c.cleared.connect(self._clear_spans)
+        p.analyzeRequested.connect(self.analyze)
+        p.cancelRequested.connect(c.cancel)
+        p.modelChanged.connect(self.set_model)
+        p.deviceChanged.connect(self.set_device)
+        p.autoAnalyzeChanged.connect(lambda on: setattr(w.settings, "auto_analyze", on))
+        p.showIntervalsChanged.connect(self.set_show_intervals)
+        w.recordShown.connect(self._on_record_shown)
+        w.displayChanged.connect(self._place_spans)
+        a = w.actions_by_name
+        a["analyze"].triggered.connect(self.analyze)
+        a["cancel_analysis"].triggered.connect(c.cancel)
+        a["load_checkpoint"].triggered.connect(self._load_checkpoint)
+        a["show_intervals"].setChecked(w.settings.show_intervals)
+        a["show_intervals"].toggled.connect(self.set_show_intervals)
+        a["show_measurements"].setChecked(w.settings.measurements_visible)
+        a["show_measurements"].toggled.connect(self._toggle_dock)
+        self.dock.visibilityChanged.connect(self._dock_visibility_changed)
+        a["analyze"].setEnabled(False)
+
+    # -- user requests ----------------------------------------------------------------------
+    def analyze(self) -> None:
+        """Analyse the open record (the unfiltered samples) in the background."""
+        if self.window.record is not None:
+            self.controller.analyze(self.window.record)
+
+    def set_model(self, model: str) -> None:
+        """Use another model; the open record is analysed again with it."""
+        self.window.settings.model = model
+        self.panel.set_model(model)
+        self.controller.set_model(model)
+        if self.controller.record is not None:
+            self.controller.reanalyze()
+
+    def set_device(self, device: str) -> None:
+        """Run on another device (``auto``, ``cpu``, ``cuda``, ``mps``)."""
+        self.window.settings.device = device
+        self.panel.set_device(device)
+        self.controller.set_device(device)
+        if self.controller.record is not None:
+            self.controller.reanalyze()
+
+    def set_show_intervals(self, on: bool) -> None:
+        """Show or hide the interval spans (rhythm strip and median beat)."""
+        self.window.settings.show_intervals = on
+        self.panel.set_show_intervals(on)
+        self.panel.median_view.setVisible(on)
+        action = self.window.actions_by_name["show_intervals"]
+        if action.isChecked() != on:
+            action.setChecked(on)
+        self._place_spans()
+
+    def _load_checkpoint(self) -> None:
+        path = self.panel.file_dialog(self.window)
+        if path:
+            self.set_model(str(path))
+
+    def _toggle_dock(self, on: bool) -> None:
+        self.dock.setVisible(on)
+        self.window.settings.measurements_visible = on
+
+    def _dock_visibility_changed(self, visible: bool) -> None:
+        if not self.window.isHidden():
+            self.window.actions_by_name["show_measurements"].setChecked(visible)
+
+    # -- results -------------------------------------------------------------------------
+    def _on_record_shown(self, record) -> None:
+        self.window.actions_by_name["analyze"].setEnabled(True)
+        self.panel.set_can_analyze(True)
+        if self.panel.auto_analyze:
+            self.controller.analyze(record)
+        else:
+            self.controller.clear()
+
+    def _on_classical(self, analysis) -> None:
+        self.panel.set_classical(analysis)
+        self.spans.set_beats(analysis.beats if analysis is not None else None)
+        self._update_span_intervals()
+
+    def _on_prediction(self, result) -> None:
+        self.panel.set_prediction(result)
+        self._update_span_intervals()
+
+    def _update_span_intervals(self) -> None:
+        classical = self.controller.classical
+        self.spans.set_intervals_from(
+            self.controller.prediction, classical.intervals if classical is not None else None
+        )
+        self._place_spans()
+
+    def _clear_spans(self) -> None:
+        self.spans.set_beats(None)
+        self.spans.setVisible(False)
+
+    def _rhythm_segment(self) -> Segment | None:
+        """The longest drawn piece of lead II (the rhythm strip), else the longest piece of any lead."""
+        layout = self.window.view.layout
+        if layout is None or not layout.segments:
+            return None
+
+        def key(seg: Segment) -> tuple[bool, float, int]:
+            return (seg.lead == "II", seg.t_stop_s - seg.t_start_s, seg.row)
+
+        return max(layout.segments, key=key)
+
+    def _place_spans(self) -> None:
+        """Put the span bars under the rhythm strip of the current layout, page and speed."""
+        seg = self._rhythm_segment()
+        visible = seg is not None and self.window.settings.show_intervals and self.spans.has_content()
+        self.spans.setVisible(bool(visible))
+        if not visible:
+            return
+        layout = self.window.view.layout
+        speed = self.window.speed_mm_per_s
+        x0, t0 = seg.x_start_mm, seg.t_start_s
+        self.spans.set_geometry(
+            lambda t: x0 + (t - t0) * speed,
+            seg.baseline_mm - 0.45 * layout.row_height_mm,
+            SPANS_HEIGHT_MM,
+        )
+        self.spans.set_time_range(seg.t_start_s, seg.t_stop_s)
+
+    def shutdown(self) -> None:
+        """Stop any running analysis (window closing)."""
+        self.controller.cancel()
+
+
+def install_analysis(window: MainWindow) -> AnalysisUi:
+    """Add the measurements dock, the Analyze actions and the interval spans to ``window``."""
+    return AnalysisUi(window)
