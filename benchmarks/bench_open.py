@@ -70,13 +70,15 @@ def make_long_record(folder: Path, hours: float = 1.0) -> Path:
 
 
 def bench_open(paths: dict[str, Path], runs: int) -> dict[str, dict[str, list[float]]]:
-    """Per file: seconds from ``open_file`` to the record painted, and the read part alone."""
+    """Per file: seconds from ``open_file`` (read in a worker) to the record painted."""
     from PySide6.QtWidgets import QApplication
 
-    from ecgviewer.gui.app import create_main_window
+    from ecgviewer.gui.main_window import MainWindow
+    from ecgviewer.gui.settings import ViewerSettings
 
     app = QApplication.instance() or QApplication([])
-    window = create_main_window()
+    window = MainWindow(ViewerSettings(persist=False))
+    window.analysis.panel.set_auto_analyze(False)  # time the display, not the model
     window.resize(1600, 1000)
     window.show()
     app.processEvents()

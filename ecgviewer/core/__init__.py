@@ -22,7 +22,18 @@ _EXPORTS = {
     "EcgRecord": "ecgviewer.core.record",
     "resample_record": "ecgviewer.core.resample",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "INDEPENDENT_LEADS",
+    "STANDARD_LEADS",
+    "EcgReadError",
+    "EcgRecord",
+    "FilterSettings",
+    "apply_filters",
+    "normalize_lead_name",
+    "read_record",
+    "readers",
+    "resample_record",
+]
 
 if TYPE_CHECKING:
     from ecgviewer.core.errors import EcgReadError
