@@ -29,18 +29,21 @@ LATENCY_TARGET_MS = 30.0
 LOAD_TARGET_S = 0.5
 
 
-def _time(fn, runs: int) -> list[float]:
+def _time(fn, runs: int, sync=lambda: None) -> list[float]:
     out = []
     for _ in range(runs):
         t = time.perf_counter()
         fn()
+        sync()
         out.append(time.perf_counter() - t)
     return out
 
 
-def bench(name: str, runs: int) -> dict[str, float]:
-    """Benchmark one bundled checkpoint on CPU."""
+def bench(name: str, runs: int, device: str = "cpu") -> dict[str, float]:
+    """Benchmark one bundled checkpoint on ``device`` (``cpu``, ``cuda``, ...)."""
     import torch
+
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
 
     from ecgviewer.inference.predictor import checkpoint_dir
     from ecgviewer.models.checkpoint import load_checkpoint
@@ -48,22 +51,25 @@ def bench(name: str, runs: int) -> dict[str, float]:
     path = checkpoint_dir() / name
     load_s = statistics.median(_time(lambda: load_checkpoint(path), 5))
     ck = load_checkpoint(path)
-    model = ck.model
+    model = ck.model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
     x1 = torch.randn(1, len(ck.meta.input_leads), ck.meta.window_samples)
-    x64 = torch.randn(64, *x1.shape[1:])
+    x64 = torch.randn(64, *x1.shape[1:]).to(device)
+    x1_dev = x1.to(device)
     with torch.inference_mode():
         for _ in range(5):
-            model(x1)
-        lat_ms = statistics.median(_time(lambda: model(x1), runs)) * 1000
+            model(x1_dev)
+        sync()
+        lat_ms = statistics.median(_time(lambda: model(x1_dev), runs, sync)) * 1000
         model(x64)
-        t64 = statistics.median(_time(lambda: model(x64), max(3, runs // 10)))
+        sync()
+        t64 = statistics.median(_time(lambda: model(x64), max(3, runs // 10), sync))
     from ecgviewer.core.record import EcgRecord
     from ecgviewer.inference.predictor import Predictor
 
     names = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
     rec = EcgRecord(x1[0].numpy(), 500.0, names, ("mV",) * 8)
-    pred = Predictor(name, device="cpu").load()
+    pred = Predictor(name, device=device).load()
     pred.predict(rec)
     e2e_ms = statistics.median(_time(lambda: pred.predict(rec), max(5, runs // 5))) * 1000
     return {
@@ -83,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     p.add_argument("--models", nargs="+", default=["resnet1d", "vit1d"])
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     import torch
@@ -97,7 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {cpu}, "
         f"python {platform.python_version()}; import torch took {import_s:.2f} s"
     )
-    rows = [(m, bench(m, args.runs)) for m in args.models]
+    from ecgviewer.inference.predictor import select_device
+
+    device = select_device(args.device)
+    if device.startswith("cuda"):
+        print(f"device: {torch.cuda.get_device_name(0)}")
+    rows = [(m, bench(m, args.runs, device)) for m in args.models]
     head = [
         "model",
         "params",
