@@ -50,7 +50,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def apply_view_options(window: MainWindow, args) -> None:
-    """Apply ``--layout/--speed/--gain`` for this run only (they are not saved)."""
+    """Apply ``--layout/--speed/--gain/--model/--device`` for this run only (they are not saved)."""
     persist = window.settings.persist
     window.settings.persist = False
     try:
@@ -60,6 +60,10 @@ def apply_view_options(window: MainWindow, args) -> None:
             window.set_speed(args.speed)
         if getattr(args, "gain", None):
             window.set_gain(args.gain)
+        if getattr(args, "model", None):
+            window.analysis.set_model(str(args.model))
+        if getattr(args, "device", None):
+            window.analysis.set_device(args.device)
     finally:
         window.settings.persist = persist
 

@@ -44,3 +44,21 @@ def test_screenshot_of_a_bad_file_fails(qapp, tmp_path, capsys):
     assert main(["--screenshot", str(out), str(bad)]) != 0
     assert "bad.hea" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_screenshot_with_model_option_waits_for_the_analysis(qapp, tmp_path, sample_path, monkeypatch):
+    from ecgviewer.gui import app as gui_app
+
+    seen = {}
+    original = gui_app._wait_for_analysis
+
+    def spy(window, *args, **kwargs):
+        original(window, *args, **kwargs)
+        seen["model"] = window.analysis.controller.model
+        seen["prediction"] = window.analysis.controller.prediction
+
+    monkeypatch.setattr(gui_app, "_wait_for_analysis", spy)
+    out = tmp_path / "vit.png"
+    assert main(["--screenshot", str(out), "--model", "vit1d", "--device", "cpu", str(sample_path)]) == 0
+    assert seen["model"] == "vit1d"
+    assert seen["prediction"] is not None and seen["prediction"].model_name == "vit1d"
