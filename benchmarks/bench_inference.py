@@ -64,11 +64,11 @@ def bench(name: str, runs: int, device: str = "cpu") -> dict[str, float]:
         model(x64)
         sync()
         t64 = statistics.median(_time(lambda: model(x64), max(3, runs // 10), sync))
+    from ecgviewer.core.leads import INDEPENDENT_LEADS
     from ecgviewer.core.record import EcgRecord
     from ecgviewer.inference.predictor import Predictor
 
-    names = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
-    rec = EcgRecord(x1[0].numpy(), 500.0, names, ("mV",) * 8)
+    rec = EcgRecord(x1[0].numpy(), 500.0, INDEPENDENT_LEADS, ("mV",) * 8)
     pred = Predictor(name, device=device).load()
     pred.predict(rec)
     e2e_ms = statistics.median(_time(lambda: pred.predict(rec), max(5, runs // 5))) * 1000

@@ -9,6 +9,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
+from ecgviewer.core.filters import FilterSettings
 from ecgviewer.gui import actions as action_table
 from ecgviewer.gui.analysis_ui import install_analysis
 from ecgviewer.gui.caliper import Caliper
@@ -283,12 +284,8 @@ class MainWindow(QMainWindow):
 
     def filters_text(self) -> str:
         """The display filters in force, e.g. ``"HP 0.5 Hz, notch 50 Hz"``."""
-        hp, notch, lp = self._filters
         fs = self._record.fs_hz if self._record is not None else None
-        parts = [f"HP {hp:g} Hz" if hp else ""]
-        parts.append(f"notch {notch:g} Hz" if notch and (fs is None or notch < fs / 2) else "")
-        parts.append(f"LP {lp:g} Hz" if lp and (fs is None or lp < fs / 2) else "")
-        return ", ".join(p for p in parts if p) or "no filters"
+        return FilterSettings(*self._filters).describe(fs)
 
     # -- drag and drop ----------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:

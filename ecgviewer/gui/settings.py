@@ -108,20 +108,20 @@ class ViewerSettings:
         for key, hz in zip(("highpass_hz", "notch_hz", "lowpass_hz"), value):
             self._set(f"filters/{key}", "none" if hz is None else float(hz))
 
-    @property
-    def info_panel_visible(self) -> bool:
-        """Whether the record-info dock is shown."""
-        return str(self._q.value("view/info_panel", "true")).lower() == "true"
-
-    @info_panel_visible.setter
-    def info_panel_visible(self, value: bool) -> None:
-        self._set("view/info_panel", "true" if value else "false")
-
     def _flag(self, key: str, default: bool) -> bool:
         return str(self._q.value(key, "true" if default else "false")).lower() == "true"
 
     def _set_flag(self, key: str, value: bool) -> None:
         self._set(key, "true" if value else "false")
+
+    @property
+    def info_panel_visible(self) -> bool:
+        """Whether the record-info dock is shown."""
+        return self._flag("view/info_panel", True)
+
+    @info_panel_visible.setter
+    def info_panel_visible(self, value: bool) -> None:
+        self._set_flag("view/info_panel", value)
 
     # -- analysis -------------------------------------------------------------
     @property
