@@ -21,6 +21,42 @@ def millivolt_factor(unit: str) -> float | None:
     return _TO_MV.get(unit.strip().lower())
 
 
+#: Keys of :attr:`VendorMeasurements.values` (floats; a key is absent when the file lacks it).
+VENDOR_MEASUREMENT_KEYS: tuple[str, ...] = (
+    "hr_bpm",
+    "rr_ms",
+    "pr_ms",
+    "qrs_ms",
+    "qt_ms",
+    "qtc_ms",
+    "p_axis_deg",
+    "qrs_axis_deg",
+    "t_axis_deg",
+)
+
+
+@dataclass(frozen=True)
+class VendorMeasurements:
+    """Global measurements a cart or its software stored in the file (e.g. GE 12SL in MUSE XML).
+
+    Parameters
+    ----------
+    source
+        Who measured, as the file says (``"GE MUSE (12SL)"``, ``"Philips"``).
+    values
+        Subset of :data:`VENDOR_MEASUREMENT_KEYS` mapped to floats.
+    """
+
+    source: str
+    values: Mapping[str, float]
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.values) - set(VENDOR_MEASUREMENT_KEYS))
+        if unknown:
+            raise ValueError(f"unknown vendor measurement keys {unknown}")
+        object.__setattr__(self, "values", MappingProxyType({k: float(v) for k, v in self.values.items()}))
+
+
 @dataclass(frozen=True, eq=False)
 class EcgRecord:
     """A multi-lead ECG in physical units.
@@ -46,6 +82,8 @@ class EcgRecord:
         Where the record came from and which reader read it.
     warnings
         Assumptions a reader had to make (e.g. a sampling rate not in the file).
+    vendor_measurements
+        Measurements stored in the file by the acquiring device, when present.
     """
 
     signals: np.ndarray
@@ -57,6 +95,7 @@ class EcgRecord:
     source_path: Path | None = None
     format_name: str = ""
     warnings: tuple[str, ...] = ()
+    vendor_measurements: VendorMeasurements | None = None
 
     def __post_init__(self) -> None:
         sig = self.signals
