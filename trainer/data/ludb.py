@@ -19,6 +19,7 @@ stands after a peak (LUDB record 7, lead V1) is therefore ignored.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,3 +130,53 @@ def ludb_records(ludb_dir: str | Path) -> list[Path]:
         names = [ln.strip() for ln in listing.read_text().split() if ln.strip()]
         return [ludb_dir / n if "/" in n else ludb_dir / "data" / n for n in names]
     return sorted((p.with_suffix("") for p in (ludb_dir / "data").glob("*.hea")), key=lambda p: int(p.name))
+
+
+#: The record-level LUDB split fixed in the repository (train / val / test record names).
+LUDB_SPLIT_FILE = Path(__file__).resolve().parent.parent / "splits" / "ludb.json"
+
+
+def ludb_split(split_file: str | Path = LUDB_SPLIT_FILE) -> dict[str, str]:
+    """Record name -> ``"train"``, ``"val"`` or ``"test"`` from the split file."""
+    import json
+
+    data = json.loads(Path(split_file).read_text())
+    return {name: role for role in ("train", "val", "test") for name in data[role]}
+
+
+def load_ludb(
+    ludb_dir: str | Path,
+    split_file: str | Path = LUDB_SPLIT_FILE,
+    progress: Callable[[int, int], None] | None = None,
+    names: Collection[str] | None = None,
+):
+    """LUDB records with their expert intervals (``INTERVALS.md``) as an ``IntervalDataset``.
+
+    Rows keep the role the split file gives their record (records not in the
+    file are left out, so a new split never leaks test records into training).
+    ``names`` restricts the set to those record names.
+    """
+    from ecgviewer.core.readers import read_record
+    from trainer.data.arrays import DataError, IntervalDataset, record_input, targets_row
+
+    roles = ludb_split(split_file)
+    paths = [p for p in ludb_records(ludb_dir) if p.name in roles and (names is None or p.name in names)]
+    if not paths:
+        raise DataError(f"{ludb_dir}: no LUDB records found that the split file {split_file} names")
+    xs, ys, ids, splits = [], [], [], []
+    for k, path in enumerate(paths):
+        ref = expert_intervals(path)
+        xs.append(record_input(read_record(path.with_suffix(".hea"))))
+        ys.append(targets_row(ref.as_dict()))
+        ids.append(f"ludb-{path.name}")
+        splits.append(roles[path.name])
+        if progress is not None:
+            progress(k + 1, len(paths))
+    provenance = {
+        "source": "LUDB",
+        "root": str(ludb_dir),
+        "labels": "expert wave boundaries, record-level per shared/data/ludb/INTERVALS.md",
+        "split_file": str(split_file),
+        "n_records": len(xs),
+    }
+    return IntervalDataset(np.stack(xs), np.stack(ys), ids, list(ids), provenance, splits)
