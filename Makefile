@@ -11,7 +11,7 @@ TORCH_SPEC    := torch==$(TORCH_VERSION)
 SAMPLE ?= resources/samples/ptbxl_00001_hr.hea
 export QT_API := pyside6
 
-.PHONY: run test lint format bench clean venv
+.PHONY: run test lint format bench clean venv checkpoints
 
 $(VENV)/.installed-base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,31 @@ format: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/bench_open.py
+
+# Remake the bundled interval checkpoints with the trainer (docs/accuracy.md): synthetic
+# pretraining -> PTB-XL (teacher labels) -> LUDB experts, then the accuracy tables.
+# CPU: about an hour on 2 cores; DEVICE=cuda for a GPU. SHARED is the shared data folder.
+SHARED ?= ../shared/data
+RUNS   ?= runs
+DEVICE ?= auto
+TRAIN  := $(PY) -m trainer
+FT_PTBXL ?= --epochs 20 --batch-size 32 --lr 1e-3 --freeze-epochs 2 --patience 6
+FT_LUDB  ?= --epochs 60 --batch-size 16 --lr 1e-3 --patience 15
+checkpoints: $(VENV)/.installed-test
+	$(TRAIN) synth $(RUNS)/synth --n 2000 --seed 1 --shard-size 250
+	$(TRAIN) prepare --data ptbxl:$(SHARED)/ptb-xl --teacher classical --val-folds 8 --out $(RUNS)/ptbxl_classical.npz
+	for m in resnet1d vit1d; do \
+	  lr=$$( [ $$m = vit1d ] && echo 1e-3 || echo 2e-3 ); \
+	  $(TRAIN) pretrain --data synthetic:$(RUNS)/synth --model $$m --out $(RUNS)/$$m-pre --epochs 15 \
+	    --patience 4 --batch-size 32 --lr $$lr --seed 1 --device $(DEVICE) && \
+	  $(TRAIN) finetune --init $(RUNS)/$$m-pre/best.json --data npz:$(RUNS)/ptbxl_classical.npz \
+	    --out $(RUNS)/$$m-ptbxl $(FT_PTBXL) --seed 1 --device $(DEVICE) && \
+	  $(TRAIN) finetune --init $(RUNS)/$$m-ptbxl/best.json --data ludb:$(SHARED)/ludb \
+	    --out $(RUNS)/$$m-ludb $(FT_LUDB) --seed 1 --device $(DEVICE) && \
+	  $(TRAIN) export $(RUNS)/$$m-ludb --name $$m || exit 1; \
+	done
+	$(TRAIN) evaluate resnet1d vit1d --data ludb:$(SHARED)/ludb --out docs/accuracy/ludb-test
+	$(TRAIN) evaluate resnet1d vit1d --data vendor:$(SHARED)/formats --out docs/accuracy/vendor
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -285,7 +285,7 @@ def _evaluate(args: argparse.Namespace, argv: list[str]) -> int:
 def _export(args: argparse.Namespace, argv: list[str]) -> int:
     from trainer.export import export_checkpoint
 
-    dest = export_checkpoint(args.run, args.name, args.to, which=args.which, command=_command_line(argv))
+    dest = export_checkpoint(args.run_dir, args.name, args.to, which=args.which, command=_command_line(argv))
     print(f"exported {dest.with_suffix('.safetensors')} and {dest}")
     return 0
 
@@ -398,7 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
             "provenance. The viewer loads bundled models from resources/checkpoints/NAME."
         ),
     )
-    p.add_argument("run", type=Path, help="run folder (from pretrain/finetune) or a checkpoint .json")
+    p.add_argument(
+        "run_dir", type=Path, metavar="RUN", help="run folder (from pretrain/finetune) or a checkpoint .json"
+    )
     p.add_argument("--name", required=True, help="checkpoint name (e.g. resnet1d)")
     p.add_argument("--to", type=Path, default=None, help="destination folder (default resources/checkpoints)")
     p.add_argument("--which", default="best", choices=("best", "last"), help="which checkpoint of the run")

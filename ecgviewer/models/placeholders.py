@@ -1,8 +1,9 @@
-"""Regenerate the bundled **untrained placeholder** checkpoints.
+"""**Untrained placeholder** checkpoints, for tests and for trying a new architecture in the viewer.
 
-``python -m ecgviewer.models.placeholders [OUT_DIR]`` writes ``resnet1d`` and
-``vit1d`` (``.safetensors`` + ``.json``) into ``resources/checkpoints`` (or
-``OUT_DIR``): random initialisation with a fixed seed, label normalisation set to
+The bundled checkpoints are trained (``python -m trainer``, see docs/accuracy.md);
+``python -m ecgviewer.models.placeholders OUT_DIR`` writes untrained ``resnet1d`` and
+``vit1d`` (``.safetensors`` + ``.json``) into ``OUT_DIR``: random initialisation
+with a fixed seed, label normalisation set to
 the LUDB population statistics (``ludb/INTERVALS.md``: HR 67 ± 14 bpm -> RR about
 900 ± 190 ms, PR 157 ± 25 ms, QRS 98 ± 18 ms, QT 396 ± 38 ms), so an untrained
 model outputs values around the population means. The JSON says
@@ -17,7 +18,6 @@ from pathlib import Path
 
 from ecgviewer.core.leads import INDEPENDENT_LEADS
 from ecgviewer.models.checkpoint import CheckpointMeta, TargetSpec, save_checkpoint
-from ecgviewer.resources import checkpoints_dir
 
 PLACEHOLDER_STATUS = "untrained placeholder"
 SEED = 20240601
@@ -28,7 +28,6 @@ POPULATION_TARGETS: tuple[TargetSpec, ...] = (
     TargetSpec("qrs_ms", "ms", 98.0, 18.0),
     TargetSpec("qt_ms", "ms", 396.0, 38.0),
 )
-DEFAULT_DIR = checkpoints_dir()
 
 
 def placeholder_meta(architecture: str, config: dict) -> CheckpointMeta:
@@ -52,7 +51,7 @@ def placeholder_meta(architecture: str, config: dict) -> CheckpointMeta:
     )
 
 
-def write_placeholders(out_dir: str | Path = DEFAULT_DIR) -> list[Path]:
+def write_placeholders(out_dir: str | Path) -> list[Path]:
     """Write the ``resnet1d`` and ``vit1d`` placeholders; return the JSON paths."""
     import torch
 
@@ -70,5 +69,7 @@ def write_placeholders(out_dir: str | Path = DEFAULT_DIR) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for p in write_placeholders(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_DIR):
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m ecgviewer.models.placeholders OUT_DIR")
+    for p in write_placeholders(sys.argv[1]):
         print(f"wrote {p.with_suffix('.safetensors')} and {p}")

@@ -24,7 +24,7 @@ def test_open_analyses_and_draws_spans_under_rhythm_strip(window, sample_path, q
     assert ui.controller.record is window.record  # the unfiltered record is analysed
     panel_text = ui.panel.table.item(0, 1).text()
     assert panel_text.endswith("bpm") and f"{result.intervals['hr_bpm'].value:.0f}" in panel_text
-    assert not ui.panel.warning_label.isHidden()  # bundled checkpoints are placeholders
+    assert ui.panel.warning_label.isHidden()  # the bundled checkpoints are trained: no warning
     # the spans sit under the lead II rhythm strip, one bar per beat, inside the strip's time span
     seg = ui._rhythm_segment()
     assert seg.lead == "II" and seg.t_stop_s - seg.t_start_s == pytest.approx(10.0)

@@ -32,7 +32,7 @@ def test_json_output(ptbxl_dir: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert [e["file"] for e in out] == files
     for e in out:
         assert set(e) >= KEYS
-        assert e["status"] == "untrained placeholder" and "UNTRAINED" in e["warning"]
+        assert e["status"] == "trained" and not e.get("warning")
         assert set(e["spread"]["pr_ms"]) >= {"iqr", "min", "max", "n_windows"}
         assert set(e["classical"]) >= {"hr_bpm", "rr_ms", "pr_ms", "qrs_ms", "qt_ms"}
 
@@ -55,6 +55,6 @@ def test_bad_file_among_good_ones(
 def test_text_output_and_bad_model(sample_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["analyze", str(sample_path)]) == 0
     out = capsys.readouterr().out
-    assert "UNTRAINED PLACEHOLDER" in out and "qrs_ms" in out and "classical" in out
+    assert "UNTRAINED" not in out and "trained" in out and "qrs_ms" in out and "classical" in out
     assert main(["analyze", str(sample_path), "--model", "/nonexistent/model"]) == 2
     assert "cannot load model" in capsys.readouterr().err

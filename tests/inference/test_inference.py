@@ -13,7 +13,7 @@ import pytest
 from ecgviewer.core.readers import read_record
 from ecgviewer.core.record import EcgRecord
 from ecgviewer.core.resample import resample_record
-from ecgviewer.inference import PLACEHOLDER_WARNING, PredictionCancelled, PredictionError, Predictor
+from ecgviewer.inference import PredictionCancelled, PredictionError, Predictor
 from ecgviewer.inference.preprocess import window_starts
 
 UNITS = {"hr_bpm": "bpm", "rr_ms": "ms", "pr_ms": "ms", "qrs_ms": "ms", "qt_ms": "ms"}
@@ -52,9 +52,9 @@ def test_prediction_on_ptbxl(
         assert res.qtc_bazett_ms == pytest.approx(res["qt_ms"].value / rr_s**0.5)
         assert res.qtc_fridericia_ms == pytest.approx(res["qt_ms"].value / rr_s ** (1 / 3))
         assert res.model_name == name and res.device == "cpu"
-        assert res.checkpoint_status == "untrained placeholder" and res.trained is False
-        assert res.display_warning == PLACEHOLDER_WARNING and len(res.checkpoint_sha256) == 64
-        assert res.elapsed_s > 0 and res.to_dict()["status"] == "untrained placeholder"
+        assert res.checkpoint_status == "trained" and res.trained is True
+        assert res.display_warning is None and len(res.checkpoint_sha256) == 64
+        assert res.elapsed_s > 0 and res.to_dict()["status"] == "trained"
 
 
 def test_window_starts() -> None:

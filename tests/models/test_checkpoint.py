@@ -19,7 +19,8 @@ from ecgviewer.models.checkpoint import (
     read_meta,
     save_checkpoint,
 )
-from ecgviewer.models.placeholders import DEFAULT_DIR, placeholder_meta, write_placeholders
+from ecgviewer.models.placeholders import placeholder_meta, write_placeholders
+from ecgviewer.resources import checkpoints_dir
 
 
 @pytest.fixture()
@@ -56,14 +57,29 @@ def test_round_trip(saved: Path) -> None:
     assert not list(saved.parent.glob("*.tmp"))  # atomic writes leave no temp files
 
 
-def test_bundled_placeholders_load_and_are_reproducible(tmp_path: Path) -> None:
+def test_bundled_checkpoints_are_trained_with_the_trainer() -> None:
     for name in ("resnet1d", "vit1d"):
-        ck = load_checkpoint(DEFAULT_DIR / name)
-        assert ck.meta.status == "untrained placeholder" and not ck.meta.trained
-        assert (DEFAULT_DIR / f"{name}.safetensors").stat().st_size < 2_000_000
-    write_placeholders(tmp_path)
+        ck = load_checkpoint(checkpoints_dir() / name)
+        assert ck.meta.status == "trained" and ck.meta.trained
+        assert (checkpoints_dir() / f"{name}.safetensors").stat().st_size < 2_000_000
+        training = ck.meta.training
+        # made by the documented chain: synthetic pretraining -> PTB-XL -> LUDB experts, then exported
+        assert training["command"].startswith("python -m trainer finetune")
+        assert (
+            training["export_command"].startswith("python -m trainer export")
+            and name in training["export_command"]
+        )
+        assert training["data"]["sources"][0]["source"] == "LUDB" and training["init"]["sha256"]
+        assert ck.meta.metrics["split"] == "val" and ck.meta.metrics["qt_ms"]["n"] == 20
+
+
+def test_placeholders_are_reproducible(tmp_path: Path) -> None:
+    write_placeholders(tmp_path / "a")
+    write_placeholders(tmp_path / "b")
     for name in ("resnet1d", "vit1d"):
-        assert read_meta(tmp_path / name).weights_sha256 == read_meta(DEFAULT_DIR / name).weights_sha256
+        a, b = read_meta(tmp_path / "a" / name), read_meta(tmp_path / "b" / name)
+        assert a.status == "untrained placeholder" and not a.trained
+        assert a.weights_sha256 == b.weights_sha256
 
 
 def test_unknown_architecture(saved: Path) -> None:
@@ -192,5 +208,5 @@ def test_save_refuses_invalid_meta(tmp_path: Path) -> None:
 
 def test_copy_of_bundled_checkpoint_loads_by_path(tmp_path: Path) -> None:
     for suffix in (".safetensors", ".json"):
-        shutil.copy(DEFAULT_DIR / f"vit1d{suffix}", tmp_path / f"copy{suffix}")
+        shutil.copy(checkpoints_dir() / f"vit1d{suffix}", tmp_path / f"copy{suffix}")
     assert load_checkpoint(tmp_path / "copy.json").meta.architecture == "vit1d"

@@ -8,6 +8,7 @@ A source is named by a spec ``KIND:PATH``:
 ``ludb``       a LUDB folder (expert intervals, the repository's split)
 ``folder``     a labels CSV naming ECG files (see :mod:`trainer.data.folder`)
 ``npz``        a dataset file written by ``python -m trainer prepare``
+``vendor``     ECG files with vendor measurements (evaluation only)
 ============  ===========================================================
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from trainer.data.arrays import DataError, IntervalDataset
 
-KINDS = ("synthetic", "ptbxl", "ludb", "folder", "npz")
+KINDS = ("synthetic", "ptbxl", "ludb", "folder", "npz", "vendor")
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -44,6 +45,10 @@ def load_data(
         from trainer.data.ludb import load_ludb
 
         return load_ludb(path, progress=progress)
+    if kind == "vendor":
+        from trainer.data.vendor import load_vendor
+
+        return load_vendor(path, progress=progress)
     if kind == "folder":
         from trainer.data.folder import load_folder
 
