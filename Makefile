@@ -57,11 +57,12 @@ FT_PTBXL ?= --epochs 20 --batch-size 32 --lr 1e-3 --freeze-epochs 2 --patience 6
 FT_LUDB  ?= --epochs 60 --batch-size 16 --lr 1e-3 --patience 15
 checkpoints: $(VENV)/.installed-test
 	$(TRAIN) synth $(RUNS)/synth --n 2000 --seed 1 --shard-size 250
+	$(TRAIN) synth $(RUNS)/synth2 --n 8000 --seed 2 --shard-size 500
 	$(TRAIN) prepare --data ptbxl:$(SHARED)/ptb-xl --teacher classical --val-folds 8 --out $(RUNS)/ptbxl_classical.npz
 	for m in resnet1d vit1d; do \
 	  lr=$$( [ $$m = vit1d ] && echo 1e-3 || echo 2e-3 ); \
-	  $(TRAIN) pretrain --data synthetic:$(RUNS)/synth --model $$m --out $(RUNS)/$$m-pre --epochs 15 \
-	    --patience 4 --batch-size 32 --lr $$lr --seed 1 --device $(DEVICE) && \
+	  $(TRAIN) pretrain --data synthetic:$(RUNS)/synth --data synthetic:$(RUNS)/synth2 --model $$m \
+	    --out $(RUNS)/$$m-pre --epochs 6 --patience 3 --batch-size 32 --lr $$lr --seed 2 --device $(DEVICE) && \
 	  $(TRAIN) finetune --init $(RUNS)/$$m-pre/best.json --data npz:$(RUNS)/ptbxl_classical.npz \
 	    --out $(RUNS)/$$m-ptbxl $(FT_PTBXL) --seed 1 --device $(DEVICE) && \
 	  $(TRAIN) finetune --init $(RUNS)/$$m-ptbxl/best.json --data ludb:$(SHARED)/ludb \
