@@ -17,6 +17,7 @@ from ecgviewer import __version__
 #: name -> (``module:function``, one-line help). The function takes argv and returns an exit code.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "info": ("ecgviewer.core.info:main", "print what a file holds (format, leads, rate, metadata)"),
+    "convert": ("ecgviewer.core.convert:main", "convert a file to WFDB, EDF+ or BDF+"),
 }
 
 
@@ -42,7 +43,13 @@ def gui_parser() -> argparse.ArgumentParser:
         + ", ".join(f"'{k}' ({v[1]})" for k, v in SUBCOMMANDS.items())
         + "; see 'ecgviewer SUBCOMMAND --help'.",
     )
-    p.add_argument("file", nargs="?", type=Path, help="ECG file to open (WFDB .hea/.dat, .npy/.npz, .csv)")
+    p.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        help="ECG file to open (WFDB, GE MUSE / Philips / HL7 aECG XML, DICOM, EDF/BDF, SCP-ECG, "
+        "ISHNE, .npy/.npz, .csv)",
+    )
     p.add_argument("--screenshot", type=Path, metavar="OUT.png",
                    help="render the window offscreen, save it as PNG and exit")  # fmt: skip
     p.add_argument("--layout", choices=("3x4", "12x1"), help="lead layout (default: last used, else 3x4)")

@@ -1,4 +1,10 @@
-"""``ecgviewer info FILE``: what a file holds, without opening a window."""
+"""``ecgviewer info FILE``: what a file holds, without opening a window.
+
+Patient-identifying metadata (name, ID, birth date, age, sex ...; see
+:mod:`ecgviewer.core.privacy`) is left out unless ``--show-patient`` is given; the
+output then says how many fields were hidden. Reader options (``--format`` to name the
+reader, ``--fs-hz``, ``--units``, ``--waveform``) are shared with ``ecgviewer convert``.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,28 @@ import sys
 from pathlib import Path
 
 from ecgviewer.core.errors import EcgReadError
+from ecgviewer.core.privacy import is_patient_field
 from ecgviewer.core.readers import read_record
 from ecgviewer.core.record import EcgRecord
 
 
-def describe(record: EcgRecord) -> dict:
-    """A JSON-ready summary of a record (the same fields as the viewer's info panel)."""
+def describe(record: EcgRecord, include_patient: bool = True) -> dict:
+    """A JSON-ready summary of a record (the same fields as the viewer's info panel).
+
+    Parameters
+    ----------
+    record
+        The record.
+    include_patient
+        False leaves patient fields out of ``metadata`` and counts them in
+        ``patient_fields_hidden``.
+    """
+    metadata = dict(record.metadata)
+    hidden = 0
+    if not include_patient:
+        hidden = sum(1 for k in metadata if is_patient_field(k))
+        metadata = {k: v for k, v in metadata.items() if not is_patient_field(k)}
+    vendor = record.vendor_measurements
     return {
         "file": str(record.source_path) if record.source_path else None,
         "format": record.format_name,
@@ -24,9 +46,51 @@ def describe(record: EcgRecord) -> dict:
         "derived_leads": list(record.derived_leads),
         "units": dict(zip(record.lead_names, record.units)),
         "start_time": record.start_time.isoformat() if record.start_time else None,
-        "metadata": dict(record.metadata),
+        "metadata": metadata,
+        "patient_fields_hidden": hidden,
+        "vendor_measurements": (
+            {"source": vendor.source, "values": dict(vendor.values)} if vendor is not None else None
+        ),
         "warnings": list(record.warnings),
     }
+
+
+def add_reader_options(p: argparse.ArgumentParser, reader_flag: str = "--format") -> None:
+    """Options passed to the reader (shared by ``info`` and ``convert``, where it is ``--from``)."""
+    p.add_argument(reader_flag, dest="reader", metavar="READER", help="reader name instead of detection")
+    p.add_argument("--fs-hz", type=float, help="sampling rate for files that do not store it (CSV, .npy)")
+    p.add_argument("--units", help="unit of files that do not store it, e.g. uV or 5uV (5 µV per count)")
+    p.add_argument("--waveform", choices=("rhythm", "median"), help="which waveform of XML/DICOM/SCP files")
+
+
+def reader_options(args: argparse.Namespace) -> dict:
+    """Reader keyword arguments from the parsed options (only those given)."""
+    options = {"format": args.reader}
+    for key in ("fs_hz", "units", "waveform"):
+        if getattr(args, key, None) is not None:
+            options[key] = getattr(args, key)
+    return options
+
+
+def _print_text(d: dict) -> None:
+    print(f"{d['file']}\n  format: {d['format']}\n  sampling rate: {d['fs_hz']:g} Hz")
+    print(f"  duration: {d['duration_s']:g} s ({d['n_samples']} samples)")
+    print(f"  recorded leads: {', '.join(d['recorded_leads'])}")
+    if d["derived_leads"]:
+        print(f"  derived leads: {', '.join(d['derived_leads'])}")
+    print(f"  units: {', '.join(sorted(set(d['units'].values())))}")
+    if d["start_time"]:
+        print(f"  start time: {d['start_time']}")
+    for key, value in d["metadata"].items():
+        print(f"  {key}: {value}")
+    if d["patient_fields_hidden"]:
+        print(f"  ({d['patient_fields_hidden']} patient field(s) hidden; --show-patient shows them)")
+    vendor = d["vendor_measurements"]
+    if vendor:
+        values = ", ".join(f"{k} {v:g}" for k, v in vendor["values"].items())
+        print(f"  device measurements ({vendor['source']}): {values}")
+    for w in d["warnings"]:
+        print(f"  warning: {w}")
 
 
 def main(argv: list[str]) -> int:
@@ -34,23 +98,24 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="ecgviewer info", description="Describe ECG files.")
     p.add_argument("files", nargs="+", type=Path)
     p.add_argument("--json", action="store_true", help="print JSON (one object per file, in a list)")
+    p.add_argument(
+        "--show-patient", action="store_true", help="include patient fields (name, ID, birth date ...)"
+    )
+    add_reader_options(p)
     args = p.parse_args(argv)
     out, failed = [], False
     for path in args.files:
         try:
-            out.append(describe(read_record(path)))
+            out.append(describe(read_record(path, **reader_options(args)), include_patient=args.show_patient))
         except EcgReadError as exc:
             failed = True
             print(f"error: {exc}", file=sys.stderr)
+        except KeyError as exc:  # unknown --format name
+            failed = True
+            print(f"error: {exc.args[0]}", file=sys.stderr)
     if args.json:
         print(json.dumps(out, indent=2))
     else:
         for d in out:
-            print(f"{d['file']}\n  format: {d['format']}\n  sampling rate: {d['fs_hz']:g} Hz")
-            print(f"  duration: {d['duration_s']:g} s ({d['n_samples']} samples)")
-            print(f"  recorded leads: {', '.join(d['recorded_leads'])}")
-            if d["derived_leads"]:
-                print(f"  derived leads: {', '.join(d['derived_leads'])}")
-            for w in d["warnings"]:
-                print(f"  warning: {w}")
+            _print_text(d)
     return 1 if failed else 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,3 +59,35 @@ def atomic_write(path: str | Path, mode: str = "w", **open_kwargs) -> Iterator[I
         yield fh
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`); returns ``path``."""
+    with atomic_write(path, "wb") as fh:
+        fh.write(data)
+    return Path(path)
+
+
+#: Names :func:`atomic_path` gives its temporary files (``.NAME.<8 random characters>.tmp``).
+_TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+
+
+def remove_stale_temp_files(folder: str | Path) -> int:
+    """Delete the temporary files (and folders) a killed process left in ``folder`` and below.
+
+    Only names :func:`atomic_path` makes (and ``tempfile.mkdtemp(prefix=".NAME.",
+    suffix=".tmp")`` folders, used by multi-file writers) are touched. Call it on a
+    folder no other process is writing to, e.g. a batch run's output folder at its
+    start. Returns how many were removed.
+    """
+    n = 0
+    for p in sorted(Path(folder).rglob(".*.tmp"), key=lambda q: len(q.parts)):
+        if not _TEMP_NAME.match(p.name) or not p.exists():
+            continue
+        with contextlib.suppress(OSError):
+            if p.is_dir():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+            n += 1
+    return n

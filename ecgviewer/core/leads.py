@@ -50,20 +50,28 @@ _ALIASES: dict[str, str] = {
     "LEADIII": "III",
 }
 _CANONICAL = {name.upper(): name for name in STANDARD_LEADS}
+#: Prefixes stripped before matching (after spaces, "_" and "-" are removed and the name is upper-cased).
+_PREFIXES: tuple[str, ...] = ("MDCECGLEAD", "ECG", "EKG", "LEAD")
 
 
 def normalize_lead_name(name: str) -> str:
     """Return the standard spelling of a lead name, or the stripped name if unknown.
 
-    ``"i"``, ``"LEAD I"``, ``"MLII"``, ``"AVR"``, ``"v1"``, ``"V-1"`` and
-    ``"ECG V1"`` map to ``I``, ``I``, ``II``, ``aVR``, ``V1``, ``V1`` and ``V1``.
+    ``"i"``, ``"LEAD I"``, ``"MLII"``, ``"AVR"``, ``"v1"``, ``"V-1"``, ``"ECG V1"``,
+    ``"EKG aVL"``, ``"Lead I (Einthoven)"`` and ``"MDC_ECG_LEAD_AVF"`` map to ``I``, ``I``,
+    ``II``, ``aVR``, ``V1``, ``V1``, ``V1``, ``aVL``, ``I`` and ``aVF``.
     Names that are not one of the 12 standard leads (``"PLETH"``, ``"vx"``) are
     returned stripped but otherwise unchanged.
     """
     raw = name.strip()
-    key = re.sub(r"[\s_\-]+", "", raw).upper()
-    if key.startswith("ECG") and len(key) > 3:
-        key = key[3:]
+    # "Lead I (Einthoven)" (DICOM), "MDC_ECG_LEAD_AVR" (HL7 aECG), "EKG aVL" (EDF), "ECG V1"
+    key = re.sub(r"[\s_\-]+", "", re.sub(r"\(.*?\)", "", raw)).upper()
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in _PREFIXES:
+            if key.startswith(prefix) and len(key) > len(prefix):
+                key, stripped = key[len(prefix) :], True
     if key in _CANONICAL:
         return _CANONICAL[key]
     if key in _ALIASES:

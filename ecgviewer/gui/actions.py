@@ -110,6 +110,59 @@ def _filter_specs() -> tuple[ActionSpec, ...]:
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("open", "&Open…", "File", ("Ctrl+O",), "Open an ECG file", toolbar=True),
     ActionSpec("save_png", "Save view as &PNG…", "File", ("Ctrl+Shift+S",), "Save the ECG view as an image"),
+    ActionSpec("save_svg", "Save view as S&VG…", "File", (), "Save the ECG view as a vector image (SVG)"),
+    ActionSpec(
+        "export_report",
+        "Export &report (PDF)…",
+        "File",
+        ("Ctrl+E",),
+        "Printable 12-lead report at true scale with header, measurements and median beat",
+        toolbar=True,
+        short="Report",
+    ),
+    ActionSpec(
+        "export_csv", "Export measurements as &CSV…", "File", (), "Model, classical and device values (CSV)"
+    ),
+    ActionSpec(
+        "export_json",
+        "Export measurements as &JSON…",
+        "File",
+        (),
+        "Model, classical and device values with provenance (JSON, docs/measurements.md)",
+    ),
+    ActionSpec(
+        "export_wfdb",
+        "Export record as &WFDB…",
+        "File",
+        (),
+        "Write the open record as a PhysioNet WFDB record (.hea + .dat)",
+    ),
+    *(
+        ActionSpec(
+            f"report_paper_{paper.lower()}",
+            f"Report paper: {paper}",
+            "File",
+            (),
+            f"PDF reports on {paper} paper (landscape)",
+            checkable=True,
+            group="report_paper",
+            value=paper,
+        )
+        for paper in ("A4", "Letter")
+    ),
+    *(
+        ActionSpec(
+            f"report_layout_{name}",
+            f"Report layout: {text}",
+            "File",
+            (),
+            f"PDF reports in the {text} layout",
+            checkable=True,
+            group="report_layout",
+            value=name,
+        )
+        for name, text in (("3x4", "3×4 + rhythm strip"), ("6x2", "6×2 + rhythm strip"), ("12x1", "12×1"))
+    ),
     ActionSpec("quit", "&Quit", "File", ("Ctrl+Q",), "Quit ecgviewer"),
     ActionSpec(
         "layout_3x4",

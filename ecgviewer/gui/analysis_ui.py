@@ -122,6 +122,7 @@ class AnalysisUi(QObject):
 
     # -- results -------------------------------------------------------------------------
     def _on_record_shown(self, record) -> None:
+        self.panel.set_vendor(record.vendor_measurements)
         self.window.actions_by_name["analyze"].setEnabled(True)
         self.panel.set_can_analyze(True)
         if self.panel.auto_analyze:

@@ -8,14 +8,20 @@ with a 1 mV calibration pulse left of ``x0_mm``.
 In the 3x4 layout the four columns are consecutive in time, as on a printed
 ECG: column ``k`` shows seconds ``t0 + 2.5 k .. t0 + 2.5 (k + 1)`` of leads
 (I, II, III), (aVR, aVL, aVF), (V1, V2, V3), (V4, V5, V6); row 3 is a 10 s
-rhythm strip (lead II). So in both layouts ``t_s = t0_s + (x_mm - x0_mm) /
-speed_mm_per_s``.
+rhythm strip (lead II). The 6x2 layout has two 5 s columns, limb leads then
+chest leads, and the same rhythm strip (row 6). So in every layout ``t_s = t0_s
++ (x_mm - x0_mm) / speed_mm_per_s``.
+
+The viewer (:mod:`ecgviewer.gui.ecg_view`) and the PDF report
+(:mod:`ecgviewer.report`) both draw these layouts.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+import numpy as np
 
 #: 3x4 grid: columns of leads, top to bottom.
 GRID_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -24,6 +30,13 @@ GRID_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("V1", "V2", "V3"),
     ("V4", "V5", "V6"),
 )
+#: 6x2 grid: limb leads in the first 5 s column, chest leads in the second.
+GRID_COLUMNS_6X2: tuple[tuple[str, ...], ...] = (
+    ("I", "II", "III", "aVR", "aVL", "aVF"),
+    ("V1", "V2", "V3", "V4", "V5", "V6"),
+)
+#: Every layout name (viewer and report).
+LAYOUT_NAMES: tuple[str, ...] = ("3x4", "6x2", "12x1")
 COLUMN_S = 2.5
 PAGE_S = 10.0
 #: Width of the calibration pulse in seconds of paper (5 mm at 25 mm/s).
@@ -137,6 +150,26 @@ def signal_origin_mm(speed_mm_per_s: float) -> float:
     return 5.0 * math.ceil(end / 5.0)
 
 
+def calibration_pulse_xy(
+    baseline_mm: float, speed_mm_per_s: float, gain_mm_per_mv: float, x_start_mm: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Polyline of the standard 1 mV square calibration pulse.
+
+    The pulse is 0.2 s wide (5 mm at 25 mm/s) and 1 mV tall (10 mm at
+    10 mm/mV), between short stretches of baseline.
+
+    Returns
+    -------
+    x_mm, y_mm : ndarray
+        Vertices of the polyline.
+    """
+    w = pulse_width_mm(speed_mm_per_s)
+    a = x_start_mm + PULSE_LEAD_IN_MM
+    xs = [a - 2.0, a, a, a + w, a + w, a + w + PULSE_LEAD_OUT_MM]
+    ys = [0.0, 0.0, gain_mm_per_mv, gain_mm_per_mv, 0.0, 0.0]
+    return np.asarray(xs, dtype=np.float64), baseline_mm + np.asarray(ys, dtype=np.float64)
+
+
 def _paper_rect(x_right: float, n_rows: int, row_h: float) -> tuple[float, float, float, float]:
     right = 5.0 * math.ceil((x_right + RIGHT_MARGIN_MM) / 5.0)
     top = 0.6 * row_h
@@ -152,6 +185,7 @@ def layout_3x4(
     gain_mm_per_mv: float,
     t0_s: float = 0.0,
     rhythm_lead: str | None = "II",
+    row_height_mm: float | None = None,
 ) -> PaperLayout:
     """Standard 3x4 layout plus a 10 s rhythm strip.
 
@@ -164,8 +198,10 @@ def layout_3x4(
         Record length; the page shows ``t0_s .. t0_s + 10`` (clipped to it).
     rhythm_lead
         Lead of the rhythm strip (II, else the first available ECG lead).
+    row_height_mm
+        Row pitch (default :func:`row_height_for_gain`: 3 mV of paper).
     """
-    row_h = row_height_for_gain(gain_mm_per_mv)
+    row_h = row_height_mm or row_height_for_gain(gain_mm_per_mv)
     x0 = signal_origin_mm(speed_mm_per_s)
     t_end = min(duration_s, t0_s + PAGE_S)
     segs: list[Segment] = []
@@ -222,6 +258,9 @@ def layout_stacked(
     duration_s: float,
     speed_mm_per_s: float,
     gain_mm_per_mv: float,
+    t0_s: float = 0.0,
+    page_s: float | None = None,
+    row_height_mm: float | None = None,
 ) -> PaperLayout:
     """All leads stacked over the full duration ("12x1").
 
@@ -231,16 +270,21 @@ def layout_stacked(
         ``(name, derived, unit, scale_mm_per_unit, offset)`` in display order;
         ECG leads use the gain (offset 0), other channels a scale and offset
         fitted to the row.
+    t0_s, page_s
+        Show ``t0_s .. t0_s + page_s`` only (a printed page); default the whole record.
+    row_height_mm
+        Row pitch (default :func:`row_height_for_gain` with 2 mV of paper, at least 15 mm).
     """
-    row_h = row_height_for_gain(gain_mm_per_mv, STACKED_MV_PER_ROW, 15.0)
+    row_h = row_height_mm or row_height_for_gain(gain_mm_per_mv, STACKED_MV_PER_ROW, 15.0)
     x0 = signal_origin_mm(speed_mm_per_s)
+    t_end = duration_s if page_s is None else min(duration_s, t0_s + page_s)
     segs = tuple(
         Segment(
             name,
             row,
             0,
-            0.0,
-            duration_s,
+            t0_s,
+            t_end,
             x0,
             -row * row_h,
             derived,
@@ -251,5 +295,66 @@ def layout_stacked(
         for row, (name, derived, unit, scale, offset) in enumerate(leads)
     )
     n_rows = max(1, len(segs))
-    rect = _paper_rect(x0 + duration_s * speed_mm_per_s, n_rows, row_h)
-    return PaperLayout("12x1", speed_mm_per_s, gain_mm_per_mv, 0.0, x0, row_h, n_rows, segs, rect)
+    rect = _paper_rect(x0 + (t_end - t0_s) * speed_mm_per_s, n_rows, row_h)
+    return PaperLayout("12x1", speed_mm_per_s, gain_mm_per_mv, t0_s, x0, row_h, n_rows, segs, rect)
+
+
+def layout_6x2(
+    available: dict[str, tuple[bool, str]],
+    duration_s: float,
+    speed_mm_per_s: float,
+    gain_mm_per_mv: float,
+    t0_s: float = 0.0,
+    rhythm_lead: str | None = "II",
+    row_height_mm: float | None = None,
+) -> PaperLayout:
+    """6x2 layout: limb leads for ``t0 .. t0 + 5 s``, chest leads for the next 5 s, a rhythm strip.
+
+    Parameters
+    ----------
+    available, duration_s, rhythm_lead
+        As for :func:`layout_3x4`.
+    row_height_mm
+        Row pitch (default :func:`row_height_for_gain` with 2 mV of paper, at least 15 mm).
+    """
+    row_h = row_height_mm or row_height_for_gain(gain_mm_per_mv, STACKED_MV_PER_ROW, 15.0)
+    x0 = signal_origin_mm(speed_mm_per_s)
+    t_end = min(duration_s, t0_s + PAGE_S)
+    col_s = PAGE_S / len(GRID_COLUMNS_6X2)
+    segs: list[Segment] = []
+    for col, leads in enumerate(GRID_COLUMNS_6X2):
+        a = t0_s + col * col_s
+        b = min(a + col_s, t_end)
+        if b <= a:
+            continue
+        for row, lead in enumerate(leads):
+            if lead in available and available[lead][1] == "mV":
+                x = x0 + (a - t0_s) * speed_mm_per_s
+                segs.append(
+                    Segment(lead, row, col, a, b, x, -row * row_h, available[lead][0], "mV", gain_mm_per_mv)
+                )
+    n_rows = len(GRID_COLUMNS_6X2[0])
+    ecg_leads = [n for n, (_, unit) in available.items() if unit == "mV"]
+    if rhythm_lead not in ecg_leads:
+        rhythm_lead = ecg_leads[0] if ecg_leads else None
+    if rhythm_lead is not None:
+        segs.append(
+            Segment(
+                rhythm_lead,
+                n_rows,
+                0,
+                t0_s,
+                t_end,
+                x0,
+                -n_rows * row_h,
+                available[rhythm_lead][0],
+                "mV",
+                gain_mm_per_mv,
+            )
+        )
+        n_rows += 1
+    bounds = tuple(x0 + k * col_s * speed_mm_per_s for k in range(3) if t0_s + k * col_s <= t_end)
+    rect = _paper_rect(x0 + PAGE_S * speed_mm_per_s, n_rows, row_h)
+    return PaperLayout(
+        "6x2", speed_mm_per_s, gain_mm_per_mv, t0_s, x0, row_h, n_rows, tuple(segs), rect, bounds
+    )

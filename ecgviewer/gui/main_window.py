@@ -15,6 +15,7 @@ from ecgviewer.gui.analysis_ui import install_analysis
 from ecgviewer.gui.caliper import Caliper
 from ecgviewer.gui.dialogs import ShortcutsDialog, show_about
 from ecgviewer.gui.ecg_view import EcgView
+from ecgviewer.gui.exports import install_exports
 from ecgviewer.gui.info_panel import InfoPanel
 from ecgviewer.gui.jobs import FiltersHz, filter_job, filtered_record, load_job, needs_background
 from ecgviewer.gui.menus import build_menus_and_toolbar, checked_filters, open_file_filter, sync_action_states
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         sync_action_states(self)
         self.info_dock.setVisible(self.settings.info_panel_visible)
         self.analysis = install_analysis(self)
+        self.exports = install_exports(self)
         self.view.setFocus()
 
     # -- public API -----------------------------------------------------------------
@@ -375,12 +377,8 @@ class MainWindow(QMainWindow):
             self.open_file(path)
 
     def save_png_dialog(self) -> None:
-        """File > Save view as PNG."""
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save view as PNG", self.settings.last_directory, "PNG (*.png)"
-        )
-        if path:
-            self.view.grab().save(path, "PNG")
+        """File > Save view as PNG (written atomically on a worker thread)."""
+        self.exports.export("png")
 
     def closeEvent(self, event) -> None:
         self.analysis.shutdown()

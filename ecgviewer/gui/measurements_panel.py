@@ -2,7 +2,9 @@
 
 :class:`MeasurementsPanel` shows, for HR, RR, PR, QRS, QT and QTc (Bazett,
 Fridericia), the model's value with its spread over windows, the classical
-value from the median beat and their difference; rows where the two disagree
+value from the median beat, their difference, and the value the acquiring device
+stored in the file (``Device`` column, hidden when the file has none; the device's
+QTc and axes are listed under the table); rows where model and classical disagree
 by more than :data:`DISAGREEMENT_THRESHOLDS` are highlighted. It carries the
 model and device selectors, Analyze/Cancel, a progress bar, the "Analyze on
 open" and "Show intervals" options, the untrained-placeholder warning, an error
@@ -47,21 +49,13 @@ from PySide6.QtWidgets import (
 )
 
 from ecgviewer.gui.median_beat_view import MedianBeatView
+from ecgviewer.report.measurements import ROWS, VENDOR_EXTRA, VENDOR_ROW_KEYS, classical_values, model_values
 
 if TYPE_CHECKING:
     from ecgviewer.core.beats import BeatAnalysis
+    from ecgviewer.core.record import VendorMeasurements
     from ecgviewer.inference.result import PredictionResult
 
-#: Rows: key, label, unit.
-ROWS: tuple[tuple[str, str, str], ...] = (
-    ("hr_bpm", "HR", "bpm"),
-    ("rr_ms", "RR", "ms"),
-    ("pr_ms", "PR", "ms"),
-    ("qrs_ms", "QRS", "ms"),
-    ("qt_ms", "QT", "ms"),
-    ("qtc_bazett_ms", "QTc Bazett", "ms"),
-    ("qtc_fridericia_ms", "QTc Fridericia", "ms"),
-)
 #: |model - classical| above which a row is highlighted (units of the row).
 DISAGREEMENT_THRESHOLDS: dict[str, float] = {
     "hr_bpm": 10.0,
@@ -77,7 +71,9 @@ BUNDLED_CHOICES: tuple[tuple[str, str], ...] = (("ResNet (resnet1d)", "resnet1d"
 LOAD_CHECKPOINT = "Load checkpoint…"
 _LOAD_SENTINEL = "\x00load"
 DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
-COLUMNS: tuple[str, ...] = ("Interval", "Model", "± IQR/2", "Classical", "Δ")
+COLUMNS: tuple[str, ...] = ("Interval", "Model", "±", "Classical", "Δ", "Device")
+#: Column of the measurements stored in the file by the acquiring device (hidden when there are none).
+DEVICE_COLUMN = 5
 HIGHLIGHT_BG = "#ffe9b3"
 DISAGREE_FG = "#b00020"
 WARNING_STYLE = (
@@ -99,38 +95,12 @@ def _fmt(value: float | None, unit: str) -> str:
     return "—" if value is None else f"{value:.0f} {unit}"
 
 
-def classical_values(analysis: BeatAnalysis | None) -> dict[str, float | None]:
-    """Classical value per row key (QTc computed from the classical QT and RR)."""
-    from ecgviewer.inference.result import qtc_bazett_ms, qtc_fridericia_ms
-
-    if analysis is None:
-        return {}
-    iv = analysis.intervals
-    out: dict[str, float | None] = {
-        "hr_bpm": iv.hr_bpm,
-        "rr_ms": iv.rr_ms,
-        "pr_ms": iv.pr_ms,
-        "qrs_ms": iv.qrs_ms,
-        "qt_ms": iv.qt_ms,
-        "qtc_bazett_ms": None,
-        "qtc_fridericia_ms": None,
-    }
-    if iv.qt_ms and iv.rr_ms:
-        out["qtc_bazett_ms"] = qtc_bazett_ms(iv.qt_ms, iv.rr_ms)
-        out["qtc_fridericia_ms"] = qtc_fridericia_ms(iv.qt_ms, iv.rr_ms)
-    return out
-
-
-def model_values(result: PredictionResult | None) -> dict[str, tuple[float, float | None]]:
-    """Model value and half-IQR per row key (QTc rows have no spread)."""
-    if result is None:
-        return {}
-    out: dict[str, tuple[float, float | None]] = {
-        k: (e.value, e.iqr / 2.0) for k, e in result.intervals.items()
-    }
-    out["qtc_bazett_ms"] = (result.qtc_bazett_ms, None)
-    out["qtc_fridericia_ms"] = (result.qtc_fridericia_ms, None)
-    return out
+def _spread_text(result: PredictionResult | None, key: str, half_iqr: float | None) -> str:
+    """``±σ`` from a heteroscedastic model, else ``±IQR/2`` over the windows, else nothing."""
+    sigma = None if result is None or key not in result.intervals else result[key].sigma
+    if sigma is not None:
+        return f"±{sigma:.0f} σ"
+    return "" if half_iqr is None else f"±{half_iqr:.0f}"
 
 
 class MeasurementsPanel(QWidget):
@@ -150,6 +120,7 @@ class MeasurementsPanel(QWidget):
         self.file_dialog: Callable[[QWidget | None], str | None] = ask_checkpoint_path
         self._prediction: PredictionResult | None = None
         self._classical: BeatAnalysis | None = None
+        self._vendor: VendorMeasurements | None = None
         self._model = BUNDLED_CHOICES[0][1]
         self._can_analyze = True
         self._disagreements: set[str] = set()
@@ -253,7 +224,8 @@ class MeasurementsPanel(QWidget):
         self.table.setFixedHeight(height + 2 * self.table.frameWidth())
         self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.note_label = QLabel(
-            "± IQR/2: half the interquartile range of the per-window model values. "
+            "±: the model's own predicted SD (σ) when it has an uncertainty head, else half the "
+            "interquartile range of the per-window model values. "
             "Highlighted: model and classical differ by more than "
             f"{DISAGREEMENT_THRESHOLDS['pr_ms']:.0f} ms (PR, QRS), "
             f"{DISAGREEMENT_THRESHOLDS['qt_ms']:.0f} ms (QT, QTc), "
@@ -261,6 +233,11 @@ class MeasurementsPanel(QWidget):
         )
         self.note_label.setWordWrap(True)
         self.note_label.setStyleSheet("QLabel { color: #666; font-size: 8pt; }")
+        self.table.setColumnHidden(DEVICE_COLUMN, True)
+        self.device_label = QLabel()  # the device's QTc and axes, which have no row
+        self.device_label.setWordWrap(True)
+        self.device_label.setStyleSheet("QLabel { color: #444; font-size: 8pt; }")
+        self.device_label.hide()
 
         self.median_view = MedianBeatView()
 
@@ -274,6 +251,7 @@ class MeasurementsPanel(QWidget):
         layout.addWidget(self.error_label)
         layout.addWidget(self.table)
         layout.addWidget(self.note_label)
+        layout.addWidget(self.device_label)
         layout.addWidget(self.median_view, 1)
         self._refresh()
 
@@ -385,6 +363,20 @@ class MeasurementsPanel(QWidget):
         self.median_view.set_analysis(analysis)
         self._refresh()
 
+    def set_vendor(self, vendor: VendorMeasurements | None) -> None:
+        """Show the measurements stored in the file (None: hide the Device column)."""
+        self._vendor = vendor
+        self.table.setColumnHidden(DEVICE_COLUMN, vendor is None)
+        header = self.table.horizontalHeaderItem(DEVICE_COLUMN)
+        header.setToolTip(f"Measured by the acquiring device: {vendor.source}" if vendor else "")
+        extra = []
+        if vendor is not None:
+            extra = [f"{label} {vendor.values[k]:.0f}{'' if u == '°' else ' '}{u}"
+                     for k, label, u in VENDOR_EXTRA if k in vendor.values]  # fmt: skip
+        self.device_label.setText(f"Device ({vendor.source}): " + ", ".join(extra) if extra else "")
+        self.device_label.setVisible(bool(extra))
+        self._refresh()
+
     def set_error(self, message: str | None) -> None:
         """Show a failure message (None or empty hides it)."""
         self.error_label.setText(message or "")
@@ -403,9 +395,9 @@ class MeasurementsPanel(QWidget):
 
     # -- read-back (tests, copy to clipboard) -------------------------------------------
     def row_texts(self, key: str) -> dict[str, str]:
-        """Texts of one row: ``{"label", "model", "spread", "classical", "delta"}``."""
+        """Texts of one row: ``{"label", "model", "spread", "classical", "delta", "device"}``."""
         r = [k for k, _, _ in ROWS].index(key)
-        names = ("label", "model", "spread", "classical", "delta")
+        names = ("label", "model", "spread", "classical", "delta", "device")
         return {n: self.table.item(r, c).text() for c, n in enumerate(names)}
 
     def is_highlighted(self, key: str) -> bool:
@@ -417,6 +409,7 @@ class MeasurementsPanel(QWidget):
         result = self._prediction
         model = model_values(result)
         classical = classical_values(self._classical)
+        vendor = dict(self._vendor.values) if self._vendor is not None else {}
         self._disagreements = set()
         for r, (key, _label, unit) in enumerate(ROWS):
             value, half_iqr = model.get(key, (None, None))
@@ -428,9 +421,10 @@ class MeasurementsPanel(QWidget):
             texts = (
                 None,
                 _fmt(value, unit),
-                "" if half_iqr is None else f"±{half_iqr:.0f}",
+                _spread_text(result, key, half_iqr),
                 _fmt(cl, unit),
                 "" if delta is None else f"{delta:+.0f}" + (" ⚠" if bad else ""),
+                _fmt(vendor.get(key), "").strip() if key in VENDOR_ROW_KEYS and vendor else "",  # unit: Model
             )
             n = "" if result is None else f"{result[key].n_windows}" if key in result.intervals else ""
             for c, text in enumerate(texts):

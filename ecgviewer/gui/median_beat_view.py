@@ -22,6 +22,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPen
 
+from ecgviewer.core.spans import median_beat_spans, model_interval_ms, pick_lead
 from ecgviewer.gui.paper import OUTSIDE_PAPER, PaperGridItem, signal_pen
 
 if TYPE_CHECKING:
@@ -52,11 +53,6 @@ def _pen(color: str, width: float = 2.0, style: Qt.PenStyle = Qt.PenStyle.SolidL
     pen.setCosmetic(True)
     pen.setStyle(style)
     return pen
-
-
-def pick_lead(beat: MedianBeat) -> int:
-    """Row of lead II in the median beat, else 0."""
-    return beat.leads.index("II") if "II" in beat.leads else 0
 
 
 class MedianBeatView(pg.PlotWidget):
@@ -220,30 +216,6 @@ class MedianBeatView(pg.PlotWidget):
 
     def _spans_ms(self, beat: MedianBeat) -> dict[str, tuple[float, float, float]]:
         """name -> ``(t0_ms, t1_ms, duration_ms)`` relative to the R peak; sets :attr:`span_source`."""
-        fid = beat.fiducials
-
-        def t(key: str) -> float | None:
-            v = fid.get(key)
-            return None if v is None else float((int(v) - beat.r_index) * 1000.0 / beat.fs_hz)
-
-        on = t("qrs_onset")
-        if on is None:
-            return {}
-        out: dict[str, tuple[float, float, float]] = {}
-        if self._prediction is not None:
-            self.span_source = "model"
-            iv = self._prediction.intervals
-            for name, key in (("PR", "pr_ms"), ("QRS", "qrs_ms"), ("QT", "qt_ms")):
-                if key in iv and np.isfinite(iv[key].value) and iv[key].value > 0:
-                    ms = float(iv[key].value)
-                    out[name] = (on - ms, on, ms) if name == "PR" else (on, on + ms, ms)
-            return out
-        self.span_source = "classical"
-        p_on, qrs_off, t_off = t("p_onset"), t("qrs_offset"), t("t_offset")
-        if p_on is not None:
-            out["PR"] = (p_on, on, on - p_on)
-        if qrs_off is not None:
-            out["QRS"] = (on, qrs_off, qrs_off - on)
-        if t_off is not None:
-            out["QT"] = (on, t_off, t_off - on)
-        return out
+        spans, source = median_beat_spans(beat, model_interval_ms(self._prediction))
+        self.span_source = source
+        return spans

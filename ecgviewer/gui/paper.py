@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
-from ecgviewer.gui.ecg_layout import PULSE_LEAD_IN_MM, PULSE_LEAD_OUT_MM, pulse_width_mm
+from ecgviewer.gui.ecg_layout import calibration_pulse_xy  # noqa: F401  (re-exported: one definition)
 
 PAPER_BACKGROUND = "#fff8f5"
 MINOR_LINE = "#f4c2c2"
@@ -116,26 +115,6 @@ class PaperGridItem(pg.GraphicsObject):
             painter.drawLines(self._lines(area, spacings[0], major))
         painter.setPen(self._major_pen)
         painter.drawLines(self._lines(area, major, None))
-
-
-def calibration_pulse_xy(
-    baseline_mm: float, speed_mm_per_s: float, gain_mm_per_mv: float, x_start_mm: float = 0.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Polyline of the standard 1 mV square calibration pulse.
-
-    The pulse is 0.2 s wide (5 mm at 25 mm/s) and 1 mV tall (10 mm at
-    10 mm/mV), between short stretches of baseline.
-
-    Returns
-    -------
-    x_mm, y_mm : ndarray
-        Vertices of the polyline.
-    """
-    w = pulse_width_mm(speed_mm_per_s)
-    a = x_start_mm + PULSE_LEAD_IN_MM
-    xs = [a - 2.0, a, a, a + w, a + w, a + w + PULSE_LEAD_OUT_MM]
-    ys = [0.0, 0.0, gain_mm_per_mv, gain_mm_per_mv, 0.0, 0.0]
-    return np.asarray(xs, dtype=np.float64), baseline_mm + np.asarray(ys, dtype=np.float64)
 
 
 def signal_pen(width: float = 1.0) -> QPen:

@@ -21,6 +21,9 @@ MAX_RECENT_FILES = 10
 LAYOUTS = ("3x4", "12x1")
 SPEEDS_MM_PER_S = (25.0, 50.0)
 GAINS_MM_PER_MV = (5.0, 10.0, 20.0)
+#: PDF report choices (landscape paper; lead layouts of ``ecg_layout``).
+REPORT_PAPERS = ("A4", "Letter")
+REPORT_LAYOUTS = ("3x4", "6x2", "12x1")
 
 
 def make_qsettings() -> QSettings:
@@ -172,6 +175,27 @@ class ViewerSettings:
     @device.setter
     def device(self, value: str) -> None:
         self._set("analysis/device", str(value))
+
+    # -- report -------------------------------------------------------------
+    @property
+    def report_paper(self) -> str:
+        """Paper of the PDF report: ``"A4"`` or ``"Letter"`` (landscape)."""
+        value = str(self._q.value("report/paper", "A4"))
+        return value if value in REPORT_PAPERS else "A4"
+
+    @report_paper.setter
+    def report_paper(self, value: str) -> None:
+        self._set("report/paper", str(value))
+
+    @property
+    def report_layout(self) -> str:
+        """Lead layout of the PDF report: ``"3x4"``, ``"6x2"`` or ``"12x1"``."""
+        value = str(self._q.value("report/layout", "3x4"))
+        return value if value in REPORT_LAYOUTS else "3x4"
+
+    @report_layout.setter
+    def report_layout(self, value: str) -> None:
+        self._set("report/layout", str(value))
 
     # -- files --------------------------------------------------------------
     @property

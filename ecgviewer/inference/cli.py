@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Predict heart rate, PR, QRS and QT (and QTc) of ECG files with an interval "
         "model, next to a classical median-beat measurement.",
     )
-    p.add_argument("files", nargs="+", type=Path, help="ECG files (any format ecgviewer reads)")
+    p.add_argument(
+        "files", nargs="+", type=Path, help="ECG files (any format ecgviewer reads) and folders of them"
+    )
     p.add_argument(
         "--model", default="resnet1d", help="resnet1d, vit1d or a checkpoint path (default resnet1d)"
     )
@@ -34,6 +37,40 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--stride", type=float, default=5.0, metavar="S", help="window hop in seconds (default 5)")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
     p.add_argument("--no-classical", action="store_true", help="skip the classical measurement")
+    b = p.add_argument_group(
+        "batch (with --out)",
+        "Analyse many records: files read in parallel, the model batched, per-file outputs plus one "
+        "measurements.csv and errors.csv in OUTDIR; a rerun skips finished records.",
+    )
+    b.add_argument("-r", "--recursive", action="store_true", help="scan sub-folders of folder arguments")
+    b.add_argument("--out", type=Path, metavar="OUTDIR", help="write results to OUTDIR (batch mode)")
+    b.add_argument(
+        "--report", default="json,csv", metavar="KINDS", help="any of pdf,json,csv (default json,csv)"
+    )
+    b.add_argument(
+        "--workers",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        metavar="N",
+        help="processes that read files and draw reports (0: all in this process; default: CPU count, max 4)",
+    )
+    b.add_argument("--force", action="store_true", help="redo records that an earlier run finished")
+    b.add_argument(
+        "--batch-size", type=int, default=32, metavar="B", help="windows per model batch (default 32)"
+    )
+    b.add_argument(
+        "--paper", choices=("A4", "Letter"), default="A4", help="PDF paper size, landscape (default A4)"
+    )
+    b.add_argument("--layout", choices=("3x4", "6x2", "12x1"), default="3x4", help="PDF lead layout")
+    b.add_argument("--speed", type=float, choices=(25.0, 50.0), default=25.0, help="PDF paper speed, mm/s")
+    b.add_argument("--gain", type=float, choices=(5.0, 10.0, 20.0), default=10.0, help="PDF gain, mm/mV")
+    b.add_argument(
+        "--pages", type=int, default=1, metavar="N", help="PDF pages of 10 s per record (default 1)"
+    )
+    b.add_argument("--highpass", type=float, metavar="HZ", help="display filter of the PDF, e.g. 0.5")
+    b.add_argument("--notch", type=float, metavar="HZ", help="display filter of the PDF: 50 or 60")
+    b.add_argument("--lowpass", type=float, metavar="HZ", help="display filter of the PDF, e.g. 40")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
 
@@ -83,18 +120,35 @@ def _print_text(e: dict[str, Any]) -> None:
 def main(argv: list[str]) -> int:
     """Analyse each file; return 1 if any failed (after processing the rest), 2 if the model failed."""
     from ecgviewer.core.errors import EcgReadError
+    from ecgviewer.inference.batch import discover, parse_reports
     from ecgviewer.inference.errors import PredictionError
     from ecgviewer.inference.predictor import Predictor
     from ecgviewer.models.checkpoint import CheckpointError
 
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.out is not None:
+        try:
+            reports = parse_reports(args.report)
+        except ValueError as exc:
+            parser.error(str(exc))
+        if args.workers < 0 or args.batch_size < 1 or args.pages < 1:
+            parser.error("--workers must be >= 0, --batch-size and --pages >= 1")
     try:
-        predictor = Predictor(args.model, device=args.device, stride_s=args.stride).load()
+        predictor = Predictor(
+            args.model, device=args.device, stride_s=args.stride, batch_size=max(1, args.batch_size)
+        )
+        if args.out is not None:  # the batch engine loads it while its workers start
+            return _batch(args, reports, predictor)
+        predictor.load()
     except (CheckpointError, PredictionError, ValueError) as exc:
         print(f"error: cannot load model {args.model!r}: {exc}", file=sys.stderr)
         return 2
+    files: list[Path] = []
+    for f in args.files:  # folders expand to the records in them; files are taken as they are
+        files += [i.path for i in discover([f], args.recursive)] if f.is_dir() else [f]
     results, failed = [], False
-    for path in args.files:
+    for path in files:
         try:
             entry = analyze_file(path, predictor, classical=not args.no_classical)
         except (EcgReadError, PredictionError, OSError, ValueError) as exc:
@@ -108,3 +162,40 @@ def main(argv: list[str]) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
     return 1 if failed else 0
+
+
+def _batch(args: argparse.Namespace, reports: tuple[str, ...], predictor: Any) -> int:
+    """``--out``: the batch engine (:mod:`ecgviewer.inference.batch`)."""
+    from ecgviewer.inference.batch import BatchConfig, format_summary, run_batch
+
+    config = BatchConfig(
+        inputs=list(args.files),
+        out_dir=args.out,
+        reports=reports,
+        recursive=args.recursive,
+        model=args.model,
+        device=args.device,
+        workers=args.workers,
+        force=args.force,
+        stride_s=args.stride,
+        batch_size=args.batch_size,
+        classical=not args.no_classical,
+        report_options={
+            "paper": args.paper,
+            "layout": args.layout,
+            "speed_mm_per_s": args.speed,
+            "gain_mm_per_mv": args.gain,
+            "max_pages": args.pages,
+        },
+        filters_hz=(args.highpass, args.notch, args.lowpass),
+        progress=not args.quiet,
+    )
+    try:
+        summary = run_batch(config, predictor)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_summary(summary, args.out), file=sys.stderr)
+    if summary.interrupted:
+        return 130
+    return 1 if summary.failed else 0

@@ -15,7 +15,7 @@ import numpy as np
 
 from ecgviewer.core.record import EcgRecord
 from ecgviewer.inference.errors import PredictionCancelled, PredictionError
-from ecgviewer.inference.preprocess import DEFAULT_STRIDE_S, prepare_windows
+from ecgviewer.inference.preprocess import DEFAULT_STRIDE_S, Windows, prepare_windows
 from ecgviewer.inference.result import (
     IntervalEstimate,
     PredictionResult,
@@ -174,26 +174,85 @@ class Predictor:
         PredictionError
             Missing leads, a record shorter than one window, or cancellation.
         """
-        import torch
-
         self.load()
         t0 = time.perf_counter()
-        meta = self._loaded.meta
+        windows = prepare_windows(record, **self.input_spec())
+        out = self._forward(windows.data, progress, should_stop)
+        return self._result(out, windows, time.perf_counter() - t0)
+
+    def input_spec(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`~ecgviewer.inference.preprocess.prepare_windows` for this model.
+
+        Torch-free and picklable, so other processes can prepare windows (``ecgviewer analyze --out``).
+        """
+        meta = self.meta
+        return {
+            "leads": tuple(meta.input_leads),
+            "fs_hz": meta.fs_hz,
+            "window_samples": meta.window_samples,
+            "scaling": dict(meta.scaling),
+            "stride_s": self.stride_s,
+        }
+
+    def predict_windows(self, items: list[Windows]) -> list[PredictionResult | PredictionError]:
+        """Predict several records at once from their prepared windows.
+
+        The windows of all ``items`` are run through the network together, in
+        batches of :attr:`batch_size` (so many short records fill a GPU batch).
+
+        Parameters
+        ----------
+        items
+            One :class:`~ecgviewer.inference.preprocess.Windows` per record, made
+            with :meth:`input_spec`.
+
+        Returns
+        -------
+        list
+            Per item, its :class:`PredictionResult`, or the :class:`PredictionError`
+            that item caused (e.g. non-finite output); the others are unaffected.
+        """
+        self.load()
+        if not items:
+            return []
+        t0 = time.perf_counter()
+        out = self._forward(np.concatenate([w.data for w in items]))
+        per_record_s = (time.perf_counter() - t0) / len(items)
+        results: list[PredictionResult | PredictionError] = []
+        start = 0
+        for w in items:
+            n = len(w.data)
+            try:
+                results.append(self._result(out[start : start + n], w, per_record_s))
+            except PredictionError as exc:
+                results.append(exc)
+            start += n
+        return results
+
+    def _forward(
+        self,
+        data: np.ndarray,
+        progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> np.ndarray:
+        """Network outputs ``(n_windows, n_outputs)`` for ``(n_windows, n_leads, n_samples)`` windows."""
+        import torch
+
         model = self._loaded.model
-        windows = prepare_windows(
-            record, meta.input_leads, meta.fs_hz, meta.window_samples, meta.scaling, self.stride_s
-        )
-        n = len(windows.data)
+        n = len(data)
         outputs = []
         with torch.inference_mode():
             for i in range(0, n, self.batch_size):
                 if should_stop is not None and should_stop():
                     raise PredictionCancelled("prediction cancelled")
-                batch = torch.from_numpy(np.ascontiguousarray(windows.data[i : i + self.batch_size]))
+                batch = torch.from_numpy(np.ascontiguousarray(data[i : i + self.batch_size]))
                 outputs.append(model(batch.to(self._device)).float().cpu().numpy())
                 if progress is not None:
                     progress(min(i + self.batch_size, n), n)
-        out = np.concatenate(outputs).astype(np.float64)
+        return np.concatenate(outputs).astype(np.float64)
+
+    def _result(self, out: np.ndarray, windows: Windows, elapsed_s: float) -> PredictionResult:
+        meta = self._loaded.meta
         intervals = self._denormalise(out, meta)
         rr, qt = intervals["rr_ms"].value, intervals["qt_ms"].value
         if not np.all(np.isfinite([e.value for e in intervals.values()])):
@@ -207,7 +266,7 @@ class Predictor:
             checkpoint_sha256=meta.weights_sha256,
             trained=meta.trained,
             device=str(self._device),
-            elapsed_s=time.perf_counter() - t0,
+            elapsed_s=elapsed_s,
             window_starts_s=windows.starts_s,
             warnings=windows.warnings,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pyqtgraph as pg
 import pytest
@@ -225,3 +227,14 @@ def test_interval_spans_item(qtbot):
     widget.resize(400, 200)
     assert not widget.grab().isNull()
     assert item.boundingRect().width() > 0
+
+
+def test_uncertainty_of_a_heteroscedastic_model_is_shown(panel):
+    result = make_result(trained=True)
+    sig = IntervalEstimate.from_values(
+        "qt_ms", "ms", np.array([470.0, 480.0, 490.0]), np.array([9.0, 12.0, 15.0])
+    )
+    result = dataclasses.replace(result, intervals={**result.intervals, "qt_ms": sig})
+    panel.set_prediction(result)
+    assert panel.row_texts("qt_ms")["spread"] == "±12 σ"  # the median predicted SD over the windows
+    assert panel.row_texts("pr_ms")["spread"] == "±5"  # no σ for PR: half the IQR of v-10, v, v+10

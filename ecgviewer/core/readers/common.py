@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
+from ecgviewer.core.errors import EcgReadError
 from ecgviewer.core.leads import INDEPENDENT_LEADS, STANDARD_LEADS, normalize_lead_name
-from ecgviewer.core.record import millivolt_factor
+from ecgviewer.core.record import VendorMeasurements, millivolt_factor
+
+_SCALED_UNIT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-zµμ]+)\s*$")
+
+
+def unit_factor(unit: str) -> float | None:
+    """Factor from ``unit`` to mV; also for a value per count such as ``"5uV"`` (5 µV per unit)."""
+    factor = millivolt_factor(unit)
+    if factor is not None:
+        return factor
+    m = _SCALED_UNIT.match(unit)
+    if m and (base := millivolt_factor(m.group(2))) is not None:
+        return float(m.group(1)) * base
+    return None
 
 
 def to_millivolts(signals: np.ndarray, units: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """Scale every voltage channel to mV in place; other channels keep their unit."""
+    """Scale every voltage channel to mV in place; other channels keep their unit.
+
+    A unit may carry a step, ``"5uV"`` meaning 5 µV per stored unit (raw ADC counts).
+    """
     out_units = []
     for i, unit in enumerate(units):
-        factor = millivolt_factor(unit)
+        factor = unit_factor(unit)
         if factor is None:
             out_units.append(unit)
             continue
@@ -78,3 +96,54 @@ def metadata_from_comments(comments: Iterable[str]) -> dict[str, str]:
     if notes:
         meta["notes"] = "; ".join(notes)
     return meta
+
+
+#: Plausible ranges of vendor measurements; values outside (e.g. SCP's 29999 "undefined") are dropped.
+_VENDOR_RANGES: dict[str, tuple[float, float]] = {
+    "hr_bpm": (10.0, 400.0),
+    "rr_ms": (150.0, 6000.0),
+    "pr_ms": (20.0, 1000.0),
+    "qrs_ms": (20.0, 400.0),
+    "qt_ms": (100.0, 1000.0),
+    "qtc_ms": (100.0, 1000.0),
+    "p_axis_deg": (-180.0, 360.0),
+    "qrs_axis_deg": (-180.0, 360.0),
+    "t_axis_deg": (-180.0, 360.0),
+}
+
+
+def vendor_measurements(source: str, values: Mapping[str, float | None]) -> VendorMeasurements | None:
+    """Measurements a device stored, less missing or implausible values; None when nothing is left."""
+    kept = {}
+    for key, value in values.items():
+        if value is None or not np.isfinite(value):
+            continue
+        lo, hi = _VENDOR_RANGES[key]
+        if lo <= value <= hi:
+            kept[key] = float(value)
+    return VendorMeasurements(source, kept) if kept else None
+
+
+def stack_leads(path: Path, leads: Sequence[np.ndarray], warnings: list[str]) -> np.ndarray:
+    """Stack per-lead float arrays into ``(n_leads, n_samples)`` float32, cutting to the shortest.
+
+    A length mismatch is said in ``warnings``; fewer than two samples is an error.
+    """
+    if not leads:
+        raise EcgReadError(path, "no leads with samples")
+    lengths = {len(x) for x in leads}
+    n = min(lengths)
+    if n < 2:
+        raise EcgReadError(path, "a lead holds fewer than two samples")
+    if len(lengths) > 1:
+        warnings.append(f"leads differ in length ({min(lengths)}-{max(lengths)} samples); cut to {n}")
+    out = np.empty((len(leads), n), dtype=np.float32)
+    for i, x in enumerate(leads):
+        out[i] = x[:n]
+    return out
+
+
+def names_metadata(raw_names: Sequence[str], names: Sequence[str], metadata: dict[str, str]) -> None:
+    """Record the lead names as the file spells them when normalisation changed any."""
+    if list(raw_names) != list(names):
+        metadata["lead names in file"] = ", ".join(str(n) for n in raw_names)

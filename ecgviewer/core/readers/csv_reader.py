@@ -5,6 +5,12 @@ milliseconds) from which the sampling rate follows, and ``#`` comment lines
 before the data such as ``# fs_hz: 500`` and ``# units: uV``. Without a time
 column or an ``fs_hz`` comment the caller's ``fs_hz=`` is used, else 500 Hz is
 assumed and said in the record's warnings. Empty columns are left out.
+
+Raw ADC counts read correctly with a unit that carries the step (``units="5uV"``: 5 µV
+per count) or a ``# units: 5uV`` comment line; without one, integer values in the
+hundreds are flagged as probable counts. A headerless file of exactly 12 integer
+columns with neither rate nor unit given is read as ``contec-ecg2csv`` output (Contec
+ECG90A: leads I ... V6, 800 Hz, 5 µV per count), and a warning says so.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from ecgviewer.core.readers.registry import MAX_TOTAL_SAMPLES, Reader, register_
 from ecgviewer.core.record import EcgRecord
 
 DEFAULT_FS_HZ = 500.0
+#: contec-ecg2csv output (Contec ECG90A carts): no header, 12 columns of counts, 800 Hz, 5 µV per count.
+CONTEC_FS_HZ = 800.0
+CONTEC_UNIT = "5uV"
 MAX_COLUMNS = 64
 _TIME_S = {"time", "t", "time_s", "time(s)", "times", "seconds", "sec", "s"}
 _TIME_MS = {"time_ms", "time(ms)", "timems", "ms"}
@@ -118,13 +127,26 @@ def read_csv(path: Path, fs_hz: float | None = None, units=None, lead_names=None
         raise EcgReadError(path, "no signal columns with data")
     if fs_hz is None:
         fs_hz = comment_fs
+    unit = units or comment_units
+    kept = data[keep]
+    counts = bool(np.nanmax(np.abs(kept)) > 50 and np.all(np.isnan(kept) | (kept == np.round(kept))))
+    if not has_header and data.shape[0] == 12 and counts and fs_hz is None and unit is None:
+        fs_hz, unit = CONTEC_FS_HZ, CONTEC_UNIT
+        warnings.append(
+            "headerless 12-column integer counts: read as a contec-ecg2csv export (Contec ECG90A, "
+            "800 Hz, 5 µV per count); pass fs_hz= and units= if it is not one"
+        )
     if fs_hz is None:
         fs_hz = DEFAULT_FS_HZ
         warnings.append(f"sampling rate not in the file; {DEFAULT_FS_HZ:g} Hz assumed")
-    unit = units or comment_units
     if unit is None:
         warnings.append("units not in the file; mV assumed")
         unit = "mV"
+        if counts:
+            warnings.append(
+                "the values are integers up to hundreds: probably raw ADC counts, not mV; "
+                "give the step as units (e.g. '5uV' for 5 µV per count)"
+            )
     signals = np.ascontiguousarray(data[keep], dtype=np.float32)
     names = unique_lead_names(lead_names or [columns[i] for i in keep])
     unit_list = list(unit) if isinstance(unit, (list, tuple)) else [unit] * len(keep)

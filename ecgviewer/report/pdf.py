@@ -1,0 +1,661 @@
+"""The printable 12-lead report: ``QPainter`` on ``QPdfWriter``, at true scale.
+
+Why ``QPdfWriter``: Qt (PySide6-Essentials) is already a dependency, its PDF
+engine writes vector paths and embedded, subsetted fonts, and ``QPainter`` is
+the drawing API the viewer already uses, so no PDF library is added. It may run
+on any thread (``QPainter`` on a ``QPdfWriter`` or ``QImage``, never a widget),
+so the viewer renders reports on a worker thread and the batch command in its
+worker processes.
+
+True scale: the painter's world transform maps millimetres of paper to device
+units, so a segment 1 mm long in the drawing code is 1 mm on the page; printed
+at 100 % ("actual size"), 25 mm/s and 10 mm/mV are real millimetres. The ECG
+grid has 1 mm minor and 5 mm major lines whose positions are whole millimetres
+from the grid's corner.
+
+One page per 10 s (``ReportOptions.max_pages`` pages at most, from
+``ReportOptions.start_s``), each with:
+
+* a header: record and patient fields present in the file, acquisition
+  date/time, sampling rate, filters in force, speed, gain and layout; the
+  measurements block (HR, RR, PR, QRS, QT, QTc Bazett and Fridericia: model,
+  classical and, when the file carries them, the device's values) with the
+  model's name and version and the untrained-checkpoint warning when it applies;
+  the median beat (lead II) at 25 mm/s with the PR/QRS/QT spans;
+* the ECG in the chosen layout (:mod:`ecgviewer.gui.ecg_layout`: 3x4 or 6x2 with
+  a lead II rhythm strip, or 12x1), calibration pulses and lead labels;
+* a footer with the software version, the page number and "Not for diagnostic use".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+import ecgviewer
+from ecgviewer.core.io_utils import atomic_write_bytes
+from ecgviewer.core.spans import median_beat_spans, model_interval_ms, pick_lead
+from ecgviewer.gui import ecg_layout
+from ecgviewer.report.measurements import ROWS, VENDOR_EXTRA, classical_values, model_values, model_version
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QPainter
+
+    from ecgviewer.core.beats import BeatAnalysis
+    from ecgviewer.core.record import EcgRecord
+    from ecgviewer.inference.result import PredictionResult
+
+#: Landscape page sizes (width, height) in mm.
+PAPER_SIZES_MM: dict[str, tuple[float, float]] = {"A4": (297.0, 210.0), "Letter": (279.4, 215.9)}
+PAPER_NAMES: tuple[str, ...] = tuple(PAPER_SIZES_MM)
+LAYOUTS: tuple[str, ...] = ecg_layout.LAYOUT_NAMES
+#: Device resolution of the PDF (Qt's default); coordinates are written in these units.
+PDF_DPI = 1200
+MM_PER_INCH = 25.4
+MARGIN_MM = 7.0
+HEADER_MM = 40.0
+FOOTER_MM = 6.0
+#: Width of the median-beat panel in the header, mm.
+MEDIAN_PANEL_MM = 62.0
+DISCLAIMER = "Not for diagnostic use — research software; every measurement must be checked by a clinician."
+
+# Colours of the printed page.
+GRID_MINOR = "#f3b6b6"
+GRID_MAJOR = "#e06666"
+TRACE = "#000000"
+TEXT = "#000000"
+MUTED = "#555555"
+WARNING = "#b00020"
+MODEL_SPAN = "#1f4fa3"
+CLASSICAL_SPAN = "#2e7d32"
+#: Pen widths in mm of paper.
+MINOR_PEN_MM = 0.07
+MAJOR_PEN_MM = 0.2
+TRACE_PEN_MM = 0.22
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What the report looks like.
+
+    Parameters
+    ----------
+    paper
+        ``"A4"`` or ``"Letter"`` (always landscape).
+    layout
+        ``"3x4"`` (with a lead II rhythm strip), ``"6x2"`` (likewise) or ``"12x1"``.
+    speed_mm_per_s, gain_mm_per_mv
+        Paper speed (25 or 50) and gain (5, 10, 20).
+    start_s
+        Record time at the left of the first page.
+    max_pages
+        Most pages (each shows the next 10 s); the record's length may give fewer.
+    filters
+        The display filters in force, as :meth:`FilterSettings.describe` says them
+        (the record given to :func:`render_report` is already filtered).
+    """
+
+    paper: str = "A4"
+    layout: str = "3x4"
+    speed_mm_per_s: float = 25.0
+    gain_mm_per_mv: float = 10.0
+    start_s: float = 0.0
+    max_pages: int = 1
+    filters: str = "no filters"
+
+    def __post_init__(self) -> None:
+        if self.paper not in PAPER_SIZES_MM:
+            raise ValueError(f"paper must be one of {', '.join(PAPER_NAMES)}, not {self.paper!r}")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {self.layout!r}")
+        if self.speed_mm_per_s <= 0 or self.gain_mm_per_mv <= 0 or self.max_pages < 1:
+            raise ValueError("speed and gain must be positive and max_pages at least 1")
+
+    @property
+    def page_s(self) -> float:
+        """Seconds of ECG per page."""
+        return ecg_layout.PAGE_S
+
+
+@dataclass(frozen=True)
+class ReportInfo:
+    """What :func:`render_report` drew (for callers and tests).
+
+    ``grid_rect_mm`` is ``(left, top, width, height)`` of the ECG grid on the page
+    (y down from the top edge); ``row_pitch_mm`` the distance between baselines.
+    """
+
+    n_pages: int
+    page_size_mm: tuple[float, float]
+    grid_rect_mm: tuple[float, float, float, float]
+    row_pitch_mm: float
+    layout: str
+    page_starts_s: tuple[float, ...]
+    n_bytes: int = 0
+    elapsed_s: float = 0.0
+    leads_drawn: tuple[str, ...] = field(default_factory=tuple)
+
+
+# -- Qt set-up ---------------------------------------------------------------------------
+def ensure_gui_application() -> Any:
+    """The running ``QGuiApplication`` (fonts need one); an offscreen one is created if there is none."""
+    from PySide6.QtGui import QGuiApplication
+
+    app = QGuiApplication.instance()
+    if app is None:
+        app = QGuiApplication(["ecgviewer-report", "-platform", "offscreen"])
+    return app
+
+
+def page_starts(record: EcgRecord, options: ReportOptions) -> list[float]:
+    """Record time at the left of each page."""
+    start = min(max(0.0, options.start_s), max(0.0, record.duration_s - 1e-9))
+    starts = [start]
+    while len(starts) < options.max_pages and starts[-1] + options.page_s < record.duration_s - 1e-6:
+        starts.append(starts[-1] + options.page_s)
+    return starts
+
+
+def page_layout(record: EcgRecord, options: ReportOptions, t0_s: float, grid_h_mm: float):
+    """The :class:`~ecgviewer.gui.ecg_layout.PaperLayout` of one page, rows fitted to ``grid_h_mm``."""
+    available = {
+        n: (record.is_derivable(n), record.unit_of(n))
+        for n in record.display_leads
+        if record.unit_of(n) == "mV"
+    }
+    speed, gain = options.speed_mm_per_s, options.gain_mm_per_mv
+    if options.layout == "3x4":
+        n_rows, default = 4, ecg_layout.row_height_for_gain(gain)
+    else:
+        n_rows = 7 if options.layout == "6x2" else max(1, len(available))
+        default = ecg_layout.row_height_for_gain(gain, ecg_layout.STACKED_MV_PER_ROW, 15.0)
+    pitch = grid_h_mm / n_rows  # use the page: taller rows leave room for large QRS complexes
+    pitch = 5.0 * math.floor(pitch / 5.0) if pitch >= 20.0 else math.floor(pitch * 2.0) / 2.0
+    pitch = max(pitch, min(default, 10.0))
+    if options.layout == "3x4":
+        return ecg_layout.layout_3x4(available, record.duration_s, speed, gain, t0_s, row_height_mm=pitch)
+    if options.layout == "6x2":
+        return ecg_layout.layout_6x2(available, record.duration_s, speed, gain, t0_s, row_height_mm=pitch)
+    leads = [(n, d, u, gain, 0.0) for n, (d, u) in available.items()]
+    return ecg_layout.layout_stacked(
+        leads, record.duration_s, speed, gain, t0_s=t0_s, page_s=options.page_s, row_height_mm=pitch
+    )
+
+
+# -- drawing helpers -----------------------------------------------------------------------
+class _Canvas:
+    """A painter whose world coordinates are mm of paper (origin top-left, y down)."""
+
+    def __init__(self, painter: QPainter, dpi: float) -> None:
+        from PySide6.QtGui import QTransform
+
+        self.p = painter
+        self.scale = dpi / MM_PER_INCH  # device units per mm
+        self.transform = QTransform.fromScale(self.scale, self.scale)
+        painter.setWorldTransform(self.transform)
+
+    def pen(self, color: str, width_mm: float, dash: bool = False):
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QColor, QPen
+
+        pen = QPen(QColor(color))
+        pen.setWidthF(width_mm)
+        pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        if dash:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        return pen
+
+    def font(self, size_pt: float, bold: bool = False, italic: bool = False):
+        from PySide6.QtGui import QFont
+
+        f = QFont("DejaVu Sans")
+        f.setStyleHint(QFont.StyleHint.SansSerif)
+        f.setPointSizeF(size_pt)
+        f.setBold(bold)
+        f.setItalic(italic)
+        return f
+
+    def text_width_mm(self, text: str, font) -> float:
+        from PySide6.QtGui import QFontMetricsF
+
+        return QFontMetricsF(font, self.p.device()).horizontalAdvance(text) / self.scale
+
+    def text(
+        self,
+        x_mm: float,
+        y_mm: float,
+        text: str,
+        font,
+        color: str = TEXT,
+        align: str = "left",
+        max_width_mm: float | None = None,
+    ) -> float:
+        """Draw ``text`` with its baseline at ``y_mm``; returns its width in mm."""
+        from PySide6.QtCore import QPointF, Qt
+        from PySide6.QtGui import QColor, QFontMetricsF
+
+        metrics = QFontMetricsF(font, self.p.device())
+        if max_width_mm is not None:
+            text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, max_width_mm * self.scale)
+        width = metrics.horizontalAdvance(text) / self.scale
+        if align == "right":
+            x_mm -= width
+        elif align == "center":
+            x_mm -= width / 2.0
+        self.p.save()
+        self.p.resetTransform()
+        self.p.setFont(font)
+        self.p.setPen(QColor(color))
+        self.p.drawText(QPointF(x_mm * self.scale, y_mm * self.scale), text)
+        self.p.restore()
+        return width
+
+    def grid(self, left: float, top: float, width: float, height: float) -> None:
+        """1 mm minor and 5 mm major lines over ``width x height`` mm (whole multiples of 5 mm)."""
+        from PySide6.QtCore import QLineF
+
+        nx, ny = round(width), round(height)
+        minor, major = [], []
+        for i in range(nx + 1):
+            (major if i % 5 == 0 else minor).append(QLineF(left + i, top, left + i, top + ny))
+        for j in range(ny + 1):
+            (major if j % 5 == 0 else minor).append(QLineF(left, top + j, left + nx, top + j))
+        self.p.setPen(self.pen(GRID_MINOR, MINOR_PEN_MM))
+        self.p.drawLines(minor)
+        self.p.setPen(self.pen(GRID_MAJOR, MAJOR_PEN_MM))
+        self.p.drawLines(major)
+
+    def polyline(self, x: np.ndarray, y: np.ndarray, color: str = TRACE, width_mm: float = TRACE_PEN_MM):
+        """One polyline per run of finite points."""
+        import pyqtgraph as pg
+        from PySide6.QtGui import QTransform
+
+        self.p.setPen(self.pen(color, width_mm))
+        finite = np.isfinite(x) & np.isfinite(y)
+        if finite.all():
+            runs = [(0, x.size)]
+        else:
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
+            runs = list(zip(edges[::2], edges[1::2]))
+        # Whole hundredths of a mm: the PDF engine then writes short integers (a third of the bytes).
+        self.p.save()
+        self.p.setWorldTransform(QTransform.fromScale(self.scale / 100.0, self.scale / 100.0))
+        pen = self.p.pen()
+        pen.setWidthF(width_mm * 100.0)
+        self.p.setPen(pen)
+        for a, b in runs:
+            if b - a >= 2:
+                poly = pg.functions.arrayToQPolygonF(np.round(x[a:b] * 100.0), np.round(y[a:b] * 100.0))
+                self.p.drawPolyline(poly)
+        self.p.restore()
+
+
+def _fmt(v: float | None, unit: str = "") -> str:
+    if v is None or not np.isfinite(v):
+        return "—"
+    return f"{v:.0f}" + (f" {unit}" if unit else "")
+
+
+def _record_title(record: EcgRecord) -> str:
+    if record.source_path is not None:
+        p = Path(record.source_path)
+        return p.stem if p.suffix.lower() == ".hea" else p.name
+    return record.metadata.get("record name", "ECG record")
+
+
+def header_fields(record: EcgRecord) -> list[tuple[str, str]]:
+    """``(label, value)`` lines of the header's record block: patient and record fields in the file."""
+    out: list[tuple[str, str]] = []
+    when = record.start_time.strftime("%Y-%m-%d %H:%M:%S") if record.start_time else None
+    if when is None and "start time of day" in record.metadata:
+        when = f"time of day {record.metadata['start time of day']}"
+    out.append(("Acquired", when or "not in the file"))
+    out.append(
+        (
+            "Signal",
+            f"{record.format_name or 'unknown format'}, {record.fs_hz:g} Hz, "
+            f"{record.duration_s:.1f} s, {record.n_leads} channels",
+        )
+    )
+    skip = {"record name", "WFDB storage format", "lead names in file", "start time of day"}
+    for key, value in record.metadata.items():
+        if key not in skip and str(value).strip():
+            out.append((key[:1].upper() + key[1:], " ".join(str(value).split())))
+    return out
+
+
+# -- page parts ------------------------------------------------------------------------------
+def _draw_header_record(
+    c: _Canvas, record: EcgRecord, options: ReportOptions, x: float, y: float, w: float, t0_s: float
+) -> None:
+    c.text(x, y + 4.0, f"12-lead ECG · {_record_title(record)}", c.font(11, bold=True), max_width_mm=w)
+    small, bold = c.font(7.0), c.font(7.0, bold=True)
+    line = 3.15
+    yy = y + 8.6
+    settings = (
+        f"{options.speed_mm_per_s:g} mm/s · {options.gain_mm_per_mv:g} mm/mV · layout {options.layout} · "
+        f"shown {t0_s:g}–{min(record.duration_s, t0_s + options.page_s):g} s"
+    )
+    rows = [*header_fields(record), ("Filters", options.filters), ("Display", settings)]
+    max_rows = int((HEADER_MM - 9.5) / line)
+    if len(rows) > max_rows:
+        rows = [*rows[: max_rows - 1], ("…", f"{len(rows) - max_rows + 1} more fields in the file")]
+    for label, value in rows:
+        lw = c.text(x, yy, f"{label}:", bold)
+        c.text(x + max(lw + 1.2, 17.0), yy, value, small, max_width_mm=w - 18.0)
+        yy += line
+
+
+def _draw_measurements(
+    c: _Canvas,
+    record: EcgRecord,
+    prediction: PredictionResult | None,
+    classical: BeatAnalysis | None,
+    x: float,
+    y: float,
+    w: float,
+) -> None:
+    vm = record.vendor_measurements
+    model, cl = model_values(prediction), classical_values(classical)
+    vendor = dict(vm.values) if vm is not None else {}
+    cols = ["", "Model", "Classical"] + (["Device"] if vm is not None else [])
+    col_w = [22.0, 19.0, 17.0, 17.0][: len(cols)]
+    bold, small = c.font(7.0, bold=True), c.font(7.0)
+    line = 3.15
+    yy = y + 4.0
+    c.text(x, yy, "Measurements", c.font(8.0, bold=True))
+    xx = x
+    for name, cw in zip(cols, col_w):
+        if name:
+            c.text(xx + cw, yy, name, bold, align="right")
+        xx += cw
+    c.p.setPen(c.pen(MUTED, 0.15))
+    from PySide6.QtCore import QLineF
+
+    c.p.drawLine(QLineF(x, yy + 0.9, x + sum(col_w), yy + 0.9))
+    yy += line + 0.4
+    for key, label, unit in ROWS:
+        value, _ = model.get(key, (None, None))
+        cells = [label, _fmt(value, unit), _fmt(cl.get(key), unit)]
+        if vm is not None:
+            cells.append(_fmt(vendor.get(key), unit) if key in vendor else "—")
+        xx = x
+        for i, (text, cw) in enumerate(zip(cells, col_w)):
+            if i == 0:
+                c.text(xx, yy, text, bold)
+            else:
+                c.text(xx + cw, yy, text, small, align="right")
+            xx += cw
+        yy += line
+    notes = []
+    if prediction is not None:
+        notes.append(
+            (
+                f"Model: {prediction.model_name}, version {model_version(prediction)} "
+                f"({prediction.checkpoint_status})",
+                MUTED,
+            )
+        )
+    else:
+        notes.append(("Model: not run", MUTED))
+    if classical is not None:
+        notes.append((f"Classical: median beat of {classical.intervals.n_beats} detected beats", MUTED))
+    if vm is not None:
+        extra = [
+            f"{lab} {vendor[k]:.0f}{'' if u == '°' else ' '}{u}" for k, lab, u in VENDOR_EXTRA if k in vendor
+        ]
+        notes.append((f"Device: {vm.source}" + (f" · {', '.join(extra)}" if extra else ""), MUTED))
+    warning = prediction.display_warning if prediction is not None else None
+    if warning:
+        notes.append((f"⚠ {warning}", WARNING))
+    for text, color in notes:
+        c.text(x, yy + 0.3, text, c.font(6.3, bold=color == WARNING), color, max_width_mm=w)
+        yy += 2.9
+
+
+def _draw_median_beat(
+    c: _Canvas,
+    classical: BeatAnalysis | None,
+    prediction: PredictionResult | None,
+    x: float,
+    y: float,
+    w: float,
+    h: float,
+) -> None:
+    from PySide6.QtCore import QLineF, QRectF
+
+    gw, gh = 5.0 * math.floor(w / 5.0), 5.0 * math.floor((h - 4.0) / 5.0)
+    gx, gy = x + (w - gw), y + 4.0
+    c.grid(gx, gy, gw, gh)
+    beat = classical.median_beat if classical is not None else None
+    if beat is None or beat.signals.size == 0:
+        c.text(gx + gw / 2, gy + gh / 2, "no median beat", c.font(7.0), MUTED, align="center")
+        c.text(gx, y + 2.8, "Median beat", c.font(7.0, bold=True))
+        return
+    row = pick_lead(beat)
+    sig = np.asarray(beat.signals[row], dtype=np.float64)
+    qrs_on = beat.fiducials.get("qrs_onset")
+    ref = sig[int(qrs_on)] if qrs_on is not None else float(np.median(sig))
+    t_ms = beat.time_ms()
+    spans, source = median_beat_spans(beat, model_interval_ms(prediction))
+    speed = 25.0
+    span_rows = 3.2 * len(spans)
+    lo, hi = float(np.nanmin(sig - ref)), float(np.nanmax(sig - ref))
+    gain = 10.0 if (hi - lo) * 10.0 <= gh - span_rows - 3.0 else 5.0
+    x_r = gx + 12.0  # R peak 12 mm from the left: 450 ms at 25 mm/s is 11.25 mm
+    base = gy + 2.0 + hi * gain
+    c.p.save()
+    c.p.setClipRect(QRectF(gx, gy, gw, gh))
+    c.polyline(x_r + t_ms / 1000.0 * speed, base - (sig - ref) * gain, width_mm=0.25)
+    color = MODEL_SPAN if source == "model" else CLASSICAL_SPAN
+    yy = base - lo * gain + 2.6
+    small = c.font(6.0, bold=True)
+    if qrs_on is not None and spans:
+        xo = x_r + float((int(qrs_on) - beat.r_index) * 1000.0 / beat.fs_hz) / 1000.0 * speed
+        c.p.setPen(c.pen(MUTED, 0.12, dash=True))
+        c.p.drawLine(QLineF(xo, gy + 1.0, xo, min(gy + gh, yy + span_rows)))
+    for name in ("PR", "QRS", "QT"):
+        if name not in spans:
+            continue
+        t0, t1, ms = spans[name]
+        x0, x1 = x_r + t0 / 1000.0 * speed, x_r + t1 / 1000.0 * speed
+        c.p.setPen(c.pen(color, 0.3))
+        c.p.drawLine(QLineF(x0, yy - 1.0, x0, yy))
+        c.p.drawLine(QLineF(x0, yy, x1, yy))
+        c.p.drawLine(QLineF(x1, yy - 1.0, x1, yy))
+        c.text(x1 + 0.8, yy + 0.9, f"{name} {ms:.0f} ms", small, color)
+        yy += 3.2
+    c.p.restore()
+    label = f"Median beat {beat.leads[row]} (n={beat.n_beats}) · 25 mm/s, {gain:g} mm/mV"
+    c.text(gx, y + 2.8, label, c.font(6.3, bold=True), max_width_mm=gw)
+    src = {"model": "spans: model", "classical": "spans: classical"}.get(source or "", "")
+    if src:
+        c.text(gx + gw - 1.0, gy + gh - 1.0, src, c.font(5.8), color, align="right")
+
+
+def _draw_ecg(c: _Canvas, record: EcgRecord, lay, grid: tuple[float, float, float, float]) -> list[str]:
+    from PySide6.QtCore import QLineF, QRectF
+
+    left, top, gw, gh = grid
+    c.grid(left, top, gw, gh)
+    # Row 0's baseline 0.55 pitch below the grid's top edge (rounded to whole mm).
+    y0 = top + round(0.55 * lay.row_height_mm)
+
+    def page_y(layout_y: float) -> float:
+        return y0 - layout_y
+
+    speed = lay.speed_mm_per_s
+    drawn = []
+    c.p.save()
+    c.p.setClipRect(QRectF(left, top, gw, gh))
+    for seg in lay.segments:
+        i0 = round(seg.t_start_s * record.fs_hz)
+        i1 = min(record.n_samples, round(seg.t_stop_s * record.fs_hz) + 1)
+        if i1 - i0 < 2:
+            continue
+        v = np.asarray(record.lead(seg.lead, i0, i1), dtype=np.float64)
+        x = (
+            left
+            + seg.x_start_mm
+            + (np.arange(i1 - i0) / record.fs_hz + i0 / record.fs_hz - seg.t_start_s) * speed
+        )
+        c.polyline(x, page_y(seg.baseline_mm) - v * seg.scale_mm_per_unit)
+        drawn.append(seg.lead)
+    pen_rows = sorted({s.row for s in lay.segments})
+    for row in pen_rows:
+        px, py = ecg_layout.calibration_pulse_xy(lay.baseline_mm(row), speed, lay.gain_mm_per_mv)
+        c.polyline(left + px, page_y(py))
+    if lay.column_bounds_mm:
+        cells = {(s.row, s.column) for s in lay.segments}
+        c.p.setPen(c.pen(TRACE, TRACE_PEN_MM))
+        n_grid_rows = max((s.row for s in lay.segments if s.column > 0), default=-1) + 1
+        for col, xb in enumerate(lay.column_bounds_mm[1:-1], start=1):
+            for row in range(n_grid_rows):
+                if (row, col - 1) in cells or (row, col) in cells:
+                    b = page_y(lay.baseline_mm(row))
+                    c.p.drawLine(QLineF(left + xb, b - 3.0, left + xb, b + 3.0))
+    c.p.restore()
+    label_font = c.font(8.0, bold=True)
+    for seg in lay.segments:
+        italic = c.font(8.0, bold=True, italic=True) if seg.derived else label_font
+        c.text(
+            left + seg.x_start_mm + 1.0, page_y(seg.baseline_mm) - 0.42 * lay.row_height_mm, seg.lead, italic
+        )
+    return drawn
+
+
+def _draw_footer(c: _Canvas, page_w: float, page_h: float, page: int, n_pages: int) -> None:
+    y = page_h - MARGIN_MM - 1.0
+    stamp = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    small = c.font(6.5)
+    c.text(MARGIN_MM, y, f"ecgviewer {ecgviewer.__version__} · printed {stamp}", small, MUTED)
+    c.text(page_w / 2, y, DISCLAIMER, c.font(6.5, bold=True), WARNING, align="center")
+    c.text(page_w - MARGIN_MM, y, f"page {page} of {n_pages}", small, MUTED, align="right")
+
+
+def paint_page(
+    painter: QPainter,
+    dpi: float,
+    record: EcgRecord,
+    prediction: PredictionResult | None,
+    classical: BeatAnalysis | None,
+    options: ReportOptions,
+    t0_s: float,
+    page: int,
+    n_pages: int,
+) -> tuple[tuple[float, float, float, float], Any, list[str]]:
+    """Draw one page with ``painter`` (device resolution ``dpi``); returns grid rect, layout, leads."""
+    c = _Canvas(painter, dpi)
+    page_w, page_h = PAPER_SIZES_MM[options.paper]
+    inner_w = page_w - 2 * MARGIN_MM
+    top = MARGIN_MM
+    # header: record | measurements | median beat
+    meas_w = 78.0
+    rec_w = inner_w - meas_w - MEDIAN_PANEL_MM - 6.0
+    _draw_header_record(c, record, options, MARGIN_MM, top, rec_w, t0_s)
+    _draw_measurements(c, record, prediction, classical, MARGIN_MM + rec_w + 3.0, top, meas_w)
+    _draw_median_beat(
+        c, classical, prediction, page_w - MARGIN_MM - MEDIAN_PANEL_MM, top, MEDIAN_PANEL_MM, HEADER_MM
+    )
+    # ECG grid: whole 5 mm squares, centred horizontally
+    grid_top = top + HEADER_MM + 1.0
+    avail_h = page_h - MARGIN_MM - FOOTER_MM - grid_top
+    gw = 5.0 * math.floor(inner_w / 5.0)
+    gh = 5.0 * math.floor(avail_h / 5.0)
+    left = round(MARGIN_MM + (inner_w - gw) / 2.0)
+    lay = page_layout(record, options, t0_s, gh)
+    grid = (float(left), float(grid_top), gw, gh)
+    drawn = _draw_ecg(c, record, lay, grid)
+    _draw_footer(c, page_w, page_h, page, n_pages)
+    return grid, lay, drawn
+
+
+def render_report_bytes(
+    record: EcgRecord,
+    prediction: PredictionResult | None = None,
+    classical: BeatAnalysis | None = None,
+    options: ReportOptions | None = None,
+) -> tuple[bytes, ReportInfo]:
+    """The report as PDF bytes, and what was drawn.
+
+    Parameters
+    ----------
+    record
+        The record as displayed (display filters already applied; say which in ``options.filters``).
+    prediction, classical
+        Model result and classical analysis of the (unfiltered) record, None where not available.
+    options
+        Paper, layout, scale, pages.
+    """
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSizeF
+    from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
+
+    t_start = time.perf_counter()
+    options = options or ReportOptions()
+    ensure_gui_application()
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    writer = QPdfWriter(buf)
+    writer.setResolution(PDF_DPI)
+    w, h = PAPER_SIZES_MM[options.paper]
+    size = QPageSize(
+        QSizeF(h, w), QPageSize.Unit.Millimeter, options.paper, QPageSize.SizeMatchPolicy.ExactMatch
+    )
+    writer.setPageLayout(
+        QPageLayout(
+            size, QPageLayout.Orientation.Landscape, QMarginsF(0, 0, 0, 0), QPageLayout.Unit.Millimeter
+        )
+    )
+    title = _record_title(record)
+    writer.setTitle(f"ECG report {title}")
+    writer.setCreator(f"ecgviewer {ecgviewer.__version__}")
+    starts = page_starts(record, options)
+    painter = QPainter()
+    if not painter.begin(writer):
+        raise RuntimeError("cannot start painting the PDF")
+    grid, pitch, leads = (0.0, 0.0, 0.0, 0.0), 0.0, []
+    try:
+        for k, t0 in enumerate(starts):
+            if k:
+                writer.newPage()
+            grid, lay, leads = paint_page(
+                painter, PDF_DPI, record, prediction, classical, options, t0, k + 1, len(starts)
+            )
+            pitch = lay.row_height_mm
+    finally:
+        painter.end()
+    buf.close()
+    pdf = bytes(data.data())
+    info = ReportInfo(
+        n_pages=len(starts),
+        page_size_mm=(w, h),
+        grid_rect_mm=grid,
+        row_pitch_mm=pitch,
+        layout=options.layout,
+        page_starts_s=tuple(starts),
+        n_bytes=len(pdf),
+        elapsed_s=time.perf_counter() - t_start,
+        leads_drawn=tuple(leads),
+    )
+    return pdf, info
+
+
+def render_report(
+    path: str | Path,
+    record: EcgRecord,
+    prediction: PredictionResult | None = None,
+    classical: BeatAnalysis | None = None,
+    options: ReportOptions | None = None,
+) -> ReportInfo:
+    """Write the report PDF to ``path`` atomically (see :func:`render_report_bytes`)."""
+    pdf, info = render_report_bytes(record, prediction, classical, options)
+    atomic_write_bytes(path, pdf)
+    return info
