@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
         "--paper", choices=("A4", "Letter"), default="A4", help="PDF paper size, landscape (default A4)"
     )
     b.add_argument("--layout", choices=("3x4", "6x2", "12x1"), default="3x4", help="PDF lead layout")
+    b.add_argument(
+        "--anonymize",
+        action="store_true",
+        help="leave the patient fields of the files (name, ID, birth date, age, sex ...) out of the PDFs",
+    )
     b.add_argument("--speed", type=float, choices=(25.0, 50.0), default=25.0, help="PDF paper speed, mm/s")
     b.add_argument("--gain", type=float, choices=(5.0, 10.0, 20.0), default=10.0, help="PDF gain, mm/mV")
     b.add_argument(
@@ -186,6 +191,7 @@ def _batch(args: argparse.Namespace, reports: tuple[str, ...], predictor: Any) -
             "speed_mm_per_s": args.speed,
             "gain_mm_per_mv": args.gain,
             "max_pages": args.pages,
+            "include_patient": not args.anonymize,
         },
         filters_hz=(args.highpass, args.notch, args.lowpass),
         progress=not args.quiet,

@@ -99,6 +99,9 @@ class ReportOptions:
     filters
         The display filters in force, as :meth:`FilterSettings.describe` says them
         (the record given to :func:`render_report` is already filtered).
+    include_patient
+        Print the patient fields found in the file (name, ID, birth date, age, sex ...);
+        False leaves them out and says how many were left out.
     """
 
     paper: str = "A4"
@@ -108,6 +111,7 @@ class ReportOptions:
     start_s: float = 0.0
     max_pages: int = 1
     filters: str = "no filters"
+    include_patient: bool = True
 
     def __post_init__(self) -> None:
         if self.paper not in PAPER_SIZES_MM:
@@ -310,8 +314,14 @@ def _record_title(record: EcgRecord) -> str:
     return record.metadata.get("record name", "ECG record")
 
 
-def header_fields(record: EcgRecord) -> list[tuple[str, str]]:
-    """``(label, value)`` lines of the header's record block: patient and record fields in the file."""
+def header_fields(record: EcgRecord, include_patient: bool = True) -> list[tuple[str, str]]:
+    """``(label, value)`` lines of the header's record block: patient and record fields in the file.
+
+    With ``include_patient=False`` the patient fields (:func:`ecgviewer.core.privacy.is_patient_field`)
+    are left out and one line says how many.
+    """
+    from ecgviewer.core.privacy import is_patient_field
+
     out: list[tuple[str, str]] = []
     when = record.start_time.strftime("%Y-%m-%d %H:%M:%S") if record.start_time else None
     if when is None and "start time of day" in record.metadata:
@@ -325,9 +335,16 @@ def header_fields(record: EcgRecord) -> list[tuple[str, str]]:
         )
     )
     skip = {"record name", "WFDB storage format", "lead names in file", "start time of day"}
+    hidden = 0
     for key, value in record.metadata.items():
-        if key not in skip and str(value).strip():
-            out.append((key[:1].upper() + key[1:], " ".join(str(value).split())))
+        if key in skip or not str(value).strip():
+            continue
+        if not include_patient and is_patient_field(key):
+            hidden += 1
+            continue
+        out.append((key[:1].upper() + key[1:], " ".join(str(value).split())))
+    if hidden:
+        out.append(("Patient", f"{hidden} field(s) in the file not printed"))
     return out
 
 
@@ -343,7 +360,11 @@ def _draw_header_record(
         f"{options.speed_mm_per_s:g} mm/s · {options.gain_mm_per_mv:g} mm/mV · layout {options.layout} · "
         f"shown {t0_s:g}–{min(record.duration_s, t0_s + options.page_s):g} s"
     )
-    rows = [*header_fields(record), ("Filters", options.filters), ("Display", settings)]
+    rows = [
+        *header_fields(record, options.include_patient),
+        ("Filters", options.filters),
+        ("Display", settings),
+    ]
     max_rows = int((HEADER_MM - 9.5) / line)
     if len(rows) > max_rows:
         rows = [*rows[: max_rows - 1], ("…", f"{len(rows) - max_rows + 1} more fields in the file")]

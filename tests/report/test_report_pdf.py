@@ -188,3 +188,20 @@ def test_6x2_layout_shares_the_layout_module() -> None:
     assert v1.x_start_mm == pytest.approx(lay.x_at(5.0))
     loc = lay.locate(v1.x_start_mm + 25.0, v1.baseline_mm + 10.0)  # 1 s into V1's column, 1 mV up
     assert loc.lead == "V1" and loc.t_s == pytest.approx(6.0) and loc.value == pytest.approx(1.0)
+
+
+def test_patient_fields_only_when_asked(shared_data: Path) -> None:
+    """The report prints the file's patient fields by default and leaves them out when asked."""
+    from ecgviewer.core.readers import read_record
+    from ecgviewer.report.pdf import header_fields
+
+    record = read_record(shared_data / "formats" / "ge-muse-xml" / "muse-sinus.xml")
+    name = record.metadata["patient name"]
+    shown = dict(header_fields(record))
+    assert shown["Patient name"] == name
+    hidden = header_fields(record, include_patient=False)
+    assert all(name not in value for _, value in hidden)
+    assert not any(label.lower() in ("patient name", "patient id", "birth date") for label, _ in hidden)
+    n_hidden = len(shown) - len(hidden) + 1  # the one "Patient" line replaces them
+    assert dict(hidden)["Patient"] == f"{n_hidden} field(s) in the file not printed"
+    assert dict(hidden)["Device"] == shown["Device"]  # record fields stay
