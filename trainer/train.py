@@ -377,7 +377,8 @@ def _device(requested: str, local_rank: int, world: int) -> str:
 
 def _build(
     config: TrainConfig, train_rows: IntervalDataset
-) -> tuple[nn.Module, tuple[TargetSpec, ...], dict]:
+) -> tuple[nn.Module, str, tuple[TargetSpec, ...], dict]:
+    """The model, its architecture name, its label normalisation and where it started from."""
     torch.manual_seed(config.seed)
     if config.init:
         loaded = load_checkpoint(config.init)
@@ -392,9 +393,9 @@ def _build(
             fresh.load_state_dict(state, strict=False)
             model = fresh
             init_info["head"] = "re-initialised (heteroscedastic changed)"
-        return model.train(), tuple(targets), init_info
+        return model.train(), loaded.meta.architecture, tuple(targets), init_info
     cfg = dict(config.model_config, heteroscedastic=config.heteroscedastic)
-    return build_model(config.model, cfg).train(), target_specs(train_rows), {}
+    return build_model(config.model, cfg).train(), config.model, target_specs(train_rows), {}
 
 
 def train(
@@ -436,7 +437,7 @@ def train(
         raise DataError("no training rows (every row is in the val or test split)")
     if not len(val_rows):
         raise DataError("no validation rows: choose validation folds/records that are present")
-    model, targets, init_info = _build(config, train_rows)
+    model, architecture, targets, init_info = _build(config, train_rows)
     model.to(device)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
@@ -494,7 +495,7 @@ def train(
 
     def meta(metrics: dict[str, Any], epoch: int) -> CheckpointMeta:
         return CheckpointMeta(
-            architecture=next(n for n in _arch_names() if _is_arch(model, n)),
+            architecture=architecture,
             config=config_to_dict(model.config),
             input_leads=INPUT_LEADS,
             fs_hz=INPUT_FS_HZ,
@@ -621,15 +622,3 @@ def train(
     if writer is not None:
         writer.close()
     return TrainResult(out_dir, best_epoch, best_score, epoch + 1, stopped_early, best_metrics)
-
-
-def _arch_names() -> tuple[str, ...]:
-    from ecgviewer.models.registry import available_models
-
-    return available_models()
-
-
-def _is_arch(model: nn.Module, name: str) -> bool:
-    from ecgviewer.models.registry import get_spec
-
-    return isinstance(model.config, get_spec(name).config_cls)
