@@ -116,8 +116,13 @@ class Predictor:
             Invalid or missing checkpoint.
         """
         if self._loaded is None:
-            from ecgviewer.models.checkpoint import load_checkpoint
+            from ecgviewer.models.checkpoint import CheckpointError, load_checkpoint, read_meta
 
+            task = read_meta(self.checkpoint_path).task
+            if task != "intervals":
+                raise CheckpointError(
+                    f"{self.checkpoint_path}: this is a {task} checkpoint, not an interval model"
+                )
             device = select_device(self.requested_device)
             self._loaded = load_checkpoint(self.checkpoint_path, device=device)
             self._device = device

@@ -10,10 +10,17 @@ The JSON (format version 1) holds::
                       "scaling": {"unit": "mV", "center": "median" | "none",
                                   "scale_mv": 1.0 | [8 per-lead scales]}}
                      the model sees (x_mV - per-lead median of the window) / scale_mv
-    targets          [{"name": "rr_ms", "unit": "ms", "mean": ..., "std": ...}, ...]
+    task             "intervals" (the default when absent), "classification"
+                     (multi-label record statements) or "beats" (per-beat classes)
+    targets          intervals: [{"name": "rr_ms", "unit": "ms", "mean": ..., "std": ...}, ...]
                      network output i is (value - mean) / std of target i; the
                      targets are rr_ms, pr_ms, qrs_ms, qt_ms (HR = 60000 / RR,
-                     QTc from QT and RR are derived, not predicted)
+                     QTc from QT and RR are derived, not predicted); [] otherwise
+    classes          classification and beats: [{"name": "NORM", "description": ...,
+                     "threshold": 0.5}, ...], one per network output (logit) in order;
+                     a class is stated when its probability >= its threshold
+    activation       classification and beats: "sigmoid" (independent labels) or
+                     "softmax" (exactly one class)
     training         {"data": ..., "command": ..., ...} free-form provenance
     metrics          {"pr_ms": {"mae": ...}, ...} free-form validation metrics
     trained          bool
@@ -30,7 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +49,9 @@ WEIGHTS_SUFFIX = ".safetensors"
 META_SUFFIX = ".json"
 #: Target names in network output order, and their unit.
 TARGET_NAMES: tuple[str, ...] = ("rr_ms", "pr_ms", "qrs_ms", "qt_ms")
+#: What a checkpoint predicts (the JSON's ``task``); "intervals" when the key is absent.
+TASKS: tuple[str, ...] = ("intervals", "classification", "beats")
+ACTIVATIONS: tuple[str, ...] = ("sigmoid", "softmax")
 REQUIRED_KEYS: tuple[str, ...] = (
     "format_version",
     "architecture",
@@ -73,6 +83,15 @@ class TargetSpec:
 
 
 @dataclass(frozen=True)
+class ClassSpec:
+    """One output class of a classifier: its name, a readable description and its decision threshold."""
+
+    name: str
+    description: str = ""
+    threshold: float = 0.5
+
+
+@dataclass(frozen=True)
 class CheckpointMeta:
     """The validated content of a checkpoint's JSON file."""
 
@@ -89,14 +108,31 @@ class CheckpointMeta:
     status: str = "untrained placeholder"
     weights_sha256: str = ""
     format_version: int = FORMAT_VERSION
+    task: str = "intervals"
+    classes: tuple[ClassSpec, ...] = ()
+    activation: str = ""
+    #: Further ``input`` keys a task needs (e.g. the beat classifier's RR features).
+    input_extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Names of the classes in output order (empty for interval models)."""
+        return tuple(c.name for c in self.classes)
+
+    @property
+    def thresholds(self) -> tuple[float, ...]:
+        """Decision thresholds in output order (empty for interval models)."""
+        return tuple(c.threshold for c in self.classes)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The JSON object written next to the weights."""
-        return {
+        obj: dict[str, Any] = {
             "format_version": self.format_version,
             "architecture": self.architecture,
+            "task": self.task,
             "config": dict(self.config),
             "input": {
+                **dict(self.input_extra),
                 "leads": list(self.input_leads),
                 "fs_hz": self.fs_hz,
                 "window_samples": self.window_samples,
@@ -109,6 +145,10 @@ class CheckpointMeta:
             "status": self.status,
             "weights_sha256": self.weights_sha256,
         }
+        if self.task != "intervals":
+            obj["classes"] = [vars(c).copy() for c in self.classes]
+            obj["activation"] = self.activation
+        return obj
 
 
 @dataclass(frozen=True)
@@ -212,6 +252,9 @@ def _validate_json(obj: Any, where: Path) -> CheckpointMeta:
     scales = scale if isinstance(scale, list) else [scale]
     if len(scales) not in (1, len(leads)) or not all(isinstance(s, (int, float)) and s > 0 for s in scales):
         raise fail("'input.scaling.scale_mv' must be a positive number or one per lead")
+    task = obj.get("task", "intervals")
+    if task not in TASKS:
+        raise fail(f"unknown task {task!r} (known: {', '.join(TASKS)})")
     targets = obj["targets"]
     try:
         specs = tuple(
@@ -219,10 +262,20 @@ def _validate_json(obj: Any, where: Path) -> CheckpointMeta:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise fail(f"'targets' entries need name, unit, mean, std ({exc})") from None
-    if tuple(t.name for t in specs) != TARGET_NAMES:
-        raise fail(f"targets must be {list(TARGET_NAMES)} in that order")
-    if any(t.std <= 0 for t in specs):
-        raise fail("target std must be positive")
+    if task == "intervals":
+        if tuple(t.name for t in specs) != TARGET_NAMES:
+            raise fail(f"targets must be {list(TARGET_NAMES)} in that order")
+        if any(t.std <= 0 for t in specs):
+            raise fail("target std must be positive")
+        classes: tuple[ClassSpec, ...] = ()
+        activation = ""
+    else:
+        if specs:
+            raise fail(f"a {task} checkpoint has no interval 'targets' (must be [])")
+        classes = _validate_classes(obj.get("classes"), fail)
+        activation = obj.get("activation")
+        if activation not in ACTIVATIONS:
+            raise fail(f"'activation' must be one of {list(ACTIVATIONS)}")
     if not isinstance(obj["trained"], bool) or not isinstance(obj["status"], str) or not obj["status"]:
         raise fail("'trained' must be a bool and 'status' a non-empty string")
     if not isinstance(obj["config"], dict):
@@ -244,7 +297,31 @@ def _validate_json(obj: Any, where: Path) -> CheckpointMeta:
         status=obj["status"],
         weights_sha256=str(obj["weights_sha256"]),
         format_version=FORMAT_VERSION,
+        task=task,
+        classes=classes,
+        activation=activation,
+        input_extra={k: v for k, v in inp.items() if k not in _INPUT_KEYS},
     )
+
+
+_INPUT_KEYS = ("leads", "fs_hz", "window_samples", "scaling")
+
+
+def _validate_classes(raw: Any, fail: Callable[[str], CheckpointError]) -> tuple[ClassSpec, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise fail("'classes' must be a non-empty list of {name, description, threshold}")
+    try:
+        classes = tuple(
+            ClassSpec(str(c["name"]), str(c.get("description", "")), float(c["threshold"])) for c in raw
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise fail(f"'classes' entries need name and threshold ({exc})") from None
+    names = [c.name for c in classes]
+    if len(set(names)) != len(names) or not all(names):
+        raise fail(f"class names must be unique and non-empty: {names}")
+    if not all(0.0 <= c.threshold <= 1.0 for c in classes):
+        raise fail("class thresholds must lie in [0, 1]")
+    return classes
 
 
 def read_meta(path: str | Path) -> CheckpointMeta:
@@ -309,6 +386,9 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> LoadedCheckpoint:
     cfg = model.config
     if (cfg.n_leads, cfg.n_samples) != (len(meta.input_leads), meta.window_samples):
         raise CheckpointError(f"{meta_path}: config input shape does not match 'input' leads/window_samples")
+    n_out = getattr(cfg, "n_classes", None)
+    if meta.classes and n_out is not None and n_out != len(meta.classes):
+        raise CheckpointError(f"{meta_path}: {n_out} classes in the config for {len(meta.classes)} classes")
     try:
         state = load(data)
     except (SafetensorError, ValueError, RuntimeError) as exc:

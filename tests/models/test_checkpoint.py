@@ -210,3 +210,67 @@ def test_copy_of_bundled_checkpoint_loads_by_path(tmp_path: Path) -> None:
     for suffix in (".safetensors", ".json"):
         shutil.copy(checkpoints_dir() / f"vit1d{suffix}", tmp_path / f"copy{suffix}")
     assert load_checkpoint(tmp_path / "copy.json").meta.architecture == "vit1d"
+
+
+CLASSES = [
+    {"name": "NORM", "description": "normal ECG", "threshold": 0.4},
+    {"name": "MI", "description": "myocardial infarction", "threshold": 0.6},
+]
+
+
+def test_classification_metadata_round_trips(saved: Path) -> None:
+    _edit_json(saved, task="classification", targets=[], classes=CLASSES, activation="sigmoid")
+    meta = read_meta(saved)
+    assert meta.task == "classification" and meta.activation == "sigmoid"
+    assert meta.class_names == ("NORM", "MI") and meta.thresholds == (0.4, 0.6)
+    assert meta.classes[1].description == "myocardial infarction"
+    obj = meta.to_json_dict()
+    assert obj["classes"] == CLASSES and obj["task"] == "classification"
+    # interval checkpoints keep their JSON without the classifier keys
+    assert "classes" not in read_meta(checkpoints_dir() / "resnet1d").to_json_dict()
+
+
+def test_extra_input_keys_are_kept(saved: Path) -> None:
+    obj = json.loads(saved.with_suffix(".json").read_text())
+    obj["input"]["rr_features"] = ["rr_prev", "rr_next"]
+    saved.with_suffix(".json").write_text(json.dumps(obj))
+    meta = read_meta(saved)
+    assert meta.input_extra == {"rr_features": ["rr_prev", "rr_next"]}
+    assert meta.to_json_dict()["input"]["rr_features"] == ["rr_prev", "rr_next"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"task": "segmentation"}, "unknown task"),
+        ({"task": "classification", "classes": CLASSES, "activation": "sigmoid"}, "no interval 'targets'"),
+        ({"task": "classification", "targets": [], "activation": "sigmoid"}, "'classes' must be"),
+        ({"task": "beats", "targets": [], "classes": [{"name": "N"}], "activation": "softmax"}, "threshold"),
+        (
+            {
+                "task": "beats",
+                "targets": [],
+                "classes": [{"name": "N", "threshold": 1.5}],
+                "activation": "softmax",
+            },
+            "thresholds must lie",
+        ),
+        (
+            {"task": "beats", "targets": [], "classes": CLASSES + CLASSES[:1], "activation": "softmax"},
+            "unique",
+        ),
+        ({"task": "classification", "targets": [], "classes": CLASSES, "activation": "relu"}, "activation"),
+    ],
+)
+def test_bad_classifier_metadata_is_refused(saved: Path, changes: dict, message: str) -> None:
+    _edit_json(saved, **changes)
+    with pytest.raises(CheckpointError, match=message):
+        read_meta(saved)
+
+
+def test_interval_predictor_refuses_a_classifier_checkpoint(saved: Path) -> None:
+    from ecgviewer.inference.predictor import Predictor
+
+    _edit_json(saved, task="classification", targets=[], classes=CLASSES, activation="sigmoid")
+    with pytest.raises(CheckpointError, match="classification checkpoint, not an interval model"):
+        Predictor(saved).load()
