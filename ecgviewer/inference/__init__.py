@@ -1,4 +1,4 @@
-"""Interval prediction for ECG records (the deep-learning backend).
+"""Interval prediction and statement classification for ECG records (the deep-learning backend).
 
 ``import ecgviewer.inference`` does not import torch: the names below are loaded
 on first access, and torch only when a :class:`Predictor` loads its checkpoint.
@@ -18,6 +18,10 @@ from typing import Any
 
 _EXPORTS = {
     "Predictor": "ecgviewer.inference.predictor",
+    "Classifier": "ecgviewer.inference.classifier",
+    "ClassificationResult": "ecgviewer.inference.classifier",
+    "BUNDLED_CLASSIFIERS": "ecgviewer.inference.classifier",
+    "DEFAULT_CLASSIFIER": "ecgviewer.inference.classifier",
     "select_device": "ecgviewer.inference.predictor",
     "resolve_checkpoint": "ecgviewer.inference.predictor",
     "BUNDLED_MODELS": "ecgviewer.inference.predictor",

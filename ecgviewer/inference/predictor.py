@@ -35,9 +35,11 @@ def checkpoint_dir() -> Path:
 
 
 def resolve_checkpoint(model: str | Path) -> Path:
-    """A bundled model name (``"resnet1d"``, ``"vit1d"``) or a checkpoint path -> checkpoint path."""
-    if isinstance(model, str) and model in BUNDLED_MODELS and not Path(model).exists():
-        return checkpoint_dir() / model
+    """A bundled checkpoint name (``"resnet1d"``, ``"ptbxl_resnet18"``) or a checkpoint path -> path."""
+    if isinstance(model, str) and not Path(model).exists() and "/" not in model and "\\" not in model:
+        bundled = checkpoint_dir() / model
+        if bundled.with_name(model + ".json").is_file():
+            return bundled
     return Path(model)
 
 
@@ -65,32 +67,21 @@ def select_device(requested: str = "auto") -> str:
     return requested
 
 
-class Predictor:
-    """Predict RR/HR, PR, QRS, QT (and QTc) for ECG records with one checkpoint.
+class CheckpointRunner:
+    """Load one checkpoint of a given task on a device and run windows through it.
 
-    Parameters
-    ----------
-    model
-        Bundled name (``"resnet1d"``, ``"vit1d"``) or checkpoint path
-        (``NAME``, ``NAME.safetensors`` or ``NAME.json``).
-    device
-        ``"auto"`` (cuda > mps > cpu), ``"cpu"``, ``"cuda"`` (``"cuda:1"``) or ``"mps"``.
-    batch_size
-        Windows per forward pass.
-    stride_s
-        Hop between 10 s windows of longer records.
-
-    Notes
-    -----
-    The checkpoint is loaded (and torch imported) by :meth:`load`, which
-    :meth:`predict` calls on first use. Model inputs are the checkpoint's leads
-    (I, II, V1-V6 for the bundled models); III/aVR/aVL/aVF are never needed, and a
-    record lacking I, II or any chest lead is refused with :class:`PredictionError`.
+    The shared part of :class:`Predictor` (intervals) and
+    :class:`~ecgviewer.inference.classifier.Classifier` (record statements):
+    lazy loading (torch is imported by :meth:`load`), the task check, the input
+    contract (:meth:`input_spec`) and batched forward passes.
     """
+
+    #: The checkpoint ``task`` this runner accepts.
+    task = "intervals"
 
     def __init__(
         self,
-        model: str | Path = "resnet1d",
+        model: str | Path,
         device: str = "auto",
         batch_size: int = 32,
         stride_s: float = DEFAULT_STRIDE_S,
@@ -105,7 +96,7 @@ class Predictor:
         self._device: str | None = None
 
     # -- loading ---------------------------------------------------------------
-    def load(self) -> Predictor:
+    def load(self):
         """Import torch, pick the device and load the checkpoint (idempotent).
 
         Raises
@@ -113,16 +104,15 @@ class Predictor:
         PredictionError
             Device not available.
         ecgviewer.models.checkpoint.CheckpointError
-            Invalid or missing checkpoint.
+            Invalid or missing checkpoint, or one made for another task.
         """
         if self._loaded is None:
             from ecgviewer.models.checkpoint import CheckpointError, load_checkpoint, read_meta
 
             task = read_meta(self.checkpoint_path).task
-            if task != "intervals":
-                raise CheckpointError(
-                    f"{self.checkpoint_path}: this is a {task} checkpoint, not an interval model"
-                )
+            if task != self.task:
+                kind = "an interval model" if self.task == "intervals" else f"a {self.task} model"
+                raise CheckpointError(f"{self.checkpoint_path}: this is a {task} checkpoint, not {kind}")
             device = select_device(self.requested_device)
             self._loaded = load_checkpoint(self.checkpoint_path, device=device)
             self._device = device
@@ -149,6 +139,77 @@ class Predictor:
     def model_name(self) -> str:
         """Checkpoint file name without extension (e.g. ``resnet1d``)."""
         return self.checkpoint_path.name.removesuffix(".safetensors").removesuffix(".json")
+
+    def input_spec(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`~ecgviewer.inference.preprocess.prepare_windows` for this model.
+
+        Torch-free and picklable, so other processes can prepare windows (``ecgviewer analyze --out``).
+        """
+        meta = self.meta
+        return {
+            "leads": tuple(meta.input_leads),
+            "fs_hz": meta.fs_hz,
+            "window_samples": meta.window_samples,
+            "scaling": dict(meta.scaling),
+            "stride_s": self.stride_s,
+        }
+
+    def _forward(
+        self,
+        data: np.ndarray,
+        progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> np.ndarray:
+        """Network outputs ``(n_windows, n_outputs)`` for ``(n_windows, n_leads, n_samples)`` windows."""
+        import torch
+
+        model = self._loaded.model
+        n = len(data)
+        outputs = []
+        with torch.inference_mode():
+            for i in range(0, n, self.batch_size):
+                if should_stop is not None and should_stop():
+                    raise PredictionCancelled("prediction cancelled")
+                batch = torch.from_numpy(np.ascontiguousarray(data[i : i + self.batch_size]))
+                outputs.append(model(batch.to(self._device)).float().cpu().numpy())
+                if progress is not None:
+                    progress(min(i + self.batch_size, n), n)
+        return np.concatenate(outputs).astype(np.float64)
+
+
+class Predictor(CheckpointRunner):
+    """Predict RR/HR, PR, QRS, QT (and QTc) for ECG records with one checkpoint.
+
+    Parameters
+    ----------
+    model
+        Bundled name (``"resnet1d"``, ``"vit1d"``) or checkpoint path
+        (``NAME``, ``NAME.safetensors`` or ``NAME.json``).
+    device
+        ``"auto"`` (cuda > mps > cpu), ``"cpu"``, ``"cuda"`` (``"cuda:1"``) or ``"mps"``.
+    batch_size
+        Windows per forward pass.
+    stride_s
+        Hop between 10 s windows of longer records.
+
+    Notes
+    -----
+    The checkpoint is loaded (and torch imported) by :meth:`load`, which
+    :meth:`predict` calls on first use. Model inputs are the checkpoint's leads
+    (I, II, V1-V6 for the bundled models); III/aVR/aVL/aVF are never needed, and a
+    record lacking I, II or any chest lead is refused with :class:`PredictionError`.
+    """
+
+    task = "intervals"
+
+    def __init__(
+        self,
+        model: str | Path = "resnet1d",
+        device: str = "auto",
+        batch_size: int = 32,
+        stride_s: float = DEFAULT_STRIDE_S,
+    ) -> None:
+        super().__init__(model, device, batch_size, stride_s)
 
     # -- prediction ------------------------------------------------------------
     def predict(
@@ -185,20 +246,6 @@ class Predictor:
         out = self._forward(windows.data, progress, should_stop)
         return self._result(out, windows, time.perf_counter() - t0)
 
-    def input_spec(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`~ecgviewer.inference.preprocess.prepare_windows` for this model.
-
-        Torch-free and picklable, so other processes can prepare windows (``ecgviewer analyze --out``).
-        """
-        meta = self.meta
-        return {
-            "leads": tuple(meta.input_leads),
-            "fs_hz": meta.fs_hz,
-            "window_samples": meta.window_samples,
-            "scaling": dict(meta.scaling),
-            "stride_s": self.stride_s,
-        }
-
     def predict_windows(self, items: list[Windows]) -> list[PredictionResult | PredictionError]:
         """Predict several records at once from their prepared windows.
 
@@ -233,28 +280,6 @@ class Predictor:
                 results.append(exc)
             start += n
         return results
-
-    def _forward(
-        self,
-        data: np.ndarray,
-        progress: Callable[[int, int], None] | None = None,
-        should_stop: Callable[[], bool] | None = None,
-    ) -> np.ndarray:
-        """Network outputs ``(n_windows, n_outputs)`` for ``(n_windows, n_leads, n_samples)`` windows."""
-        import torch
-
-        model = self._loaded.model
-        n = len(data)
-        outputs = []
-        with torch.inference_mode():
-            for i in range(0, n, self.batch_size):
-                if should_stop is not None and should_stop():
-                    raise PredictionCancelled("prediction cancelled")
-                batch = torch.from_numpy(np.ascontiguousarray(data[i : i + self.batch_size]))
-                outputs.append(model(batch.to(self._device)).float().cpu().numpy())
-                if progress is not None:
-                    progress(min(i + self.batch_size, n), n)
-        return np.concatenate(outputs).astype(np.float64)
 
     def _result(self, out: np.ndarray, windows: Windows, elapsed_s: float) -> PredictionResult:
         meta = self._loaded.meta

@@ -386,9 +386,11 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> LoadedCheckpoint:
     cfg = model.config
     if (cfg.n_leads, cfg.n_samples) != (len(meta.input_leads), meta.window_samples):
         raise CheckpointError(f"{meta_path}: config input shape does not match 'input' leads/window_samples")
-    n_out = getattr(cfg, "n_classes", None)
-    if meta.classes and n_out is not None and n_out != len(meta.classes):
-        raise CheckpointError(f"{meta_path}: {n_out} classes in the config for {len(meta.classes)} classes")
+    n_classes = getattr(cfg, "n_classes", 0)
+    if n_classes != len(meta.classes):
+        raise CheckpointError(
+            f"{meta_path}: the config has n_classes={n_classes}, the JSON lists {len(meta.classes)} classes"
+        )
     try:
         state = load(data)
     except (SafetensorError, ValueError, RuntimeError) as exc:

@@ -28,6 +28,8 @@ class FcnConfig:
     hidden: tuple[int, ...] = (256, 128)
     dropout: float = 0.2
     heteroscedastic: bool = False
+    #: 0: interval outputs; > 0: one logit per class (see ecgviewer.models.common).
+    n_classes: int = 0
 
     def __post_init__(self) -> None:
         if self.input_pool < 1 or self.n_samples % self.input_pool:
@@ -47,7 +49,7 @@ class Fcn(nn.Module):
             layers += [nn.Linear(width, h), nn.ReLU(inplace=True), nn.Dropout(config.dropout)]
             width = h
         self.body = nn.Sequential(*layers)
-        self.head = OutputHead(width, config.heteroscedastic)
+        self.head = OutputHead(width, config.heteroscedastic, n_classes=config.n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, self.config.n_leads, self.config.n_samples)

@@ -1,4 +1,4 @@
-"""One registry of interval-model architectures, each built from a small config dataclass.
+"""One registry of model architectures (interval or classifier head), each built from a config dataclass.
 
 An architecture registers a name, its config dataclass and a constructor::
 
@@ -47,7 +47,7 @@ def register_model(name: str, config_cls: type) -> Callable[[Callable], Callable
 
 def _ensure_builtin() -> None:
     # Importing the modules registers them (they import torch).
-    from ecgviewer.models import fcn, resnet1d, vit1d  # noqa: F401
+    from ecgviewer.models import crnn, fcn, resnet1d, resnet18_1d, vit1d  # noqa: F401
 
 
 def available_models() -> tuple[str, ...]:
@@ -99,7 +99,11 @@ def build_model(name: str, config: Mapping[str, Any] | None = None) -> Any:
     torch.nn.Module
         A freshly initialised model (call ``.eval()`` before inference).
     """
-    return get_spec(name).factory(make_config(name, config))
+    config_obj = make_config(name, config)
+    try:
+        return get_spec(name).factory(config_obj)
+    except ValueError as exc:  # settings that only the whole model can check (e.g. its head)
+        raise ModelConfigError(f"{name}: invalid config: {exc}") from exc
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

@@ -48,6 +48,8 @@ class ResNet1dConfig:
     kernel_size: int = 3
     dropout: float = 0.1
     heteroscedastic: bool = False
+    #: 0: interval outputs; > 0: one logit per class (see ecgviewer.models.common).
+    n_classes: int = 0
 
     def __post_init__(self) -> None:
         if self.n_leads < 1 or self.n_samples < 64:
@@ -105,7 +107,7 @@ class ResNet1d(nn.Module):
                 c_in = c_out
         self.blocks = nn.Sequential(*blocks)
         self.pool = nn.AdaptiveAvgPool1d(1)
-        self.head = OutputHead(c_in, c.heteroscedastic, c.dropout)
+        self.head = OutputHead(c_in, c.heteroscedastic, c.dropout, c.n_classes)
         for m in self.modules():
             if isinstance(m, nn.Conv1d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

@@ -37,6 +37,8 @@ class ViT1dConfig:
     mlp_dim: int = 128
     dropout: float = 0.1
     heteroscedastic: bool = False
+    #: 0: interval outputs; > 0: one logit per class (see ecgviewer.models.common).
+    n_classes: int = 0
 
     def __post_init__(self) -> None:
         if self.patch_samples < 1 or self.n_samples % self.patch_samples:
@@ -68,7 +70,7 @@ class ViT1d(nn.Module):
         )
         self.encoder = nn.TransformerEncoder(layer, c.depth, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(c.d_model)
-        self.head = OutputHead(c.d_model, c.heteroscedastic)
+        self.head = OutputHead(c.d_model, c.heteroscedastic, n_classes=c.n_classes)
 
     def patchify(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, leads, samples)`` -> ``(B, n_patches, leads * patch_samples)``."""

@@ -56,3 +56,38 @@ def test_config_round_trip_and_errors() -> None:
         build_model("vit1d", {"width": 3})
     with pytest.raises(ModelConfigError, match="invalid config"):
         build_model("vit1d", {"patch_samples": 33})
+
+
+ALL = ["resnet1d", "vit1d", "fcn", "resnet18_1d", "crnn"]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_architecture_has_a_classifier_head(name: str) -> None:
+    model = build_model(name, {"n_classes": 7}).eval()
+    with torch.inference_mode():
+        y = model(torch.randn(2, 8, 5000))
+    assert y.shape == (2, 7) and torch.isfinite(y).all()
+    # the backbone is the same as the interval model's: only the head differs
+    interval = build_model(name)
+    body = {k: v.shape for k, v in interval.state_dict().items() if not k.startswith("head.")}
+    assert body == {k: v.shape for k, v in model.state_dict().items() if not k.startswith("head.")}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_classifier_head_rejects_bad_settings(name: str) -> None:
+    with pytest.raises(ModelConfigError, match="n_classes"):
+        build_model(name, {"n_classes": -1})
+    with pytest.raises(ModelConfigError, match="heteroscedastic"):
+        build_model(name, {"n_classes": 3, "heteroscedastic": True})
+
+
+def test_classifier_architectures_are_registered_and_sized() -> None:
+    assert {"resnet18_1d", "crnn"} <= set(available_models())
+    resnet18 = build_model("resnet18_1d", {"n_classes": 5})
+    # ResNet18 layout: stem + 4 stages x 2 basic blocks x 2 convolutions = 17 conv layers + shortcuts
+    convs = [m for m in resnet18.modules() if isinstance(m, torch.nn.Conv1d) and m.kernel_size[0] > 1]
+    assert len(convs) == 17
+    crnn = build_model("crnn", {"n_classes": 5})
+    assert isinstance(crnn.rnn, torch.nn.GRU) and crnn.rnn.bidirectional
+    with pytest.raises(ModelConfigError, match="too short"):
+        build_model("crnn", {"n_samples": 100})
