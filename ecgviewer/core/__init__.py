@@ -18,6 +18,8 @@ _EXPORTS = {
     "STANDARD_LEADS": "ecgviewer.core.leads",
     "normalize_lead_name": "ecgviewer.core.leads",
     "read_record": "ecgviewer.core.readers",
+    "open_long_record": "ecgviewer.core.readers.registry",
+    "LongRecord": "ecgviewer.core.long_record",
     "readers": "ecgviewer.core.readers",
     "EcgRecord": "ecgviewer.core.record",
     "resample_record": "ecgviewer.core.resample",
@@ -28,8 +30,10 @@ __all__ = [
     "EcgReadError",
     "EcgRecord",
     "FilterSettings",
+    "LongRecord",
     "apply_filters",
     "normalize_lead_name",
+    "open_long_record",
     "read_record",
     "readers",
     "resample_record",
@@ -39,7 +43,9 @@ if TYPE_CHECKING:
     from ecgviewer.core.errors import EcgReadError
     from ecgviewer.core.filters import FilterSettings, apply_filters
     from ecgviewer.core.leads import INDEPENDENT_LEADS, STANDARD_LEADS, normalize_lead_name
+    from ecgviewer.core.long_record import LongRecord
     from ecgviewer.core.readers import read_record, readers
+    from ecgviewer.core.readers.registry import open_long_record
     from ecgviewer.core.record import EcgRecord
     from ecgviewer.core.resample import resample_record
 

@@ -17,6 +17,9 @@ a placeholder calibration (+-1000 mV over +-32768) although the cart's step is 5
 such files are recognised by that exact header and read at 5 uV per unit, with a
 warning (``header_calibration=True`` keeps the header's scale).
 
+Long (Holter) files: :func:`open_edf_lazy` (``open_long_record``) reads the same channels
+chunk by chunk from the data records, without loading the file.
+
 Not supported: EDF+D gaps (a discontinuous file is shown as if continuous, with a
 warning), and channels with different sampling rates in one record.
 """
@@ -27,6 +30,7 @@ import datetime as dt
 import re
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,6 +39,9 @@ from ecgviewer.core.leads import STANDARD_LEADS, normalize_lead_name
 from ecgviewer.core.readers.common import names_metadata, to_millivolts, unique_lead_names
 from ecgviewer.core.readers.registry import Reader, check_declared_size, register_reader
 from ecgviewer.core.record import EcgRecord, millivolt_factor
+
+if TYPE_CHECKING:
+    from ecgviewer.core.long_record import LongRecord
 
 _ECG_WORD = re.compile(r"(^|[^A-Z])(ECG|EKG|ELECTROCARDIO)", re.IGNORECASE)
 _EDF_DATE = re.compile(r"^\d{2}-[A-Za-z]{3}-\d{4}$")
@@ -176,10 +183,13 @@ def _is_contec_placeholder(h: dict, chosen: list[int]) -> bool:
         return False
 
 
-def read_edf(
-    path: Path, channels: list[str] | None = None, header_calibration: bool = False, **_options
-) -> EcgRecord:
-    """Read the ECG channels of an EDF/EDF+/BDF file; values in mV."""
+def _plan(path: Path, channels: list[str] | None, header_calibration: bool) -> dict:
+    """Check the header and choose the channels to show (no samples are read).
+
+    Returns the header (``h``), the chosen channels (``chosen``, header indices), pyedflib's
+    index of each (``edf_index``), ``contec``, ``rate``, ``warnings``, ``names``,
+    ``units_in`` (as read, before the mV conversion), ``metadata`` and ``kind``.
+    """
     h = _header(path)
     labels = h["labels"]
     warnings: list[str] = []
@@ -216,26 +226,60 @@ def read_edf(
         )
     if h["reserved"].startswith(("EDF+D", "BDF+D")):
         warnings.append("discontinuous EDF+ (EDF+D): gaps between data records are not shown")
+    units_in = ["mV" if contec else (h["dimensions"][i] or "mV") for i in chosen]
+    raw_names = [labels[i] for i in chosen]
+    names = unique_lead_names(raw_names)
+    meta = _patient_metadata(h["patient"])
+    meta.update(_recording_metadata(h["recording"]))
+    names_metadata(raw_names, names, meta)
+    kind = "BDF" if h["bdf"] else "EDF"
+    if h["reserved"].startswith(("EDF+", "BDF+")):
+        kind += "+"
+    return {
+        "h": h,
+        "chosen": chosen,
+        # pyedflib numbers signals without the annotation channels
+        "edf_index": {lab_i: k for k, lab_i in enumerate(signal_idx)},
+        "n_signals": len(signal_idx),
+        "contec": contec,
+        "rate": float(common_rate),
+        "warnings": warnings,
+        "names": names,
+        "units_in": units_in,
+        "metadata": meta,
+        "kind": kind,
+    }
 
+
+def _open_pyedflib(path: Path, plan: dict, **kwargs):
     import pyedflib  # deferred: only needed for EDF files
 
     try:
-        reader = pyedflib.EdfReader(str(path))
+        reader = pyedflib.EdfReader(str(path), **kwargs)
     except OSError as exc:
         raise EcgReadError(path, f"pyedflib cannot open the file ({exc})") from exc
+    if len(reader.getSignalLabels()) != plan["n_signals"]:
+        reader.close()
+        raise EcgReadError(path, "pyedflib and the header disagree on the number of signals")
+    return reader
+
+
+def _read_channel(reader, plan: dict, i: int, start: int = 0, n: int | None = None) -> np.ndarray:
+    """Header channel ``i`` as float64 physical values (Contec: digital x 5 uV)."""
+    k = plan["edf_index"][i]
+    if plan["contec"]:
+        return reader.readSignal(k, start, n, digital=True).astype(np.float64) * _CONTEC_STEP_MV
+    return reader.readSignal(k, start, n)
+
+
+def read_edf(
+    path: Path, channels: list[str] | None = None, header_calibration: bool = False, **_options
+) -> EcgRecord:
+    """Read the ECG channels of an EDF/EDF+/BDF file; values in mV."""
+    plan = _plan(path, channels, header_calibration)
+    reader = _open_pyedflib(path, plan)
     try:
-        reader_labels = reader.getSignalLabels()
-        # pyedflib numbers signals without the annotation channels
-        edf_index = {lab_i: k for k, lab_i in enumerate(signal_idx)}
-        if len(reader_labels) != len(signal_idx):
-            raise EcgReadError(path, "pyedflib and the header disagree on the number of signals")
-        rows = []
-        for i in chosen:
-            k = edf_index[i]
-            if contec:
-                rows.append(reader.readSignal(k, digital=True).astype(np.float64) * _CONTEC_STEP_MV)
-            else:
-                rows.append(reader.readSignal(k))
+        rows = [_read_channel(reader, plan, i) for i in plan["chosen"]]
         start = reader.getStartdatetime()
     finally:
         reader.close()
@@ -245,26 +289,127 @@ def read_edf(
     signals = np.empty((len(rows), n), dtype=np.float32)
     for k, r in enumerate(rows):
         signals[k] = r[:n]
-    units_in = ["mV" if contec else (h["dimensions"][i] or "mV") for i in chosen]
-    signals, units = to_millivolts(signals, units_in)
-    raw_names = [labels[i] for i in chosen]
-    names = unique_lead_names(raw_names)
-    meta = _patient_metadata(h["patient"])
-    meta.update(_recording_metadata(h["recording"]))
-    names_metadata(raw_names, names, meta)
-    kind = "BDF" if h["bdf"] else "EDF"
-    if h["reserved"].startswith(("EDF+", "BDF+")):
-        kind += "+"
+    signals, units = to_millivolts(signals, plan["units_in"])
     return EcgRecord(
         signals=signals,
-        fs_hz=float(common_rate),
-        lead_names=tuple(names),
+        fs_hz=plan["rate"],
+        lead_names=tuple(plan["names"]),
         units=tuple(units),
         start_time=start if isinstance(start, dt.datetime) else None,
-        metadata=meta,
+        metadata=plan["metadata"],
         source_path=path,
-        format_name=kind,
-        warnings=tuple(warnings),
+        format_name=plan["kind"],
+        warnings=tuple(plan["warnings"]),
+    )
+
+
+class _DataRecordSource:
+    """Chunks of chosen channels read straight from the EDF/BDF data records through a memory map.
+
+    A chunk maps only the data records that hold it and converts the stored integers
+    with edflib's own arithmetic (``bitvalue * (offset + digital)`` from the header values
+    as edflib parses them), so a chunk equals pyedflib's ``readSignal`` exactly. No file
+    stays open: edflib refuses to open a file twice in one process, and a record that
+    held it open would block every other reader of the same file.
+    """
+
+    def __init__(self, path: Path, h: dict, chosen: list[int], scales: list, units_in: list[str]) -> None:
+        width = 3 if h["bdf"] else 2
+        spr = h["spr"]
+        self.path = path
+        self.width = width
+        self.spr = spr[chosen[0]]  # chosen channels share one rate, hence one count per data record
+        self.data_offset = 256 * (len(spr) + 1)
+        self.record_bytes = sum(spr) * width
+        self.byte_offsets = [sum(spr[:i]) * width for i in chosen]
+        self.scales = scales  # (bitvalue, offset) per chosen channel, or a float step (Contec)
+        self.units_in = units_in
+
+    def _digital(self, raw: np.ndarray) -> np.ndarray:
+        """Stored little-endian integers (``(records, spr * width)`` bytes) as one int32 row."""
+        if self.width == 2:
+            return np.ascontiguousarray(raw).view("<i2").reshape(-1)
+        b = raw.reshape(-1, 3).astype(np.int32)
+        d = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+        return np.where(d >= 1 << 23, d - (1 << 24), d)
+
+    def read(self, start: int, stop: int, rows) -> np.ndarray:
+        rows = list(rows)
+        out = np.empty((len(rows), max(stop - start, 0)), dtype=np.float32)
+        if stop > start:
+            r0, r1 = start // self.spr, -(-stop // self.spr)
+            mm = np.memmap(
+                self.path, dtype=np.uint8, mode="r", offset=self.data_offset + r0 * self.record_bytes,
+                shape=(r1 - r0, self.record_bytes),
+            )  # fmt: skip
+            lo = start - r0 * self.spr
+            for k, row in enumerate(rows):
+                off = self.byte_offsets[row]
+                d = self._digital(mm[:, off : off + self.spr * self.width])[lo : lo + stop - start]
+                scale = self.scales[row]
+                if isinstance(scale, tuple):  # edflib: bitvalue * (offset + digital), in double
+                    x = d.astype(np.float64)
+                    x += scale[1]
+                    x *= scale[0]
+                else:
+                    x = d.astype(np.float64) * scale
+                out[k] = x
+            del mm
+        return to_millivolts(out, [self.units_in[row] for row in rows])[0]
+
+    def close(self) -> None:
+        pass
+
+
+def open_edf_lazy(
+    path: Path, channels: list[str] | None = None, header_calibration: bool = False, **_options
+) -> LongRecord:
+    """Open an EDF/EDF+/BDF file without reading its samples; chunks equal :func:`read_edf`'s.
+
+    pyedflib opens the file once (annotations are not scanned, so a 24 h EDF+ opens
+    fast) for the start time and its parsed calibration, then closes it; chunks are read
+    from the data records through a memory map (:class:`_DataRecordSource`).
+    """
+    import pyedflib
+
+    from ecgviewer.core.long_record import LongRecord
+
+    plan = _plan(path, channels, header_calibration)
+    h, chosen = plan["h"], plan["chosen"]
+    reader = _open_pyedflib(path, plan, annotations_mode=pyedflib.DO_NOT_READ_ANNOTATIONS)
+    try:
+        start_time = reader.getStartdatetime()
+        n = min(int(reader.getNSamples()[plan["edf_index"][i]]) for i in chosen)
+        scales: list = []
+        for i in chosen:
+            k = plan["edf_index"][i]
+            if plan["contec"]:
+                scales.append(_CONTEC_STEP_MV)
+                continue
+            p_max, p_min = reader.getPhysicalMaximum(k), reader.getPhysicalMinimum(k)
+            d_max, d_min = reader.getDigitalMaximum(k), reader.getDigitalMinimum(k)
+            bitvalue = (p_max - p_min) / (d_max - d_min)
+            scales.append((bitvalue, p_max / bitvalue - d_max))
+    finally:
+        reader.close()
+    if n < 2:
+        raise EcgReadError(path, "fewer than two samples per channel")
+    units_in = plan["units_in"]
+    _, units = to_millivolts(np.empty((len(units_in), 0), dtype=np.float32), units_in)
+    return LongRecord(
+        _DataRecordSource(path, h, chosen, scales, units_in),
+        fs_hz=plan["rate"],
+        n_samples=n,
+        lead_names=plan["names"],
+        units=units,
+        start_time=start_time if isinstance(start_time, dt.datetime) else None,
+        metadata=plan["metadata"],
+        source_path=path,
+        format_name=plan["kind"],
+        warnings=plan["warnings"],
+        files=[path],
+        options={"channels": channels, "header_calibration": header_calibration},
+        access="memory map",
     )
 
 
@@ -275,5 +420,6 @@ READER = register_reader(
         extensions=(".edf", ".bdf", ".rec"),
         sniff=_sniff,
         read=read_edf,
+        open_lazy=open_edf_lazy,
     )
 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import struct
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from ecgviewer.core.readers.common import names_metadata, unique_lead_names
 from ecgviewer.core.readers.registry import Reader, check_declared_size, register_reader
 from ecgviewer.core.readers.scp_reader import crc_ccitt
 from ecgviewer.core.record import EcgRecord
+
+if TYPE_CHECKING:
+    from ecgviewer.core.long_record import LongRecord
 
 MAGIC = b"ISHNE1.0"
 HEADER_START = 10  # magic (8) + CRC (2)
@@ -83,8 +87,13 @@ def _date(dmy: tuple[int, int, int]) -> dt.date | None:
         return None
 
 
-def read_ishne(path: Path, **_options) -> EcgRecord:
-    """Read an ISHNE 1.0 Holter ``.ecg`` file; values in mV."""
+def _layout(path: Path) -> dict:
+    """Check the header and locate the samples (none are read).
+
+    Returns ``h`` (the header fields), ``n_leads``, ``per_lead`` (samples present),
+    ``offset`` (of the ECG block), ``fs``, ``scale`` (float32 mV per unit, per lead),
+    ``names``, ``metadata``, ``start`` and ``warnings``.
+    """
     size = path.stat().st_size
     with path.open("rb") as fh:
         raw = fh.read(HEADER_START + HEADER_SIZE)
@@ -118,14 +127,9 @@ def read_ishne(path: Path, **_options) -> EcgRecord:
         checked = fh.read(crc_end - HEADER_START)
     if crc_ccitt(checked) != struct.unpack_from("<H", raw, 8)[0]:
         warnings.append("header checksum does not match; the header may be damaged")
-    data = np.memmap(path, dtype="<i2", mode="r", offset=offset, shape=(per_lead, n_leads))
     resolution = h["resolution_nv"][:n_leads]
     if any(r <= 0 for r in resolution):
         raise EcgReadError(path, f"lead resolution must be positive (nV), got {list(resolution)}")
-    signals = np.empty((n_leads, per_lead), dtype=np.float32)
-    for k in range(n_leads):
-        signals[k] = data[:, k] * np.float32(resolution[k] * 1e-6)
-    del data
     raw_names = [LEAD_CODES.get(code, f"lead {code}") for code in h["lead_spec"][:n_leads]]
     names = unique_lead_names(raw_names)
     meta: dict[str, str] = {}
@@ -152,16 +156,64 @@ def read_ishne(path: Path, **_options) -> EcgRecord:
             start = dt.datetime.combine(record_date, dt.time(hour, minute, second))
         except ValueError:
             start = dt.datetime.combine(record_date, dt.time())
+    return {
+        "h": h,
+        "n_leads": n_leads,
+        "per_lead": per_lead,
+        "offset": offset,
+        "fs": float(fs),
+        "scale": [np.float32(r * 1e-6) for r in resolution],
+        "names": names,
+        "metadata": meta,
+        "start": start,
+        "warnings": warnings,
+    }
+
+
+def read_ishne(path: Path, **_options) -> EcgRecord:
+    """Read an ISHNE 1.0 Holter ``.ecg`` file; values in mV."""
+    lay = _layout(path)
+    n_leads, per_lead = lay["n_leads"], lay["per_lead"]
+    data = np.memmap(path, dtype="<i2", mode="r", offset=lay["offset"], shape=(per_lead, n_leads))
+    signals = np.empty((n_leads, per_lead), dtype=np.float32)
+    for k in range(n_leads):
+        signals[k] = data[:, k] * lay["scale"][k]
+    del data
     return EcgRecord(
         signals=signals,
-        fs_hz=float(fs),
-        lead_names=tuple(names),
+        fs_hz=lay["fs"],
+        lead_names=tuple(lay["names"]),
         units=("mV",) * n_leads,
-        start_time=start,
-        metadata=meta,
+        start_time=lay["start"],
+        metadata=lay["metadata"],
         source_path=path,
         format_name="ISHNE Holter",
-        warnings=tuple(warnings),
+        warnings=tuple(lay["warnings"]),
+    )
+
+
+def open_ishne_lazy(path: Path, **_options) -> LongRecord:
+    """Open an ISHNE file without reading its samples: the int16 block is memory-mapped per chunk."""
+    from ecgviewer.core.long_record import FrameMemmapSource, LongRecord
+
+    lay = _layout(path)
+    scale = lay["scale"]
+    source = FrameMemmapSource(
+        path, lay["offset"], "<i2", lay["n_leads"], lay["per_lead"], lambda raw, k: raw * scale[k]
+    )
+    return LongRecord(
+        source,
+        fs_hz=lay["fs"],
+        n_samples=lay["per_lead"],
+        lead_names=lay["names"],
+        units=("mV",) * lay["n_leads"],
+        start_time=lay["start"],
+        metadata=lay["metadata"],
+        source_path=path,
+        format_name="ISHNE Holter",
+        warnings=lay["warnings"],
+        files=[path],
+        access="memory map",
     )
 
 
@@ -172,5 +224,6 @@ READER = register_reader(
         extensions=(".ecg", ".ishne"),
         sniff=_sniff,
         read=read_ishne,
+        open_lazy=open_ishne_lazy,
     )
 )

@@ -6,9 +6,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ecgviewer.core.errors import EcgReadError
 from ecgviewer.core.record import EcgRecord
+
+if TYPE_CHECKING:
+    from ecgviewer.core.long_record import LongRecord
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,9 @@ class Reader:
         format? ``head`` is the first :data:`SNIFF_BYTES` bytes.
     read
         ``read(path, **options) -> EcgRecord``; raises :class:`EcgReadError`.
+    open_lazy
+        ``open_lazy(path, **options) -> LongRecord`` for formats that can be read chunk
+        by chunk (Holter-length files); None when only :attr:`read` exists.
     """
 
     name: str
@@ -43,6 +50,7 @@ class Reader:
     extensions: tuple[str, ...]
     sniff: Callable[[Path, bytes], bool]
     read: Callable[..., EcgRecord]
+    open_lazy: Callable[..., LongRecord] | None = None
 
 
 _READERS: dict[str, Reader] = {}
@@ -135,6 +143,31 @@ def read_record(path: str | Path, format: str | None = None, **options) -> EcgRe
         raise
     except MemoryError as exc:
         raise EcgReadError(path, "not enough memory to read this file") from exc
+    except Exception as exc:  # the one exception type promised to callers
+        raise EcgReadError(
+            path, f"not a valid {reader.description} file ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def open_long_record(path: str | Path, format: str | None = None, **options) -> LongRecord:
+    """Open an ECG file as a :class:`~ecgviewer.core.long_record.LongRecord` (samples read lazily).
+
+    WFDB, EDF/EDF+/BDF and ISHNE are opened without reading their samples (memory
+    maps where the layout allows, chunked reads otherwise); every other format is
+    read with :func:`read_record` and wrapped. Arguments and errors as :func:`read_record`.
+    """
+    from ecgviewer.core.long_record import LongRecord
+
+    path = Path(path)
+    reader = get_reader(format) if format else detect_format(path)
+    if reader.open_lazy is None:
+        return LongRecord.from_record(read_record(path, format=reader.name, **options))
+    try:
+        return reader.open_lazy(path, **options)
+    except EcgReadError:
+        raise
+    except MemoryError as exc:
+        raise EcgReadError(path, "not enough memory to open this file") from exc
     except Exception as exc:  # the one exception type promised to callers
         raise EcgReadError(
             path, f"not a valid {reader.description} file ({type(exc).__name__}: {exc})"
