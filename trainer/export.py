@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,17 +11,34 @@ from ecgviewer.resources import checkpoints_dir
 
 
 def export_checkpoint(
-    run: str | Path, name: str, to: str | Path | None = None, which: str = "best", command: str = ""
+    run: str | Path,
+    name: str,
+    to: str | Path | None = None,
+    which: str = "best",
+    command: str = "",
+    test_results: str | Path | None = None,
 ) -> Path:
     """Copy ``RUN/{which}`` (or a checkpoint file) to ``TO/NAME`` (default: the bundled checkpoints).
 
     The checkpoint is loaded and validated first (safetensors only), then written
     again atomically with ``training.export_command`` added; returns the JSON path.
+    With ``test_results`` (a ``classify-evaluate`` results.json that scored this
+    very checkpoint, matched by the weights' sha256) its scores become ``metrics.test``.
     """
+    from trainer.classify import checkpoint_test_metrics
+    from trainer.data.arrays import DataError
+
     run = Path(run)
     source = run / which if run.is_dir() else run
     loaded = load_checkpoint(source)
     training = dict(loaded.meta.training, exported_from=str(source), export_command=command)
+    metrics = dict(loaded.meta.metrics)
+    if test_results is not None:
+        try:
+            report = json.loads(Path(test_results).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DataError(f"{test_results}: not a readable results.json ({exc})") from None
+        metrics["test"] = checkpoint_test_metrics(report, loaded.meta.weights_sha256)
     dest = Path(to) if to is not None else checkpoints_dir()
-    save_checkpoint(loaded.model, replace(loaded.meta, training=training), dest / name)
+    save_checkpoint(loaded.model, replace(loaded.meta, training=training, metrics=metrics), dest / name)
     return dest / f"{name}.json"

@@ -1,9 +1,15 @@
-"""Agreement of predicted and reference intervals, the way the accuracy tables report it.
+"""The statistics of the accuracy tables: interval agreement and classifier scores.
 
-Per interval: n (rows where both are finite), MAE, mean difference (prediction -
-reference, the bias), SD of the difference, the share within a clinical
-tolerance, and a percentile bootstrap 95 % confidence interval of the MAE.
-Heart rate is scored in bpm from RR (HR = 60000 / RR), the durations in ms.
+Intervals: per interval n (rows where both are finite), MAE, mean difference
+(prediction - reference, the bias), SD of the difference, the share within a
+clinical tolerance, and a percentile bootstrap 95 % confidence interval of the
+MAE. Heart rate is scored in bpm from RR (HR = 60000 / RR), the durations in ms.
+
+Classifiers: per class the rank-based ROC AUC (Mann-Whitney, ties count 1/2),
+and at the decision threshold F1, sensitivity and specificity; the macro AUC and
+macro F1 average the classes that have both labels. Every figure has a
+percentile bootstrap 95 % CI over records (:func:`bootstrap_indices`, the same
+resampling as the interval CIs).
 """
 
 from __future__ import annotations
@@ -54,6 +60,22 @@ def as_reported(values: np.ndarray) -> dict[str, np.ndarray]:
     return cols
 
 
+def bootstrap_indices(n: int, n_boot: int, seed: int = 0) -> np.ndarray:
+    """``(n_boot, n)`` row indices drawn with replacement: the resamples of every bootstrap CI here."""
+    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+
+
+def percentile_ci(boots: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of bootstrap statistics (``nan`` entries, undefined resamples, left out)."""
+    boots = np.asarray(boots, dtype=np.float64)
+    boots = boots[np.isfinite(boots)]
+    if not boots.size:
+        return math.nan, math.nan
+    tail = round(50 * (1 - level), 10)
+    lo, hi = np.percentile(boots, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
 def agreement(
     name: str,
     unit: str,
@@ -74,9 +96,8 @@ def agreement(
     err = np.abs(d)
     lo = hi = math.nan
     if n_boot > 0 and n > 1:
-        rng = np.random.default_rng(seed)
-        boots = err[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
-        lo, hi = (float(v) for v in np.percentile(boots, [2.5, 97.5]))
+        boots = err[bootstrap_indices(n, n_boot, seed)].mean(axis=1)
+        lo, hi = percentile_ci(boots)
     return Agreement(
         name,
         unit,
@@ -97,4 +118,183 @@ def score(pred: np.ndarray, ref: np.ndarray, n_boot: int = 2000, seed: int = 0) 
     return {
         name: agreement(name, unit, p[name], r[name], tol, n_boot=n_boot, seed=seed)
         for name, unit, tol in INTERVALS
+    }
+
+
+# -- classification -------------------------------------------------------------------------
+
+
+def auc(truth: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC of ``score`` for boolean ``truth`` (Mann-Whitney U / (n_pos n_neg), ties count 1/2).
+
+    ``nan`` when either label is absent.
+    """
+    from scipy.stats import rankdata
+
+    truth = np.asarray(truth, dtype=bool)
+    n_pos = int(truth.sum())
+    n_neg = truth.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return math.nan
+    ranks = rankdata(np.asarray(score, dtype=np.float64))
+    return float((ranks[truth].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def binary_counts(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """TP/FP/FN/TN, F1, sensitivity and specificity of boolean predictions (``nan`` where undefined)."""
+    truth, predicted = np.asarray(truth, dtype=bool), np.asarray(predicted, dtype=bool)
+    tp = int((truth & predicted).sum())
+    fp = int((~truth & predicted).sum())
+    fn = int((truth & ~predicted).sum())
+    tn = int((~truth & ~predicted).sum())
+
+    def ratio(a: int, b: int) -> float:
+        return a / b if b else math.nan
+
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "f1": ratio(2 * tp, 2 * tp + fp + fn),
+        "sensitivity": ratio(tp, tp + fn),
+        "specificity": ratio(tn, tn + fp),
+    }
+
+
+def best_f1_threshold(truth: np.ndarray, prob: np.ndarray, default: float = 0.5) -> tuple[float, float]:
+    """The decision threshold that maximises F1 of ``prob >= threshold``, and that F1.
+
+    Candidates are the distinct probabilities; the returned threshold lies halfway
+    between the best candidate and the next lower probability (so that it does not
+    sit on a validation row). Without positive rows: ``(default, nan)``.
+    """
+    truth = np.asarray(truth, dtype=bool)
+    prob = np.asarray(prob, dtype=np.float64)
+    if not truth.any():
+        return default, math.nan
+    values = np.unique(prob)[::-1]  # descending
+    order = np.argsort(-prob, kind="stable")
+    sorted_p, sorted_t = prob[order], truth[order]
+    # rows predicted positive at threshold v: those with prob >= v
+    n_pred = np.searchsorted(-sorted_p, -values, side="right")
+    tp = np.concatenate([[0], np.cumsum(sorted_t)])[n_pred]
+    f1 = 2 * tp / (n_pred + truth.sum())
+    k = int(np.argmax(f1))
+    lower = values[k + 1] if k + 1 < len(values) else 0.0
+    return float(round(0.5 * (values[k] + lower), 6)), float(f1[k])
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    """Scores of one class on labelled rows, with bootstrap 95 % CIs (``nan`` where undefined)."""
+
+    name: str
+    n: int
+    n_pos: int
+    threshold: float
+    auc: float
+    auc_ci: tuple[float, float]
+    f1: float
+    f1_ci: tuple[float, float]
+    sensitivity: float
+    sensitivity_ci: tuple[float, float]
+    specificity: float
+    specificity_ci: tuple[float, float]
+
+    def to_dict(self) -> dict:
+        def clean(v):
+            if isinstance(v, tuple):
+                return [clean(x) for x in v]
+            return None if isinstance(v, float) and math.isnan(v) else v
+
+        return {k: clean(v) for k, v in asdict(self).items()}
+
+
+def _class_stats(truth: np.ndarray, prob: np.ndarray, threshold: float) -> tuple[float, float, float, float]:
+    """AUC, F1, sensitivity, specificity of one class on known rows."""
+    c = binary_counts(truth, prob >= threshold)
+    return auc(truth, prob), c["f1"], c["sensitivity"], c["specificity"]
+
+
+def classification_scores(
+    names: list[str] | tuple[str, ...],
+    y: np.ndarray,
+    prob: np.ndarray,
+    thresholds: list[float] | tuple[float, ...],
+    n_boot: int = 2000,
+    seed: int = 0,
+    groups: dict[str, list[str]] | None = None,
+) -> dict:
+    """Per-class and macro scores of probabilities ``prob`` against labels ``y`` (1, 0, nan = unknown).
+
+    Returns ``{"n": rows, "classes": [ClassScore, ...], "macro_auc": ..., "macro_auc_ci": (lo, hi),
+    "macro_f1": ..., "macro_f1_ci": ..., "macro_classes": [names averaged]}``. Bootstrap
+    resamples draw records; a statistic undefined in a resample (e.g. no positive
+    drawn) is left out of that statistic's interval. The macro averages take the
+    classes with both labels among all rows, each resample averaging those of them
+    that are defined in it. ``groups`` (name -> class names) adds a macro AUC per
+    group of classes (e.g. the superclasses alone), under ``"groups"``.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    prob = np.asarray(prob, dtype=np.float64)
+    n, k = y.shape
+    if prob.shape != (n, k) or len(names) != k or len(thresholds) != k:
+        raise ValueError(f"labels {y.shape}, probabilities {prob.shape}, {len(names)} names: shapes differ")
+    idx = bootstrap_indices(n, n_boot, seed) if n_boot > 0 and n > 1 else np.zeros((0, n), dtype=np.int64)
+    point = np.full((k, 4), np.nan)
+    boots = np.full((len(idx), k, 4), np.nan)
+    classes = []
+    for j in range(k):
+        known = np.isfinite(y[:, j])
+        truth_all = y[:, j] > 0.5
+        point[j] = _class_stats(truth_all[known], prob[known, j], thresholds[j])
+        for b, rows in enumerate(idx):
+            rows = rows[known[rows]]
+            boots[b, j] = _class_stats(truth_all[rows], prob[rows, j], thresholds[j])
+        ci = [percentile_ci(boots[:, j, m]) for m in range(4)]
+        auc_ci, f1_ci, sens_ci, spec_ci = ci
+        classes.append(
+            ClassScore(
+                name=names[j],
+                n=int(known.sum()),
+                n_pos=int(truth_all[known].sum()),
+                threshold=float(thresholds[j]),
+                auc=float(point[j, 0]),
+                auc_ci=auc_ci,
+                f1=float(point[j, 1]),
+                f1_ci=f1_ci,
+                sensitivity=float(point[j, 2]),
+                sensitivity_ci=sens_ci,
+                specificity=float(point[j, 3]),
+                specificity_ci=spec_ci,
+            )
+        )
+
+    def macro(m: int, among: list[int] | None = None) -> tuple[float, tuple[float, float], list[str]]:
+        use = [j for j in (range(k) if among is None else among) if np.isfinite(point[j, m])]
+        if not use:
+            return math.nan, (math.nan, math.nan), []
+        with np.errstate(all="ignore"):
+            per_boot = np.array(
+                [np.nanmean(b[use, m]) if np.isfinite(b[use, m]).any() else np.nan for b in boots]
+            )
+        return float(point[use, m].mean()), percentile_ci(per_boot), [names[j] for j in use]
+
+    macro_auc, macro_auc_ci, auc_classes = macro(0)
+    macro_f1, macro_f1_ci, _ = macro(1)
+    group_scores = {}
+    for group, members in (groups or {}).items():
+        g_auc, g_ci, g_classes = macro(0, [list(names).index(c) for c in members])
+        group_scores[group] = {"macro_auc": g_auc, "macro_auc_ci": g_ci, "classes": g_classes}
+    return {
+        "n": n,
+        "n_boot": len(idx),
+        "classes": classes,
+        "macro_auc": macro_auc,
+        "macro_auc_ci": macro_auc_ci,
+        "macro_f1": macro_f1,
+        "macro_f1_ci": macro_f1_ci,
+        "macro_classes": auc_classes,
+        "groups": group_scores,
     }

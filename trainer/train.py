@@ -1,8 +1,12 @@
-"""The interval-model training loop: one loop for pretraining and fine-tuning, 1 or N processes.
+"""The training loop: one loop for every task, pretraining and fine-tuning, 1 or N processes.
 
-:func:`train` fits a model from :mod:`ecgviewer.models` to an
-:class:`~trainer.data.arrays.IntervalDataset` (rows with role ``train``;
-``val`` rows choose the best epoch and stop training early). It writes into
+:func:`train` fits a model from :mod:`ecgviewer.models` to the rows of a
+:class:`~trainer.data.arrays.LabelledRows` (rows with role ``train``; ``val``
+rows choose the best epoch and stop training early). What the model predicts,
+its loss and its validation come from a :class:`~trainer.tasks.Task`
+(:class:`~trainer.tasks.IntervalTask` by default,
+:class:`~trainer.tasks.ClassificationTask` for record statements); the loop
+itself only schedules, freezes, checkpoints, logs and resumes. It writes into
 ``out_dir``:
 
 ``best.safetensors`` / ``best.json``
@@ -14,7 +18,8 @@
     state in one file, so ``--resume`` after a kill continues exactly where the
     last finished epoch left off;
 ``log.csv``
-    one row per epoch (learning rate, losses, validation MAE per interval, seconds).
+    one row per epoch (learning rate, training loss, validation score, the task's
+    validation columns, seconds).
 
 Every file is written atomically; no file is ever unpickled. Under ``torchrun``
 (``WORLD_SIZE > 1``) the loop runs DistributedDataParallel (NCCL on CUDA, gloo
@@ -41,37 +46,28 @@ import torch
 from torch import nn
 
 from ecgviewer.core.io_utils import atomic_path, atomic_write
-from ecgviewer.inference.preprocess import scale_windows
-from ecgviewer.models.checkpoint import (
-    TARGET_NAMES,
-    CheckpointMeta,
-    TargetSpec,
-    load_checkpoint,
-    save_checkpoint,
+from ecgviewer.models.checkpoint import CheckpointMeta, save_checkpoint
+from ecgviewer.models.registry import config_to_dict
+from trainer.augment import Augment
+from trainer.data.arrays import DataError, LabelledRows
+from trainer.tasks import (  # noqa: F401  (re-exported: the interval pieces' former home)
+    SCALING,
+    IntervalTask,
+    Task,
+    masked_loss,
+    predict_rows,
+    target_specs,
+    validation_score,
 )
-from ecgviewer.models.registry import build_model, config_to_dict
-from trainer.augment import NO_AUGMENT, Augment
-from trainer.data.arrays import INPUT_FS_HZ, INPUT_LEADS, INPUT_SAMPLES, DataError, IntervalDataset
-from trainer.metrics import score
 
 SCHEDULES = ("cosine", "onecycle", "constant")
 LOSSES = ("huber", "l1")
-SCALING = {"unit": "mV", "center": "median", "scale_mv": 1.0}
 STATE_FILE = "state.safetensors"
-LOG_COLUMNS = (
-    "epoch",
-    "step",
-    "lr",
-    "frozen",
-    "train_loss",
-    "val_score",
-    "val_mae_hr_bpm",
-    "val_mae_pr_ms",
-    "val_mae_qrs_ms",
-    "val_mae_qt_ms",
-    "seconds",
-    "best",
-)
+
+
+def log_columns(task: Task) -> tuple[str, ...]:
+    """The columns of ``log.csv``: the loop's, with the task's validation columns after ``val_score``."""
+    return ("epoch", "step", "lr", "frozen", "train_loss", "val_score", *task.log_columns, "seconds", "best")
 
 
 @dataclass
@@ -97,7 +93,8 @@ class TrainConfig:
         ``cosine`` (linear warm-up then cosine decay to 1 % of ``lr``), ``onecycle``
         (30 % rising from ``lr/25``, then cosine to ``lr/1e4``) or ``constant``.
     loss, huber_delta
-        ``huber`` or ``l1`` on normalised targets (missing labels masked out).
+        Interval models: ``huber`` or ``l1`` on normalised targets (missing labels
+        masked out). Other tasks define their own loss.
     patience
         Stop after this many epochs without a better validation score (0 = never).
     freeze_epochs
@@ -159,40 +156,6 @@ class TrainResult:
 # -- data ------------------------------------------------------------------------
 
 
-class RowDataset(torch.utils.data.Dataset):
-    """Rows of an :class:`IntervalDataset` as model tensors (augmented, scaled, normalised)."""
-
-    def __init__(
-        self,
-        data: IntervalDataset,
-        targets: tuple[TargetSpec, ...],
-        augment: Augment | None,
-        seed: int,
-    ) -> None:
-        self.data = data
-        self.mean = np.array([t.mean for t in targets], dtype=np.float32)
-        self.std = np.array([t.std for t in targets], dtype=np.float32)
-        self.augment = augment or NO_AUGMENT
-        self.seed = seed
-        self.epoch = 0
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, i: int):
-        x = self.data.x[i]
-        if self.augment != NO_AUGMENT:
-            x = self.augment(x, INPUT_FS_HZ, np.random.default_rng([self.seed, self.epoch, int(i)]))
-        x = scale_windows(np.asarray(x, dtype=np.float32)[None], SCALING)[0]
-        y = (self.data.y[i] - self.mean) / self.std
-        mask = np.isfinite(y)
-        return (
-            torch.from_numpy(np.ascontiguousarray(x)),
-            torch.from_numpy(np.where(mask, y, 0.0)),
-            (torch.from_numpy(mask)),
-        )
-
-
 class EpochSampler(torch.utils.data.Sampler):
     """A permutation fixed by ``(seed, epoch)``, padded and dealt out to ``world`` processes."""
 
@@ -214,19 +177,7 @@ class EpochSampler(torch.utils.data.Sampler):
         return math.ceil(self.n / self.world)
 
 
-def target_specs(train: IntervalDataset) -> tuple[TargetSpec, ...]:
-    """Label normalisation (mean, SD) from the labelled training rows."""
-    specs = []
-    for j, name in enumerate(TARGET_NAMES):
-        v = train.y[:, j]
-        v = v[np.isfinite(v)]
-        if v.size < 2:
-            raise DataError(f"too few training labels for {name} ({v.size}) to normalise it")
-        specs.append(TargetSpec(name, "ms", round(float(v.mean()), 3), round(max(float(v.std()), 1.0), 3)))
-    return tuple(specs)
-
-
-# -- schedule and loss --------------------------------------------------------------
+# -- schedule ----------------------------------------------------------------------
 
 
 def lr_factor(schedule: str, step: int, total: int, warmup: int) -> float:
@@ -244,55 +195,6 @@ def lr_factor(schedule: str, step: int, total: int, warmup: int) -> float:
         return 0.01 + 0.99 * step / warmup
     p = min((step - warmup) / max(total - warmup, 1), 1.0)
     return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * p))
-
-
-def masked_loss(out: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, config: TrainConfig) -> torch.Tensor:
-    """Mean loss over the labelled entries (normalised units)."""
-    k = y.shape[1]
-    mu = out[:, :k].float()
-    m = mask.float()
-    if config.heteroscedastic:
-        log_var = out[:, k : 2 * k].float().clamp(-10, 10)
-        elem = 0.5 * (torch.exp(-log_var) * (mu - y) ** 2 + log_var)
-    elif config.loss == "l1":
-        elem = (mu - y).abs()
-    else:
-        elem = nn.functional.huber_loss(mu, y, reduction="none", delta=config.huber_delta)
-    return (elem * m).sum() / m.sum().clamp(min=1.0)
-
-
-# -- evaluation -----------------------------------------------------------------------
-
-
-@torch.no_grad()
-def predict_rows(
-    model: nn.Module, data: IntervalDataset, targets: tuple[TargetSpec, ...], device: str, batch: int = 64
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Predictions ``(N, 4)`` in ms for every row (and SDs when heteroscedastic), no augmentation."""
-    was_training = model.training
-    model.eval()
-    mean = np.array([t.mean for t in targets], dtype=np.float32)
-    std = np.array([t.std for t in targets], dtype=np.float32)
-    k = len(targets)
-    means, sds = [], []
-    for s in range(0, len(data), batch):
-        x = scale_windows(data.x[s : s + batch].astype(np.float32, copy=False), SCALING)
-        out = model(torch.from_numpy(np.ascontiguousarray(x)).to(device)).float().cpu().numpy()
-        means.append(out[:, :k] * std + mean)
-        if out.shape[1] == 2 * k:
-            sds.append(np.exp(0.5 * np.clip(out[:, k:], -10, 10)) * std)
-    model.train(was_training)
-    return np.concatenate(means), (np.concatenate(sds) if sds else None)
-
-
-def validation_score(pred: np.ndarray, ref: np.ndarray, targets: tuple[TargetSpec, ...]) -> float:
-    """Mean over the four targets of MAE / label SD (lower is better; labelled rows only)."""
-    parts = []
-    for j, t in enumerate(targets):
-        ok = np.isfinite(ref[:, j])
-        if ok.any():
-            parts.append(float(np.abs(pred[ok, j] - ref[ok, j]).mean()) / t.std)
-    return float(np.mean(parts)) if parts else math.nan
 
 
 # -- state files -------------------------------------------------------------------------
@@ -345,9 +247,9 @@ def _read_log(path: Path, before_epoch: int) -> list[dict[str, str]]:
         return [r for r in csv.DictReader(fh) if int(r["epoch"]) < before_epoch]
 
 
-def _write_log(path: Path, rows: list[dict[str, Any]]) -> None:
+def _write_log(path: Path, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
     with atomic_write(path, newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
+        w = csv.DictWriter(fh, fieldnames=columns)
         w.writeheader()
         w.writerows(rows)
 
@@ -375,34 +277,12 @@ def _device(requested: str, local_rank: int, world: int) -> str:
     return device
 
 
-def _build(
-    config: TrainConfig, train_rows: IntervalDataset
-) -> tuple[nn.Module, str, tuple[TargetSpec, ...], dict]:
-    """The model, its architecture name, its label normalisation and where it started from."""
-    torch.manual_seed(config.seed)
-    if config.init:
-        loaded = load_checkpoint(config.init)
-        model, targets = loaded.model, loaded.meta.targets
-        init_info = {"checkpoint": str(config.init), "sha256": loaded.meta.weights_sha256}
-        if bool(getattr(model.config, "heteroscedastic", False)) != config.heteroscedastic:
-            fresh = build_model(
-                loaded.meta.architecture,
-                dict(loaded.meta.config, heteroscedastic=config.heteroscedastic),
-            )
-            state = {k: v for k, v in model.state_dict().items() if not k.startswith("head.")}
-            fresh.load_state_dict(state, strict=False)
-            model = fresh
-            init_info["head"] = "re-initialised (heteroscedastic changed)"
-        return model.train(), loaded.meta.architecture, tuple(targets), init_info
-    cfg = dict(config.model_config, heteroscedastic=config.heteroscedastic)
-    return build_model(config.model, cfg).train(), config.model, target_specs(train_rows), {}
-
-
 def train(
     config: TrainConfig,
-    data: IntervalDataset,
+    data: LabelledRows,
     out_dir: str | Path,
     *,
+    task: Task | None = None,
     resume: bool = False,
     progress: bool = True,
     provenance: dict[str, Any] | None = None,
@@ -418,6 +298,8 @@ def train(
         Rows with roles; there must be labelled ``train`` and ``val`` rows.
     out_dir
         Output folder (created).
+    task
+        What to train (:class:`~trainer.tasks.IntervalTask` when None); see :mod:`trainer.tasks`.
     resume
         Continue the run in ``out_dir`` from its last finished epoch.
     progress
@@ -430,6 +312,8 @@ def train(
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
+    task = task if task is not None else IntervalTask()
+    columns = log_columns(task)
     rank, world, local = _distributed()
     device = _device(config.device, local, world)
     train_rows, val_rows = data.split("train"), data.split("val")
@@ -437,7 +321,9 @@ def train(
         raise DataError("no training rows (every row is in the val or test split)")
     if not len(val_rows):
         raise DataError("no validation rows: choose validation folds/records that are present")
-    model, architecture, targets, init_info = _build(config, train_rows)
+    torch.manual_seed(config.seed)
+    built = task.build(config, train_rows)
+    model, architecture, init_info = built.model, built.architecture, built.init_info
     model.to(device)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
@@ -451,7 +337,7 @@ def train(
         if world > 1
         else model
     )
-    rows = RowDataset(train_rows, targets, config.augment, config.seed)
+    rows = task.dataset(train_rows, config.augment, config.seed)
     sampler = EpochSampler(len(rows), config.seed, rank, world)
     per_process = max(1, math.ceil(config.batch_size / world))
     loader = torch.utils.data.DataLoader(
@@ -493,15 +379,11 @@ def train(
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
 
-    def meta(metrics: dict[str, Any], epoch: int) -> CheckpointMeta:
+    def meta(metrics: dict[str, Any], epoch: int, checkpoint: dict[str, Any]) -> CheckpointMeta:
         return CheckpointMeta(
             architecture=architecture,
             config=config_to_dict(model.config),
-            input_leads=INPUT_LEADS,
-            fs_hz=INPUT_FS_HZ,
-            window_samples=INPUT_SAMPLES,
-            scaling=SCALING,
-            targets=targets,
+            **checkpoint,
             training=dict(
                 provenance or {},
                 config=config.to_dict(),
@@ -531,14 +413,14 @@ def train(
         losses = []
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress or rank != 0,
                    leave=False, unit="batch", file=sys.stderr)  # fmt: skip
-        for x, y, mask in bar:
+        for x, *labels in bar:
             lr = config.lr * lr_factor(config.schedule, step, total_steps, warmup)
             for g in optimizer.param_groups:
                 g["lr"] = lr
-            x, y, mask = x.to(device, non_blocking=True), y.to(device), mask.to(device)
+            x, labels = x.to(device, non_blocking=True), [t.to(device) for t in labels]
             with torch.autocast(device_type="cuda", dtype=amp_dtype, enabled=use_amp):
                 out = ddp(x)
-            loss = masked_loss(out, y, mask, config)
+            loss = task.loss(out, labels, config)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if frozen:
@@ -555,16 +437,10 @@ def train(
         if world > 1:  # BN statistics drift per process; rank 0's are the ones saved
             for buf in model.buffers():
                 torch.distributed.broadcast(buf, 0)
-        pred, _ = predict_rows(model, val_rows, targets, device)
-        val_score = validation_score(pred, val_rows.y, targets)
-        agree = score(pred, val_rows.y, n_boot=0)
+        validation = task.validate(model, val_rows, device)
+        val_score = validation.score
         improved = val_score < best_score - 1e-6
-        metrics = {
-            "split": "val",
-            "epoch": epoch,
-            "score": val_score,
-            **{k: {"n": a.n, "mae": a.mae, "mean_diff": a.mean_diff} for k, a in agree.items()},
-        }
+        metrics = {"split": "val", "epoch": epoch, "score": val_score, **validation.metrics}
         if improved:
             best_score, best_epoch, bad_epochs, best_metrics = val_score, epoch, 0, metrics
         else:
@@ -576,16 +452,16 @@ def train(
             "frozen": int(frozen),
             "train_loss": f"{np.mean(losses):.6f}",
             "val_score": f"{val_score:.6f}",
-            **{f"val_mae_{k}": f"{a.mae:.3f}" for k, a in agree.items()},
+            **validation.log,
             "seconds": f"{time.perf_counter() - t0:.1f}",
             "best": int(improved),
         }
         if rank == 0:
             if improved:
-                save_checkpoint(model, meta(metrics, epoch), out_dir / "best")
-            save_checkpoint(model, meta(metrics, epoch), out_dir / "last")
+                save_checkpoint(model, meta(metrics, epoch, validation.checkpoint), out_dir / "best")
+            save_checkpoint(model, meta(metrics, epoch, validation.checkpoint), out_dir / "last")
             log_rows.append(row)
-            _write_log(out_dir / "log.csv", log_rows)
+            _write_log(out_dir / "log.csv", log_rows, columns)
             _save_state(
                 out_dir,
                 model,
@@ -603,13 +479,12 @@ def train(
             if writer is not None:
                 writer.add_scalar("loss/train", float(np.mean(losses)), epoch)
                 writer.add_scalar("val/score", val_score, epoch)
-                for k, a in agree.items():
-                    writer.add_scalar(f"val/mae_{k}", a.mae, epoch)
+                for k, v in validation.scalars.items():
+                    writer.add_scalar(k, v, epoch)
             if progress:
-                maes = ", ".join(f"{k.split('_')[0].upper()} {a.mae:.1f}" for k, a in agree.items())
                 print(
                     f"epoch {epoch + 1}/{config.epochs}: loss {np.mean(losses):.4f}, val score "
-                    f"{val_score:.4f} ({maes}){' *' if improved else ''}",
+                    f"{val_score:.4f} ({validation.summary}){' *' if improved else ''}",
                     file=sys.stderr,
                 )
             if on_epoch is not None:

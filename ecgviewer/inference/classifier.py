@@ -23,8 +23,9 @@ from ecgviewer.inference.errors import PredictionError
 from ecgviewer.inference.predictor import CheckpointRunner
 from ecgviewer.inference.preprocess import DEFAULT_STRIDE_S, Windows, prepare_windows
 
-#: Classification checkpoints shipped in ``resources/checkpoints``; the first is the default.
-BUNDLED_CLASSIFIERS: tuple[str, ...] = ("ptbxl_resnet18", "ptbxl_crnn")
+#: Classification checkpoints shipped in ``resources/checkpoints``; the first is the default
+#: (the CRNN: the higher validation macro AUC, see docs/accuracy.md "Diagnostic classification").
+BUNDLED_CLASSIFIERS: tuple[str, ...] = ("ptbxl_crnn", "ptbxl_resnet18")
 DEFAULT_CLASSIFIER = BUNDLED_CLASSIFIERS[0]
 
 

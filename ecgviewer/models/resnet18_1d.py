@@ -6,7 +6,8 @@ convolution with stride 2, batch norm, ReLU and max pooling, then four stages of
 two basic residual blocks (two convolutions of kernel 7 with batch norm) at 64,
 128, 256 and 512 channels, the first block of stages 2-4 striding by 2; then
 *concat pooling* (global average and global max over time, concatenated) and a
-linear head. ~4 M parameters with the defaults.
+linear head. ~8.7 M parameters with the defaults (the bundled ``ptbxl_resnet18``
+uses narrower stages, see its JSON).
 
 With ``n_classes > 0`` the head gives one logit per class (multi-label record
 statements with sigmoid, or softmax beat classes); with ``n_classes = 0`` it

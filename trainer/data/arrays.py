@@ -1,7 +1,10 @@
-"""The one in-memory form every training source is turned into.
+"""The in-memory form every training source is turned into.
 
-An :class:`IntervalDataset` holds model inputs in **raw millivolts** (the leads,
-rate and length of the model's input contract, by default I, II, V1-V6 at
+:class:`LabelledRows` is the base of every task's data (inputs, a label row per
+input, ids, groups, train/val/test roles, provenance);
+``trainer.data.statements.ClassDataset`` holds class labels and ``trainer.data.beats``
+beat windows. An :class:`IntervalDataset` holds model inputs in **raw millivolts** (the
+leads, rate and length of the model's input contract, by default I, II, V1-V6 at
 500 Hz for 10 s) and the four interval targets in the checkpoint's order
 (``rr_ms, pr_ms, qrs_ms, qt_ms``); a missing label is ``nan`` and is left out
 of the loss and of every score. Scaling (``input.scaling`` of the checkpoint)
@@ -11,6 +14,7 @@ so training and inference share one definition.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,14 +41,15 @@ class DataError(ValueError):
 
 
 @dataclass
-class IntervalDataset:
-    """Inputs ``x`` (N, leads, samples) in mV, targets ``y`` (N, 4) in ms, one id and group per row.
+class LabelledRows:
+    """Inputs ``x`` (N, leads, samples) in mV with a label row ``y`` each: the base of every task's data.
 
     ``groups`` holds what must not be split across train/validation/test (the
     PTB-XL patient, the LUDB record, the synthetic shard); ``splits`` gives each
     row's role (``"train"``, ``"val"`` or ``"test"``), decided by the source's
     own rule (PTB-XL folds, the LUDB split file, ...) and always constant within
     a group; ``provenance`` says where the rows came from and how they were labelled.
+    A missing label is ``nan``. Subclasses say what ``y`` holds (:meth:`_check_labels`).
     """
 
     x: np.ndarray
@@ -54,12 +59,16 @@ class IntervalDataset:
     provenance: dict[str, Any] = field(default_factory=dict)
     splits: list[str] | None = None
 
+    def _check_labels(self, n: int) -> None:
+        """Raise :class:`DataError` unless ``y`` has the shape this kind of data needs."""
+        if self.y.ndim != 2 or len(self.y) != n:
+            raise DataError(f"labels must be ({n}, k), got {self.y.shape}")
+
     def __post_init__(self) -> None:
         n = len(self.x)
         if self.x.ndim != 3:
             raise DataError(f"inputs must be (N, leads, samples), got {self.x.shape}")
-        if self.y.shape != (n, len(TARGET_NAMES)):
-            raise DataError(f"targets must be ({n}, {len(TARGET_NAMES)}), got {self.y.shape}")
+        self._check_labels(n)
         if len(self.ids) != n or len(self.groups) != n:
             raise DataError(f"{n} rows but {len(self.ids)} ids and {len(self.groups)} groups")
         if self.splits is None:
@@ -75,28 +84,38 @@ class IntervalDataset:
     def __len__(self) -> int:
         return len(self.x)
 
-    def subset(self, index: Sequence[int] | np.ndarray) -> IntervalDataset:
-        """Rows ``index`` (a copy of the arrays)."""
+    def subset(self, index: Sequence[int] | np.ndarray):
+        """Rows ``index`` (a copy of the arrays; the same type, with the same further fields)."""
         index = np.asarray(index, dtype=np.int64)
-        return IntervalDataset(
-            self.x[index],
-            self.y[index],
-            [self.ids[i] for i in index],
-            [self.groups[i] for i in index],
-            dict(self.provenance),
-            [self.splits[i] for i in index],
+        return dataclasses.replace(
+            self,
+            x=self.x[index],
+            y=self.y[index],
+            ids=[self.ids[i] for i in index],
+            groups=[self.groups[i] for i in index],
+            provenance=dict(self.provenance),
+            splits=[self.splits[i] for i in index],
         )
 
-    def split(self, name: str) -> IntervalDataset:
+    def split(self, name: str):
         """The rows whose role is ``name`` (``"train"``, ``"val"`` or ``"test"``)."""
         if name not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, not {name!r}")
         return self.subset([i for i, s in enumerate(self.splits) if s == name])
 
-    def select_ids(self, ids: Sequence[str]) -> IntervalDataset:
+    def select_ids(self, ids: Sequence[str]):
         """Rows whose id is in ``ids`` (in this dataset's order)."""
         wanted = set(ids)
         return self.subset([i for i, r in enumerate(self.ids) if r in wanted])
+
+
+@dataclass
+class IntervalDataset(LabelledRows):
+    """Inputs ``x`` (N, leads, samples) in mV, interval targets ``y`` (N, 4) in ms (:class:`LabelledRows`)."""
+
+    def _check_labels(self, n: int) -> None:
+        if self.y.shape != (n, len(TARGET_NAMES)):
+            raise DataError(f"targets must be ({n}, {len(TARGET_NAMES)}), got {self.y.shape}")
 
     def labelled_share(self) -> dict[str, float]:
         """Share of rows with a label, per target."""

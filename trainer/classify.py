@@ -1,0 +1,355 @@
+"""Classifier data and evaluation for ``python -m trainer classify`` / ``classify-evaluate``.
+
+Evaluation runs each checkpoint through the viewer's own
+:class:`~ecgviewer.inference.classifier.Classifier` (the exact inference path of
+the GUI and the batch command) on a data source's ``test`` rows, and reports per
+class n, positives, ROC AUC, and at the checkpoint's stored thresholds F1,
+sensitivity and specificity, each with a bootstrap 95 % CI over records
+(:func:`trainer.metrics.classification_scores`), plus macro AUC and macro F1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecgviewer.core.io_utils import atomic_write
+from trainer.data.arrays import DataError
+from trainer.data.statements import ClassDataset, load_labels_csv, load_ptbxl_classes
+from trainer.metrics import classification_scores
+
+
+def load_class_data(
+    data: str | None,
+    labels_csv: str | Path | None,
+    classes: str | Sequence[str] | None,
+    *,
+    val_folds: Sequence[int] = (9,),
+    test_folds: Sequence[int] = (10,),
+    min_positives: int = 10,
+    min_likelihood: float = 0.0,
+    val_share: float = 0.2,
+    test_share: float = 0.2,
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ClassDataset:
+    """Rows with class labels from ``ptbxl:DIR`` or a labels CSV (exactly one of them).
+
+    ``classes``: for PTB-XL a ``--classes`` spec (default ``superclasses,rhythm``);
+    for a CSV the class columns to use (default all).
+    """
+    if (data is None) == (labels_csv is None):
+        raise DataError("give either --data ptbxl:DIR or --labels CSV (one of them)")
+    if labels_csv is not None:
+        names = None
+        if classes:
+            names = [c.strip() for c in (classes.split(",") if isinstance(classes, str) else classes)]
+            names = [c for c in names if c]
+        return load_labels_csv(
+            labels_csv, classes=names, val_share=val_share, test_share=test_share, progress=progress
+        )
+    kind, sep, path = data.partition(":")
+    if kind != "ptbxl" or not sep or not path:
+        raise DataError(f"classifier data must be ptbxl:DIR (or use --labels CSV), not {data!r}")
+    return load_ptbxl_classes(
+        path,
+        classes or "superclasses,rhythm",
+        val_folds=val_folds,
+        test_folds=test_folds,
+        min_positives=min_positives,
+        min_likelihood=min_likelihood,
+        limit=limit,
+        progress=progress,
+    )
+
+
+def predict_probabilities(
+    checkpoint: str, data: ClassDataset, device: str = "auto", progress: bool = False
+) -> tuple[np.ndarray, dict[str, Any], Any]:
+    """``(N, classes)`` probabilities of a checkpoint for every row, its description and its meta."""
+    from tqdm import tqdm
+
+    from ecgviewer.inference.classifier import Classifier
+    from trainer.evaluate import row_record
+
+    clf = Classifier(checkpoint, device=device).load()
+    meta = clf.meta
+    out = []
+    for i in tqdm(range(len(data)), desc=Path(checkpoint).stem, disable=not progress, file=sys.stderr):
+        r = clf.classify(row_record(data, i))
+        out.append([c.probability for c in r.classes])
+    info = {
+        "kind": "classifier",
+        "checkpoint": str(checkpoint),
+        "architecture": meta.architecture,
+        "status": meta.status,
+        "sha256": meta.weights_sha256,
+        "classes": list(meta.class_names),
+        "thresholds": list(meta.thresholds),
+        "training_command": meta.training.get("command"),
+    }
+    return np.array(out, dtype=np.float64).reshape(len(data), len(meta.classes)), info, meta
+
+
+def class_groups(names: Sequence[str]) -> dict[str, list[str]]:
+    """Macro-AUC groups reported beside the overall macro: superclasses, rhythm statements, the rest.
+
+    Only when a checkpoint mixes kinds (e.g. ``superclasses,rhythm``): the PTB-XL
+    benchmark scores its superdiagnostic and rhythm tasks separately.
+    """
+    from trainer.data.statements import PTBXL_RHYTHM, SUPERCLASSES
+
+    groups = {
+        "superclasses": [c for c in names if c in SUPERCLASSES],
+        "rhythm": [c for c in names if c in PTBXL_RHYTHM],
+        "other classes": [c for c in names if c not in SUPERCLASSES and c not in PTBXL_RHYTHM],
+    }
+    groups = {k: v for k, v in groups.items() if v}
+    return groups if len(groups) > 1 else {}
+
+
+def _method_name(checkpoint: str) -> str:
+    p = Path(checkpoint)
+    if p.suffix in (".json", ".safetensors"):
+        return p.parent.name if p.stem in ("best", "last") else p.stem
+    return str(checkpoint)
+
+
+def evaluate_classifiers(
+    checkpoints: Sequence[str],
+    load: Callable[[tuple[str, ...]], ClassDataset],
+    *,
+    split: str = "test",
+    device: str = "auto",
+    n_boot: int = 2000,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Score each checkpoint on the ``split`` rows of ``load(its class names)`` (``"all"``: every row).
+
+    ``load`` returns the labelled rows for a tuple of class names; it is called once
+    per distinct class list.
+    """
+    from ecgviewer.inference.predictor import resolve_checkpoint
+    from ecgviewer.models.checkpoint import read_meta
+
+    cache: dict[tuple[str, ...], ClassDataset] = {}
+    methods = []
+    per_record: dict[str, dict[str, Any]] = {}
+    provenance = None
+    n_rows = 0
+    for ckpt in checkpoints:
+        meta = read_meta(resolve_checkpoint(ckpt))
+        if meta.task != "classification":
+            raise DataError(f"{ckpt}: a {meta.task} checkpoint, not a classifier")
+        names = meta.class_names
+        if names not in cache:
+            cache[names] = load(names)
+        data = cache[names]
+        if list(data.classes) != list(names):
+            raise DataError(f"{ckpt}: the data gives classes {data.classes}, the checkpoint {names}")
+        rows = data if split == "all" else data.split(split)
+        if not len(rows):
+            raise DataError(f"no rows in split {split!r} ({len(data)} rows in all)")
+        provenance = provenance or rows.provenance
+        n_rows = len(rows)
+        prob, info, meta = predict_probabilities(ckpt, rows, device, progress)
+        scores = classification_scores(
+            list(names), rows.y, prob, list(meta.thresholds), n_boot=n_boot, groups=class_groups(names)
+        )
+        label = _method_name(ckpt)
+        methods.append({"name": label, **info, "scores": _scores_json(scores)})
+        for i, rid in enumerate(rows.ids):
+            rec = per_record.setdefault(rid, {"id": rid, "reference": {}})
+            rec["reference"].update({c: _finite(rows.y[i, j]) for j, c in enumerate(names)})
+            rec[label] = {c: round(float(prob[i, j]), 5) for j, c in enumerate(names)}
+    return {
+        "data": provenance,
+        "split": split,
+        "n_records": n_rows,
+        "n_boot": n_boot,
+        "methods": methods,
+        "per_record": list(per_record.values()),
+    }
+
+
+def _finite(v: float) -> float | None:
+    return float(v) if np.isfinite(v) else None
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, (tuple, list)):
+        return [_clean(x) for x in v]
+    if isinstance(v, (float, np.floating)):
+        return None if math.isnan(v) else float(v)
+    return v
+
+
+def _scores_json(scores: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "n": scores["n"],
+        "macro_auc": _clean(scores["macro_auc"]),
+        "macro_auc_ci": _clean(scores["macro_auc_ci"]),
+        "macro_f1": _clean(scores["macro_f1"]),
+        "macro_f1_ci": _clean(scores["macro_f1_ci"]),
+        "macro_classes": scores["macro_classes"],
+        "groups": {g: {k: _clean(v) for k, v in d.items()} for g, d in scores["groups"].items()},
+        "classes": {
+            c.name: {k: _clean(v) for k, v in c.to_dict().items() if k != "name"} for c in scores["classes"]
+        },
+    }
+
+
+def checkpoint_test_metrics(report: dict[str, Any], sha256: str) -> dict[str, Any]:
+    """The ``metrics.test`` entry of a checkpoint from a classify-evaluate report (matched by sha256)."""
+    for m in report.get("methods", []):
+        if m.get("sha256") == sha256:
+            data = report.get("data") or {}
+            return {
+                "split": report["split"],
+                "n_records": report["n_records"],
+                "data": {
+                    k: data.get(k) for k in ("source", "val_folds", "test_folds", "n_records", "labels_csv")
+                },
+                "bootstrap": report.get("n_boot"),
+                "command": report.get("command"),
+                **m["scores"],
+            }
+    raise DataError("the results file has no entry for this checkpoint (sha256 differs: evaluate it first)")
+
+
+# -- tables -----------------------------------------------------------------------------------
+
+
+def _fmt(v: float | None, digits: int = 3) -> str:
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def _with_ci(v: float | None, ci: Sequence[float | None] | None, digits: int = 3) -> str:
+    if v is None:
+        return "–"
+    if not ci or ci[0] is None:
+        return _fmt(v, digits)
+    return f"{_fmt(v, digits)} ({_fmt(ci[0], digits)}–{_fmt(ci[1], digits)})"
+
+
+def detail_table(report: dict[str, Any]) -> str:
+    """Markdown: one row per model and class, then the macro row."""
+    lines = [
+        "| model | class | n | pos | AUC (95 % CI) | threshold | F1 (95 % CI) | sensitivity (95 % CI) | "
+        "specificity (95 % CI) |",
+        "|---|---|---:|---:|---|---:|---|---|---|",
+    ]
+    for m in report["methods"]:
+        s = m["scores"]
+        for name, c in s["classes"].items():
+            lines.append(
+                f"| {m['name']} | {name} | {c['n']} | {c['n_pos']} | {_with_ci(c['auc'], c['auc_ci'])} | "
+                f"{c['threshold']:.3f} | {_with_ci(c['f1'], c['f1_ci'])} | "
+                f"{_with_ci(c['sensitivity'], c['sensitivity_ci'])} | "
+                f"{_with_ci(c['specificity'], c['specificity_ci'])} |"
+            )
+        lines.append(
+            f"| {m['name']} | **macro** ({len(s['macro_classes'])} classes) | {s['n']} | | "
+            f"**{_with_ci(s['macro_auc'], s['macro_auc_ci'])}** | | "
+            f"{_with_ci(s['macro_f1'], s['macro_f1_ci'])} | | |"
+        )
+    return "\n".join(lines)
+
+
+def summary_table(report: dict[str, Any]) -> str:
+    """Markdown: rows = classes + macro, columns = model (AUC with CI)."""
+    methods = report["methods"]
+    names: list[str] = []
+    for m in methods:
+        names += [c for c in m["scores"]["classes"] if c not in names]
+    lines = ["| AUC | " + " | ".join(m["name"] for m in methods) + " |", "|---|" + "---|" * len(methods)]
+    for c in names:
+        cells = []
+        for m in methods:
+            s = m["scores"]["classes"].get(c)
+            cells.append(_with_ci(s["auc"], s["auc_ci"]) if s else "")
+        lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    groups: list[str] = []
+    for m in methods:
+        groups += [g for g in m["scores"].get("groups", {}) if g not in groups]
+    for g in groups:
+        cells = []
+        for m in methods:
+            d = m["scores"].get("groups", {}).get(g)
+            cells.append(f"{_with_ci(d['macro_auc'], d['macro_auc_ci'])} ({len(d['classes'])})" if d else "")
+        lines.append(f"| macro, {g} | " + " | ".join(cells) + " |")
+    cells = []
+    for m in methods:
+        s = m["scores"]
+        cells.append(f"{_with_ci(s['macro_auc'], s['macro_auc_ci'])} ({len(s['macro_classes'])})")
+    lines.append("| **macro, all classes** | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def results_csv(report: dict[str, Any]) -> str:
+    """One CSV row per model and class, and one ``macro`` row per model."""
+    buf = io.StringIO()
+    stats = ("auc", "f1", "sensitivity", "specificity")
+    fields = ["method", "class", "n", "n_pos", "threshold"]
+    fields += [f"{k}{suffix}" for k in stats for suffix in ("", "_ci_low", "_ci_high")]
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w.writeheader()
+    for m in report["methods"]:
+        s = m["scores"]
+        for name, c in s["classes"].items():
+            row = {
+                "method": m["name"],
+                "class": name,
+                "n": c["n"],
+                "n_pos": c["n_pos"],
+                "threshold": c["threshold"],
+            }
+            for key in stats:
+                row[key] = c[key]
+                row[f"{key}_ci_low"], row[f"{key}_ci_high"] = c[f"{key}_ci"]
+            w.writerow(row)
+        w.writerow(
+            {
+                "method": m["name"],
+                "class": "macro",
+                "n": s["n"],
+                "auc": s["macro_auc"],
+                "auc_ci_low": s["macro_auc_ci"][0],
+                "auc_ci_high": s["macro_auc_ci"][1],
+                "f1": s["macro_f1"],
+                "f1_ci_low": s["macro_f1_ci"][0],
+                "f1_ci_high": s["macro_f1_ci"][1],
+            }
+        )
+    return buf.getvalue()
+
+
+def write_outputs(report: dict[str, Any], out_dir: Path | None) -> str:
+    """Print the tables (and return them); with ``out_dir`` also write results.json/.csv and table.md."""
+    data = report.get("data") or {}
+    label = f"{data.get('source', 'data')} ({report['split']})"
+    text = (
+        f"{label}, {report['n_records']} records, bootstrap {report.get('n_boot')} resamples\n\n"
+        + detail_table(report)
+        + "\n\n"
+        + summary_table(report)
+        + "\n"
+    )
+    print(text)
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        with atomic_write(out_dir / "results.json") as fh:
+            json.dump(report, fh, indent=1)
+        with atomic_write(out_dir / "results.csv", newline="") as fh:
+            fh.write(results_csv(report))
+        with atomic_write(out_dir / "table.md") as fh:
+            fh.write(f"Command: `{report.get('command', '')}`\n\n{text}")
+    return text
