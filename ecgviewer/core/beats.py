@@ -200,12 +200,18 @@ def detect_r_peaks(signals: np.ndarray, fs_hz: float, ref_lead: int | None = Non
         ref_lead = int(np.argmax(np.sum(bp**2, axis=1)))
     hp = _filter(x[ref_lead], fs_hz, 0.5, 40.0)
     half = _ms(R_REFINE_MS, fs_hz)
-    r = []
-    for p in keep:
+    r = np.empty(keep.size, dtype=np.int64)
+    inner = (keep >= half) & (keep + half < n)  # full windows: all at once (long records have ~10^5)
+    if inner.any():
+        segs = hp[keep[inner, None] + np.arange(-half, half + 1)]
+        dev = np.abs(segs - np.median(segs, axis=1, keepdims=True))
+        r[inner] = keep[inner] - half + np.argmax(dev, axis=1)
+    for i in np.flatnonzero(~inner):  # windows cut by the ends of the signal
+        p = keep[i]
         a, b = max(0, p - half), min(n, p + half + 1)
         seg = hp[a:b]
-        r.append(a + int(np.argmax(np.abs(seg - np.median(seg)))))
-    r_arr = np.unique(np.asarray(r, dtype=np.int64))
+        r[i] = a + int(np.argmax(np.abs(seg - np.median(seg))))
+    r_arr = np.unique(r)
     if r_arr.size > 1:  # two envelope peaks refined onto one R, or closer than the refractory time
         r_arr = r_arr[np.concatenate([[True], np.diff(r_arr) >= distance])]
     return r_arr

@@ -1,0 +1,423 @@
+"""Beat classification: a beat checkpoint (``task: "beats"``) labels every detected beat N / V / F / Q.
+
+The model input is made here, torch-free, and nowhere else (the trainer cuts its
+training windows with :func:`beat_inputs` too):
+
+1. the beat lead (:func:`ecgviewer.core.beat_pass.beat_lead`: II/MLII, else the first
+   mV channel) is read chunk by chunk (:data:`CHUNK_S` s plus context), resampled to the
+   checkpoint's rate (250 Hz for the bundled ``beatnet``) and filtered (0.5 Hz high-pass,
+   40 Hz low-pass, zero phase);
+2. a window of ``window_samples`` (640 = 2.56 s) is cut with the R peak at
+   ``center_sample`` (320), so the previous and the next beat are visible; the
+   window's median is subtracted (``input.scaling``);
+3. :func:`rr_features` per beat -- previous and next RR relative to the local median RR
+   (:data:`LOCAL_RR_BEATS` intervals around the beat) and the local median RR in seconds --
+   are appended as constant rows (see :mod:`ecgviewer.models.beatnet`).
+
+The checkpoint's JSON keeps steps 1-3 in ``input`` (``fs_hz``, ``window_samples``,
+``scaling`` and the extra keys ``center_sample``, ``filter`` and ``rr_features``).
+Each beat gets the class of highest softmax probability.
+
+:func:`run_beat_pass` is the whole pass over a long record: detection
+(:func:`~ecgviewer.core.beat_pass.detect_r_peaks_long`), then classification in
+batches, never holding more than a chunk of samples and one batch of windows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecgviewer.core.beat_pass import (
+    BEAT_CLASSES,
+    CHUNK_S,
+    BeatPassResult,
+    beat_lead,
+    chunk_spans,
+    detect_r_peaks_long,
+)
+from ecgviewer.core.filters import FilterSettings, apply_filters
+from ecgviewer.core.long_record import LongRecord
+from ecgviewer.core.record import EcgRecord
+from ecgviewer.core.resample import resample_signals
+from ecgviewer.inference.errors import PredictionCancelled, PredictionError
+from ecgviewer.inference.predictor import CheckpointRunner
+
+#: The bundled beat classifier (``resources/checkpoints/beatnet``).
+DEFAULT_BEAT_MODEL = "beatnet"
+#: RR intervals around a beat whose median is its local RR.
+LOCAL_RR_BEATS = 16
+#: Names of the RR features, in row order.
+RR_FEATURES: tuple[str, ...] = ("prev_rr_rel", "next_rr_rel", "local_rr_s")
+#: Seconds read on each side of a chunk for the filters to settle and the windows to fit.
+CONTEXT_S = 4.0
+
+Progress = Callable[[int, int], None]
+Cancelled = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class BeatInputSpec:
+    """How a beat becomes model input (the ``input`` section of a beat checkpoint)."""
+
+    fs_hz: float = 250.0
+    window_samples: int = 640
+    center_sample: int = 320
+    highpass_hz: float | None = 0.5
+    lowpass_hz: float | None = 40.0
+    rr_features: tuple[str, ...] = RR_FEATURES
+    center: str = "median"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.center_sample < self.window_samples:
+            raise ValueError("center_sample must lie inside the window")
+        unknown = set(self.rr_features) - set(RR_FEATURES)
+        if unknown:
+            raise ValueError(f"unknown RR features {sorted(unknown)} (known: {RR_FEATURES})")
+
+    @property
+    def n_rows_extra(self) -> int:
+        """Constant rows after the lead rows."""
+        return len(self.rr_features)
+
+    @property
+    def filters(self) -> FilterSettings:
+        """The filters applied at the model rate."""
+        return FilterSettings(highpass_hz=self.highpass_hz, lowpass_hz=self.lowpass_hz)
+
+    @property
+    def scaling(self) -> dict[str, Any]:
+        """The checkpoint's ``input.scaling``."""
+        return {"unit": "mV", "center": self.center, "scale_mv": 1.0}
+
+    def input_extra(self) -> dict[str, Any]:
+        """The extra ``input`` keys of the checkpoint JSON."""
+        return {
+            "center_sample": self.center_sample,
+            "filter": {"highpass_hz": self.highpass_hz, "lowpass_hz": self.lowpass_hz},
+            "rr_features": list(self.rr_features),
+            "lead_rule": "II (MLII) when recorded, else the first channel in mV",
+        }
+
+    @classmethod
+    def from_meta(cls, meta: Any) -> BeatInputSpec:
+        """The spec stored in a beat checkpoint's :class:`~ecgviewer.models.checkpoint.CheckpointMeta`."""
+        extra: Mapping[str, Any] = meta.input_extra
+        filt = extra.get("filter", {})
+        return cls(
+            fs_hz=float(meta.fs_hz),
+            window_samples=int(meta.window_samples),
+            center_sample=int(extra.get("center_sample", meta.window_samples // 2)),
+            highpass_hz=filt.get("highpass_hz"),
+            lowpass_hz=filt.get("lowpass_hz"),
+            rr_features=tuple(extra.get("rr_features", ())),
+            center=str(meta.scaling.get("center", "median")),
+        )
+
+
+def rr_features(r_peaks: np.ndarray, fs_hz: float, names: Sequence[str] = RR_FEATURES) -> np.ndarray:
+    """Per-beat RR features ``(n_beats, len(names))`` float32.
+
+    ``prev_rr_rel`` / ``next_rr_rel``: the RR interval before / after the beat divided by the
+    local RR, the median of the :data:`LOCAL_RR_BEATS` intervals around the beat (a PVC: well
+    below 1, then above 1); ``local_rr_s``: that local RR in seconds. The first beat's previous
+    and the last beat's next interval are taken equal to the local RR; a single beat gets 1 s.
+    """
+    from scipy import ndimage
+
+    r = np.asarray(r_peaks, dtype=np.float64)
+    n = r.size
+    if n < 2:
+        local = np.ones(n)
+        prev = nxt = np.ones(n)
+    else:
+        rr = np.diff(r) / fs_hz
+        local_rr = ndimage.median_filter(rr, size=min(LOCAL_RR_BEATS, rr.size), mode="nearest")
+        # the beat's local RR: mean of the local RR of its two neighbouring intervals
+        left = np.concatenate([local_rr[:1], local_rr])
+        right = np.concatenate([local_rr, local_rr[-1:]])
+        local = np.maximum(0.5 * (left + right), 1e-3)
+        prev = np.concatenate([[np.nan], rr])
+        nxt = np.concatenate([rr, [np.nan]])
+        prev[0], nxt[-1] = local[0], local[-1]
+    feats = {
+        "prev_rr_rel": np.clip(prev / local, 0.0, 5.0),
+        "next_rr_rel": np.clip(nxt / local, 0.0, 5.0),
+        "local_rr_s": np.clip(local, 0.0, 5.0),
+    }
+    if n < 2:
+        feats["prev_rr_rel"] = feats["next_rr_rel"] = np.ones(n)
+    return np.stack([feats[k] for k in names], axis=1).astype(np.float32).reshape(n, len(names))
+
+
+def beat_waves(
+    x: np.ndarray, fs_hz: float, offset: int, r_peaks: np.ndarray, spec: BeatInputSpec
+) -> np.ndarray:
+    """Beat-centred windows ``(n_beats, n_leads, window_samples)`` float32 from one chunk.
+
+    Parameters
+    ----------
+    x
+        ``(n_leads, n)`` or ``(n,)`` samples in mV at ``fs_hz``, starting at record sample ``offset``.
+    r_peaks
+        Record samples of the beats (inside the chunk; windows reaching past it are edge-padded).
+    spec
+        Rate, window, filters and centring.
+    """
+    x = np.atleast_2d(np.asarray(x, dtype=np.float32))
+    x = np.where(np.isfinite(x), x, 0.0).astype(np.float32, copy=False)
+    if fs_hz != spec.fs_hz:
+        x = resample_signals(x, fs_hz, spec.fs_hz)
+    x = apply_filters(x, spec.fs_hz, spec.filters).astype(np.float32, copy=False)
+    w, c = spec.window_samples, spec.center_sample
+    centers = np.round((np.asarray(r_peaks, dtype=np.float64) - offset) * spec.fs_hz / fs_hz).astype(np.int64)
+    idx = centers[:, None] + np.arange(-c, w - c)[None, :]
+    idx = np.clip(idx, 0, x.shape[1] - 1)
+    waves = np.ascontiguousarray(x[:, idx].transpose(1, 0, 2))
+    if spec.center == "median" and waves.size:
+        waves -= np.median(waves, axis=2, keepdims=True)
+    return waves
+
+
+def assemble_inputs(waves: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """Model input ``(n, n_leads + n_features, window)``: the windows, then one constant row per feature."""
+    n, _, w = waves.shape
+    rows = np.broadcast_to(features[:, :, None], (n, features.shape[1], w))
+    return np.concatenate([waves, rows], axis=1).astype(np.float32, copy=False)
+
+
+def iter_beat_waves(
+    rec: LongRecord,
+    r_peaks: np.ndarray,
+    spec: BeatInputSpec,
+    *,
+    lead: str | None = None,
+    chunk_s: float = CHUNK_S,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """``(beat slice, windows)`` chunk by chunk over the record (only a chunk in memory).
+
+    Raises
+    ------
+    PredictionCancelled
+        When ``cancelled()`` turns True (polled before each chunk).
+    """
+    lead = lead or beat_lead(rec)
+    r = np.asarray(r_peaks, dtype=np.int64)
+    fs = rec.fs_hz
+    pad = round(CONTEXT_S * fs)
+    for start, stop in chunk_spans(rec.n_samples, fs, chunk_s):
+        if cancelled is not None and cancelled():
+            raise PredictionCancelled("beat classification cancelled")
+        i0, i1 = np.searchsorted(r, [start, stop])
+        if i1 > i0:
+            a, b = max(0, start - pad), min(rec.n_samples, stop + pad)
+            yield slice(int(i0), int(i1)), beat_waves(rec.lead(lead, a, b), fs, a, r[i0:i1], spec)
+        if progress is not None:
+            progress(stop, rec.n_samples)
+
+
+def beat_inputs(
+    rec: LongRecord | EcgRecord, r_peaks: np.ndarray, spec: BeatInputSpec, *, lead: str | None = None
+) -> np.ndarray:
+    """Model inputs of every beat (windows and RR rows) in one array: for training and short records."""
+    rec = rec if isinstance(rec, LongRecord) else LongRecord.from_record(rec)
+    r = np.asarray(r_peaks, dtype=np.int64)
+    parts = [w for _, w in iter_beat_waves(rec, r, spec, lead=lead)]
+    n_leads = 1
+    waves = np.concatenate(parts) if parts else np.zeros((0, n_leads, spec.window_samples), np.float32)
+    return assemble_inputs(waves, rr_features(r, rec.fs_hz, spec.rr_features))
+
+
+class BeatClassifier(CheckpointRunner):
+    """Classify beats with one beat checkpoint (``task: "beats"``, softmax over N / V / F / Q).
+
+    Parameters
+    ----------
+    model
+        Bundled name (``"beatnet"``) or checkpoint path.
+    device
+        ``"auto"`` (cuda > mps > cpu), ``"cpu"``, ``"cuda"`` or ``"mps"``.
+    batch_size
+        Beats per forward pass.
+    threads
+        CPU threads torch may use while classifying (restored afterwards; None: torch's own
+        setting). One by default: the network is small, so more threads gain little on an idle
+        machine and cost 2-3x on a busy one (measured on 2 shared cores), and the viewer keeps a
+        core for drawing.
+
+    Raises
+    ------
+    ecgviewer.models.checkpoint.CheckpointError
+        At construction, when the checkpoint's JSON is missing or invalid, not a beat
+        model, or its classes are not :data:`~ecgviewer.core.beat_pass.BEAT_CLASSES`
+        (torch and the weights are loaded on first use).
+    """
+
+    task = "beats"
+
+    def __init__(
+        self,
+        model: str | Path = DEFAULT_BEAT_MODEL,
+        device: str = "auto",
+        batch_size: int = 512,
+        threads: int | None = 1,
+    ) -> None:
+        super().__init__(model, device, batch_size)
+        self.threads = threads
+        from ecgviewer.models.checkpoint import CheckpointError, read_meta
+
+        meta = read_meta(self.checkpoint_path)
+        if meta.task != self.task:
+            raise CheckpointError(
+                f"{self.checkpoint_path}: this is a {meta.task} checkpoint, not a beat model"
+            )
+        if meta.class_names != BEAT_CLASSES:
+            raise CheckpointError(
+                f"{self.checkpoint_path}: beat classes {list(meta.class_names)} are not {list(BEAT_CLASSES)}"
+            )
+        self.spec = BeatInputSpec.from_meta(meta)
+        self._meta = meta
+
+    @property
+    def method(self) -> str:
+        """Name shown with the results (the checkpoint name)."""
+        return self.model_name
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Softmax (or sigmoid, normalised) over the classes."""
+        if self._meta.activation == "softmax":
+            z = logits - logits.max(axis=1, keepdims=True)
+            e = np.exp(z)
+        else:
+            e = 1.0 / (1.0 + np.exp(-logits))
+        return e / e.sum(axis=1, keepdims=True)
+
+    @contextmanager
+    def _cpu_threads(self) -> Iterator[None]:
+        import torch
+
+        if self.threads is None or not str(self.device).startswith("cpu"):
+            yield
+            return
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+    def classify_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(n, 4)`` of prepared inputs (see :func:`beat_inputs`)."""
+        self.load()
+        if len(inputs) == 0:
+            return np.zeros((0, len(BEAT_CLASSES)))
+        with self._cpu_threads():
+            out = self._forward(inputs)
+        if not np.all(np.isfinite(out)):
+            raise PredictionError("the beat model produced non-finite values")
+        return self.probabilities(out)
+
+    def classify(
+        self,
+        rec: LongRecord | EcgRecord,
+        r_peaks: np.ndarray,
+        progress: Progress | None = None,
+        cancelled: Cancelled | None = None,
+        *,
+        lead: str | None = None,
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Labels and probabilities of the beats at ``r_peaks`` (samples of ``rec``).
+
+        Windows are cut chunk by chunk and run in batches of :attr:`batch_size`.
+
+        Returns
+        -------
+        (labels, probabilities) or None
+            ``labels`` one of :data:`~ecgviewer.core.beat_pass.BEAT_CLASSES` per beat,
+            ``probabilities`` ``(n_beats, 4)``; None when cancelled.
+        """
+        self.load()
+        rec = rec if isinstance(rec, LongRecord) else LongRecord.from_record(rec)
+        r = np.asarray(r_peaks, dtype=np.int64)
+        feats = rr_features(r, rec.fs_hz, self.spec.rr_features)
+        probs = np.zeros((r.size, len(BEAT_CLASSES)))
+        pending: list[tuple[slice, np.ndarray]] = []
+        n_pending = 0
+
+        def flush() -> None:
+            nonlocal pending, n_pending
+            if not pending:
+                return
+            sl = slice(pending[0][0].start, pending[-1][0].stop)
+            waves = np.concatenate([w for _, w in pending])
+            probs[sl] = self.classify_inputs(assemble_inputs(waves, feats[sl]))
+            pending, n_pending = [], 0
+
+        try:
+            for sl, waves in iter_beat_waves(
+                rec, r, self.spec, lead=lead, progress=progress, cancelled=cancelled
+            ):
+                pending.append((sl, waves))
+                n_pending += len(waves)
+                if n_pending >= self.batch_size:
+                    flush()
+            flush()
+        except PredictionCancelled:
+            return None
+        labels = np.asarray(BEAT_CLASSES, dtype="<U1")[np.argmax(probs, axis=1)]
+        return labels, probs
+
+
+def run_beat_pass(
+    rec: LongRecord | EcgRecord,
+    classifier: BeatClassifier | None = None,
+    *,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+) -> BeatPassResult | None:
+    """Detect every beat of ``rec`` and classify it.
+
+    Parameters
+    ----------
+    rec
+        A long record (or an in-memory record, wrapped).
+    classifier
+        The beat classifier; None = detection and rhythm only (every beat labelled N,
+        method ``"detection only"``).
+    progress
+        ``progress(done, total)``: detection counts the first ``n_samples``, classification
+        the next ``n_samples`` (total ``2 * n_samples``; ``n_samples`` without a classifier).
+    cancelled
+        Polled between chunks; the pass then returns None.
+    """
+    rec = rec if isinstance(rec, LongRecord) else LongRecord.from_record(rec)
+    n = rec.n_samples
+    total = 2 * n if classifier is not None else n
+    lead = beat_lead(rec)
+
+    def det_progress(done: int, _total: int) -> None:
+        if progress is not None:
+            progress(done, total)
+
+    def cls_progress(done: int, _total: int) -> None:
+        if progress is not None:
+            progress(n + done, total)
+
+    r = detect_r_peaks_long(rec, lead=lead, progress=det_progress, cancelled=cancelled)
+    if r is None:
+        return None
+    if classifier is None:
+        labels = np.full(r.size, "N", dtype="<U1")
+        return BeatPassResult(rec.fs_hz, r, labels, None, "detection only", n, lead)
+    out = classifier.classify(rec, r, cls_progress, cancelled, lead=lead)
+    if out is None:
+        return None
+    labels, probs = out
+    return BeatPassResult(rec.fs_hz, r, labels, probs, classifier.method, n, lead)

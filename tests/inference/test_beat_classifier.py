@@ -1,0 +1,163 @@
+"""Beat classifier end to end on a real segment of MIT-BIH 208, the model input and the beat pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ecgviewer.core.beat_pass import BEAT_CLASSES, BeatPassResult, classes_from_symbols, match_beats
+from ecgviewer.core.long_record import LongRecord
+from ecgviewer.core.readers.registry import open_long_record
+from ecgviewer.core.record import EcgRecord
+from ecgviewer.inference.beats import (
+    BeatClassifier,
+    BeatInputSpec,
+    beat_inputs,
+    beat_waves,
+    iter_beat_waves,
+    rr_features,
+    run_beat_pass,
+)
+from ecgviewer.models import build_model
+from ecgviewer.models.checkpoint import CheckpointError
+
+#: The first 5 minutes of 208: 518 beats, 168 of them PVCs (V) and 72 fusion beats (F).
+SEGMENT_S = 300.0
+
+
+@pytest.fixture(scope="module")
+def segment(shared_data: Path) -> tuple[EcgRecord, np.ndarray, np.ndarray]:
+    import wfdb
+
+    base = shared_data / "mitdb-208" / "208"
+    with open_long_record(base.with_suffix(".hea")) as rec:
+        n = round(SEGMENT_S * rec.fs_hz)
+        chunk = rec.read(0, n)
+    ann = wfdb.rdann(str(base), "atr", sampto=n)
+    ref, labels = classes_from_symbols(ann.symbol, ann.sample)
+    return chunk, ref, labels
+
+
+@pytest.fixture(scope="module")
+def classifier() -> BeatClassifier:
+    return BeatClassifier("beatnet", device="cpu")
+
+
+def test_the_segment_holds_pvcs_and_fusion_beats(segment) -> None:
+    _, ref, labels = segment
+    assert 400 < ref.size < 600
+    assert np.sum(labels == "V") > 100 and np.sum(labels == "F") > 20
+
+
+def test_bundled_classifier_end_to_end(segment, classifier: BeatClassifier) -> None:
+    record, ref, ref_labels = segment
+    seen: list[tuple[int, int]] = []
+    result = run_beat_pass(record, classifier, progress=lambda d, t: seen.append((d, t)))
+    assert isinstance(result, BeatPassResult)
+    assert result.method == "beatnet" and result.lead == "II"
+    n = result.n_beats
+    assert result.labels.shape == (n,) and set(result.labels) <= set(BEAT_CLASSES)
+    assert result.probabilities.shape == (n, 4)
+    assert np.allclose(result.probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(result.labels, np.asarray(BEAT_CLASSES)[result.probabilities.argmax(axis=1)])
+    assert seen[-1] == (2 * record.n_samples, 2 * record.n_samples)
+    # score the PVCs against the cardiologists' labels: a constant classifier fails one of the bounds
+    ri, di = match_beats(ref, result.r_peaks, round(0.15 * record.fs_hz))
+    assert ri.size / ref.size > 0.95
+    true_v = ref_labels[ri] == "V"
+    said_v = result.labels[di] == "V"
+    sensitivity = np.sum(true_v & said_v) / np.sum(true_v)
+    ppv = np.sum(true_v & said_v) / max(1, np.sum(result.labels == "V"))
+    assert sensitivity > 0.6, sensitivity
+    assert ppv > 0.6, ppv
+    assert np.sum(result.labels == "N") > 0.3 * n
+    assert any(e.kind in ("PVC", "couplet", "run") for e in result.events)
+
+
+def test_detection_only_and_cancel(segment) -> None:
+    record, ref, _ = segment
+    plain = run_beat_pass(record)
+    assert plain.method == "detection only" and plain.probabilities is None
+    assert set(plain.labels) == {"N"} and abs(plain.n_beats - ref.size) < 20
+    assert run_beat_pass(record, cancelled=lambda: True) is None
+
+
+def test_classify_cancel_and_long_record_chunks(segment, classifier: BeatClassifier) -> None:
+    record, ref, _ = segment
+    long = LongRecord.from_record(record)
+    calls = []
+
+    def cancelled() -> bool:
+        calls.append(1)
+        return len(calls) > 1
+
+    assert classifier.classify(long, ref, cancelled=cancelled) is None
+    labels, probs = classifier.classify(long, ref)
+    # the same beats cut from one array give the same answer as the chunked pass
+    whole = classifier.classify_inputs(beat_inputs(record, ref, classifier.spec))
+    assert np.allclose(whole, probs, atol=1e-3)
+    assert labels.shape == ref.shape
+
+
+def test_refuses_other_checkpoints(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="not a beat model"):
+        BeatClassifier("resnet1d")
+    with pytest.raises(CheckpointError, match="not found"):
+        BeatClassifier(tmp_path / "missing")
+
+
+def test_bundled_checkpoint_is_a_trained_beat_model(classifier: BeatClassifier) -> None:
+    meta = classifier.meta
+    assert meta.task == "beats" and meta.trained and meta.activation == "softmax"
+    assert meta.class_names == BEAT_CLASSES and meta.architecture == "beatnet"
+    assert classifier.spec == BeatInputSpec.from_meta(meta)
+    assert meta.training["data"]["split_file"].endswith("beats.json")
+    assert meta.metrics["split"] == "val"
+
+
+def test_window_puts_the_r_peak_at_the_centre() -> None:
+    fs = 360.0
+    x = np.zeros(int(20 * fs), dtype=np.float32)
+    r = np.array([int(5 * fs), int(9.3 * fs), int(19.9 * fs)])
+    x[r] = 2.0
+    spec = BeatInputSpec()
+    w = beat_waves(x, fs, 0, r, spec)
+    assert w.shape == (3, 1, spec.window_samples)
+    assert np.all(np.abs(np.argmax(w[:2, 0], axis=1) - spec.center_sample) <= 1)
+    assert np.all(np.isfinite(w))  # the last window runs past the end: edge-padded
+    # an offset chunk gives the same windows
+    w2 = beat_waves(x[int(4 * fs) :], fs, int(4 * fs), r[:2], spec)
+    assert np.allclose(w2, w[:2], atol=0.05)
+
+
+def test_rr_features_mark_premature_beats() -> None:
+    r = np.cumsum(np.r_[0, [1.0] * 10, 0.6, 1.4, [1.0] * 10]) * 250
+    f = rr_features(r.astype(np.int64), 250.0)
+    assert f.shape == (r.size, 3) and f.dtype == np.float32
+    pvc = 11
+    assert f[pvc, 0] == pytest.approx(0.6, abs=0.02) and f[pvc, 1] == pytest.approx(1.4, abs=0.02)
+    assert f[5, 0] == pytest.approx(1.0) and f[5, 2] == pytest.approx(1.0)
+    assert rr_features(np.array([100]), 250.0).tolist() == [[1.0, 1.0, 1.0]]
+
+
+def test_iter_beat_waves_reads_chunks(segment) -> None:
+    record, ref, _ = segment
+    spec = BeatInputSpec()
+    parts = list(iter_beat_waves(LongRecord.from_record(record), ref, spec, chunk_s=30.0))
+    assert len(parts) == 10
+    assert sum(len(w) for _, w in parts) == ref.size
+    assert parts[0][0].start == 0 and parts[-1][0].stop == ref.size
+
+
+def test_beatnet_shapes() -> None:
+    model = build_model("beatnet").eval()
+    with torch.inference_mode():
+        y = model(torch.randn(2, 4, 640))
+    assert y.shape == (2, 4) and torch.isfinite(y).all()
+    with pytest.raises(ValueError, match="expected input"):
+        model(torch.randn(2, 1, 640))
+    assert sum(p.numel() for p in model.parameters()) < 200_000
+    assert build_model("beatnet", {"n_classes": 0}).eval()(torch.randn(1, 4, 640)).shape == (1, 4)

@@ -1,0 +1,127 @@
+"""Beat-classifier training (``train-beats``), its record split and ``evaluate-beats``."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgviewer.core.beat_pass import BEAT_CLASSES
+from trainer.cli import main
+from trainer.data.arrays import DataError
+from trainer.data.beats import BEAT_SPLIT_FILE, load_beats, read_annotated, read_split
+from trainer.evaluate_beats import class_scores, confusion, episodes
+
+#: A beatnet small enough to train in seconds.
+TINY_BEATNET = {"channels": [4, 8, 8], "hidden": 16, "dropout": 0.0}
+
+
+def test_split_file_gives_every_annotated_record_one_role(shared_data: Path) -> None:
+    raw = json.loads(BEAT_SPLIT_FILE.read_text())
+    sets = {role: set(raw[role]) for role in ("train", "val", "test")}
+    assert sum(len(v) for v in sets.values()) == len(set.union(*sets.values()))  # no record twice
+    assert not (sets["train"] & sets["test"]) and not (sets["val"] & (sets["train"] | sets["test"]))
+    annotated = {"mitdb-208/208", "wfdb-samples/100"} | {
+        f"qtdb/{p.stem}" for p in (shared_data / "qtdb").glob("*.atr")
+    }
+    assert set.union(*sets.values()) == annotated and len(annotated) == 57
+    roles, groups = read_split()
+    assert {"mitdb-208/208", "qtdb/sel223", "qtdb/sel803"} <= sets["test"]
+    assert "qtdb/sel213" in sets["train"]
+    # MIT-BIH 100 and its QTDB excerpt sel100 are one recording: one group, one role
+    assert groups["wfdb-samples/100"] == groups["qtdb/sel100"] and roles["qtdb/sel100"] == "train"
+    counts = {role: dict.fromkeys(BEAT_CLASSES, 0) for role in sets}
+    for name, role in roles.items():
+        _, labels = read_annotated(shared_data / f"{name}.hea")
+        for c in BEAT_CLASSES:
+            counts[role][c] += int(np.sum(labels == c))
+    assert counts["train"]["F"] > 200 and counts["train"]["V"] > 200 and counts["train"]["Q"] > 500
+    assert counts["val"]["V"] >= 50
+    assert counts["test"]["V"] > 1000 and counts["test"]["F"] > 300
+
+
+def test_a_record_in_two_roles_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "split.json"
+    bad.write_text(json.dumps({"train": ["qtdb/sel100"], "val": [], "test": ["qtdb/sel100"]}))
+    with pytest.raises(DataError, match="both"):
+        read_split(bad)
+    bad.write_text(json.dumps({"train": ["a"], "val": [], "test": ["b"], "groups": {"a": "g", "b": "g"}}))
+    with pytest.raises(DataError, match="group g"):
+        read_split(bad)
+
+
+def test_beat_data_from_annotations(shared_data: Path) -> None:
+    data = load_beats(shared_data, records=["qtdb/sel803"])
+    assert data.x.shape[1:] == (4, 640) and data.splits == ["test"] * len(data)
+    assert data.class_counts() == {"N": 952, "V": 74, "F": 0, "Q": 0}
+    assert data.ids[0].startswith("qtdb/sel803:") and data.r_peaks[0] == int(data.ids[0].split(":")[1])
+    centre = np.abs(data.x[:, 0, 300:340]).max(axis=1)
+    assert np.median(centre) > 0.8 * np.median(np.abs(data.x[:, 0]).max(axis=1))  # R near the centre
+    sub = data.subset([3, 1])
+    assert sub.r_peaks.tolist() == data.r_peaks[[3, 1]].tolist() and len(sub) == 2
+    with pytest.raises(DataError, match="not in the split file"):
+        load_beats(shared_data, records=["qtdb/nope"])
+
+
+def test_scores_of_a_hand_built_confusion() -> None:
+    ref = np.array([100, 200, 300, 400, 500, 600])
+    ref_lab = np.array(list("NVVNFN"))
+    det = np.array([102, 198, 305, 450, 503, 800])  # 400 and 600 missed; 450 and 800 extra
+    det_lab = np.array(list("NVNVNV"))
+    m, ref_lab, det_lab, ri, di = confusion(ref, ref_lab, det, det_lab, 20)
+    assert m.sum() == 8 and m[0, 0] == 1 and m[1, 1] == 1 and m[1, 0] == 1 and m[2, 0] == 1
+    assert m[0, 4] == 2 and m[4, 1] == 2  # missed N beats, extra detections labelled V
+    s = class_scores(m)
+    assert s["V"]["sensitivity"] == pytest.approx(0.5) and s["V"]["ppv"] == pytest.approx(1 / 3)
+    assert s["VF"]["tp"] == 1 and s["VF"]["n_ref"] == 3 and s["F"]["sensitivity"] == 0.0
+    ep = episodes(ref_lab, det_lab, ri, di)
+    # reference V/F runs: beats 1-2 (found through the V at 198) and the F at 500 (called N: missed);
+    # runs of V/F labels: 198 (true), 450 and 800 (no reference beat: false)
+    assert ep == {"n_true": 2, "n_detected": 1, "n_false": 2}
+    # only beats from sample 250 on: the reference beats at 300-600, the extra detections at 450, 800
+    m2, rl, dl, ri, di = confusion(ref, ref_lab, det, det_lab, 20, (250, 10**6))
+    assert m2[:4].sum() == 4 and m2[4].sum() == 2 and rl.tolist() == list("VNFN")
+    assert dl.tolist() == list("NVNV") and episodes(rl, dl, ri, di)["n_true"] == 2
+
+
+@pytest.mark.slow
+def test_train_beats_lowers_the_loss_and_evaluate_beats_writes_tables(shared_data: Path, tmp_path: Path):
+    run = tmp_path / "run"
+    code = main(["train-beats", "--data", str(shared_data), "--records", "qtdb/sel213", "qtdb/sel116",
+                 "--out", str(run), "--epochs", "4", "--epoch-size", "512", "--batch-size", "64",
+                 "--model-config", json.dumps(TINY_BEATNET), "--patience", "0", "--device", "cpu",
+                 "--quiet"])  # fmt: skip
+    assert code == 0
+    with open(run / "log.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 4
+    losses = [float(r["train_loss"]) for r in rows]
+    assert losses[-1] < 0.7 * losses[0], losses
+    meta = json.loads((run / "best.json").read_text())
+    assert meta["task"] == "beats" and [c["name"] for c in meta["classes"]] == list(BEAT_CLASSES)
+    assert meta["input"]["rr_features"] and meta["training"]["counts"]["train"]["F"] == 217
+    assert meta["training"]["data"]["records"]["qtdb/sel116"]["role"] == "val"
+
+    out = tmp_path / "eval"
+    code = main(["evaluate-beats", "--data", str(shared_data), "--checkpoint", str(run / "best.json"),
+                 "--records", "qtdb/sel808", "qtdb/sel803", "--bootstrap", "50", "--out", str(out),
+                 "--quiet"])  # fmt: skip
+    assert code == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["records"] == ["qtdb/sel808", "qtdb/sel803"] and res["tolerance_ms"] == 150
+    (clf,) = res["methods"]
+    assert clf["name"] == "classifier" and clf["sha256"] == meta["weights_sha256"]
+    assert clf["scores"]["V"]["n_ref"] == 77 and "sensitivity_ci" in clf["scores"]["V"]
+    m = np.asarray(clf["pooled"]["confusion"])
+    assert m.shape == (5, 5) and m[:4].sum() == 903 + 1026  # every reference beat is in a row
+    assert m[1].sum() == 3 + 74
+    per = [np.asarray(r["confusion"]) for r in clf["per_record"]]
+    assert np.array_equal(per[0] + per[1], m)
+    assert clf["pooled"]["classes"]["V"]["n_ref"] == 77 and clf["pooled"]["episodes"]["n_true"] > 0
+    assert set(clf["ci95"]) >= {"V.sensitivity", "episodes.share_detected"}
+    table = (out / "table.md").read_text()
+    assert "python -m trainer evaluate-beats" in table and "| V+F (either) |" in table
+    assert "episodes detected" in table and "| qtdb/sel803 |" in table
