@@ -8,6 +8,7 @@ points elsewhere, e.g. for a packaged build.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -21,6 +22,17 @@ def checkpoints_dir() -> Path:
     """Bundled model checkpoints (``$ECGVIEWER_CHECKPOINT_DIR`` overrides)."""
     env = os.environ.get("ECGVIEWER_CHECKPOINT_DIR")
     return Path(env) if env else resources_dir() / "checkpoints"
+
+
+def installed_checkpoints(names: Iterable[str]) -> tuple[str, ...]:
+    """The ``names`` whose checkpoint (``NAME.json`` + ``NAME.safetensors``) is in :func:`checkpoints_dir`.
+
+    Only looks at the files (no torch, no validation): for menus and defaults.
+    """
+    folder = checkpoints_dir()
+    return tuple(
+        n for n in names if (folder / f"{n}.json").is_file() and (folder / f"{n}.safetensors").is_file()
+    )
 
 
 def sample_record() -> Path:

@@ -1,4 +1,4 @@
-"""Puts interval analysis into the main window: controller, measurements dock, spans on the strip.
+"""Puts interval analysis and classification into the main window: controller, docks, spans.
 
 :func:`install_analysis` is called once by :class:`~ecgviewer.gui.main_window.MainWindow`;
 everything analysis-related the window shows is connected here, so the window
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 
+from ecgviewer.gui import actions as action_table
 from ecgviewer.gui.analysis import AnalysisController
+from ecgviewer.gui.classification_panel import ClassificationPanel
 from ecgviewer.gui.interval_spans import IntervalSpansItem
 from ecgviewer.gui.measurements_panel import MeasurementsPanel
 
@@ -30,7 +32,9 @@ class AnalysisUi(QObject):
         super().__init__(window)
         self.window = window
         settings = window.settings
-        self.controller = AnalysisController(self, model=settings.model, device=settings.device)
+        self.controller = AnalysisController(
+            self, model=settings.model, classifier=settings.classifier, device=settings.device
+        )
         self.panel = MeasurementsPanel()
         self.panel.set_model(settings.model)
         self.panel.set_device(settings.device)
@@ -39,6 +43,14 @@ class AnalysisUi(QObject):
         self.panel.set_can_analyze(False)
         self.dock = window.add_side_panel(self.panel, "Measurements")
         self.dock.setVisible(settings.measurements_visible)
+        self.class_panel = ClassificationPanel()
+        self._update_installed_classifiers()
+        self.class_panel.set_classifier(self.controller.classifier)
+        self.class_dock = window.add_side_panel(self.class_panel, "Classification")
+        self.class_dock.setVisible(settings.classification_visible)
+        window.resizeDocks(  # the measurements' median beat gives way to the statements
+            [self.dock, self.class_dock], [560, self.class_panel.sizeHint().height()], Qt.Orientation.Vertical
+        )
         self.spans = IntervalSpansItem(height=SPANS_HEIGHT_MM)
         self.spans.setVisible(False)
         window.view.vb.addItem(self.spans, ignoreBounds=True)
@@ -74,6 +86,28 @@ class AnalysisUi(QObject):
         a["show_measurements"].toggled.connect(self._toggle_dock)
         self.dock.visibilityChanged.connect(self._dock_visibility_changed)
         a["analyze"].setEnabled(False)
+        self._connect_classification()
+
+    def _connect_classification(self) -> None:
+        c, p, w = self.controller, self.class_panel, self.window
+        c.busy.connect(p.set_busy)
+        c.busy.connect(self._on_busy)
+        c.classificationReady.connect(lambda result: p.set_result(result, c.classifier_meta))
+        c.classificationFailed.connect(p.set_error)
+        c.classificationFailed.connect(lambda msg: w.statusBar().showMessage(msg, 8000))
+        c.classificationProgress.connect(p.set_progress)
+        c.classificationDiscarded.connect(p.clear)
+        c.cleared.connect(p.clear)
+        p.classifierChanged.connect(self.set_classifier)
+        a = w.actions_by_name
+        for spec in action_table.ACTIONS:
+            if spec.group == "classifier":
+                a[spec.name].triggered.connect(lambda _=False, v=spec.value: self.set_classifier(v or None))
+        a["load_classifier"].triggered.connect(self._load_classifier)
+        a["show_classification"].setChecked(w.settings.classification_visible)
+        a["show_classification"].toggled.connect(self._toggle_class_dock)
+        self.class_dock.visibilityChanged.connect(self._class_dock_visibility_changed)
+        self._sync_classifier_actions()
 
     # -- user requests ----------------------------------------------------------------------
     def analyze(self) -> None:
@@ -96,6 +130,47 @@ class AnalysisUi(QObject):
         self.controller.set_device(device)
         if self.controller.record is not None:
             self.controller.reanalyze()
+
+    def set_classifier(self, classifier: str | None) -> None:
+        """Use another statement classifier (None: off); the open record is classified again with it."""
+        self.window.settings.classifier = classifier
+        self.class_panel.set_classifier(classifier)
+        self.controller.set_classifier(classifier)
+        self._sync_classifier_actions()
+        self.controller.reclassify()
+
+    def _load_classifier(self) -> None:
+        path = self.class_panel.file_dialog(self.window)
+        if path:
+            self.set_classifier(str(path))
+
+    def _update_installed_classifiers(self) -> None:
+        from ecgviewer.resources import checkpoints_dir, installed_checkpoints
+
+        installed = installed_checkpoints(n for _, n in action_table.CLASSIFIER_CHOICES)
+        self.class_panel.set_installed(installed, checkpoints_dir())
+        for _, name in action_table.CLASSIFIER_CHOICES:
+            act = self.window.actions_by_name[f"classifier_{name}"]
+            act.setEnabled(name in installed)
+            if name not in installed:
+                act.setStatusTip(f"{name} is not installed in {checkpoints_dir()}")
+
+    def _sync_classifier_actions(self) -> None:
+        current = self.controller.classifier or ""
+        for spec in action_table.ACTIONS:
+            if spec.group == "classifier":
+                act = self.window.actions_by_name[spec.name]
+                act.blockSignals(True)
+                act.setChecked(spec.value == current)  # a loaded checkpoint: none checked
+                act.blockSignals(False)
+
+    def _toggle_class_dock(self, on: bool) -> None:
+        self.class_dock.setVisible(on)
+        self.window.settings.classification_visible = on
+
+    def _class_dock_visibility_changed(self, visible: bool) -> None:
+        if not self.window.isHidden():
+            self.window.actions_by_name["show_classification"].setChecked(visible)
 
     def set_show_intervals(self, on: bool) -> None:
         """Show or hide the interval spans (rhythm strip and median beat)."""
@@ -129,6 +204,10 @@ class AnalysisUi(QObject):
             self.controller.analyze(record)
         else:
             self.controller.clear()
+
+    def _on_busy(self, busy: bool) -> None:
+        if not busy and self.controller.prediction is not None:
+            self.panel.set_prediction(self.controller.prediction)  # "done": the classifier ran after it
 
     def _on_classical(self, analysis) -> None:
         self.panel.set_classical(analysis)

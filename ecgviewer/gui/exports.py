@@ -73,11 +73,13 @@ def write_bytes(data: bytes, path: str) -> Path:
     return atomic_write_bytes(path, data)
 
 
-def write_report(path: str, record, prediction, classical, options: dict[str, Any]) -> Path:
+def write_report(
+    path: str, record, prediction, classical, options: dict[str, Any], classification=None
+) -> Path:
     """Draw and write the PDF report (worker thread)."""
     from ecgviewer.report.pdf import ReportOptions, render_report
 
-    render_report(path, record, prediction, classical, ReportOptions(**options))
+    render_report(path, record, prediction, classical, ReportOptions(**options), classification)
     return Path(path)
 
 
@@ -182,11 +184,21 @@ class ExportsUi(QObject):
         }
 
     def _results(self):
-        """``(prediction, classical)`` of the open record (None where not ready)."""
+        """``(prediction, classical, classification)`` of the open record (None where not ready).
+
+        ``classification`` is the classifier's result, a
+        :class:`~ecgviewer.report.measurements.ClassificationFailure` when it failed, or None.
+        """
+        from ecgviewer.report.measurements import ClassificationFailure
+
         c = self.window.analysis.controller
         if c.record is not self.window.record:
-            return None, None
-        return c.prediction, c.classical
+            return None, None, None
+        classification = c.classification
+        if classification is None and c.classification_error and c.classifier is not None:
+            name = Path(c.classifier).name.removesuffix(".safetensors").removesuffix(".json")
+            classification = ClassificationFailure(name, c.classification_error)
+        return c.prediction, c.classical, classification
 
     def _default_name(self, suffix: str) -> str:
         w = self.window
@@ -242,12 +254,15 @@ class ExportsUi(QObject):
             return write_bytes, (render_svg(w.view, f"ECG view of {Path(path).stem}"), path)
         if kind == "wfdb":
             return write_wfdb, (w.record, path)
-        prediction, classical = self._results()
+        prediction, classical, classification = self._results()
         if kind == "pdf":
-            return write_report, (path, w.display_record, prediction, classical, self.report_options())
+            options = self.report_options()
+            return write_report, (path, w.display_record, prediction, classical, options, classification)
         from ecgviewer.report.measurements import measurement_document
 
-        doc = measurement_document(w.record, prediction, classical, filters=w.filters_text())
+        doc = measurement_document(
+            w.record, prediction, classical, classification=classification, filters=w.filters_text()
+        )
         return write_measurements, (path, doc, kind)
 
     def _on_finished(self, request_id: int, out: object) -> None:

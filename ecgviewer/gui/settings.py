@@ -167,6 +167,38 @@ class ViewerSettings:
         self._set("analysis/model", str(value))
 
     @property
+    def classifier(self) -> str | None:
+        """Bundled classifier name, classification checkpoint path, or None (off).
+
+        Default (nothing stored, or a stored choice whose files are gone): the first
+        installed bundled classifier, or None when none is installed.
+        """
+        from ecgviewer.gui.actions import CLASSIFIER_CHOICES
+        from ecgviewer.resources import installed_checkpoints
+
+        installed = installed_checkpoints(name for _, name in CLASSIFIER_CHOICES)
+        default = installed[0] if installed else None
+        value = str(self._q.value("analysis/classifier", "") or "")
+        if value == "none":
+            return None
+        if value in installed or (value and Path(value).with_suffix(".json").is_file()):
+            return value
+        return default
+
+    @classifier.setter
+    def classifier(self, value: str | None) -> None:
+        self._set("analysis/classifier", "none" if value is None else str(value))
+
+    @property
+    def classification_visible(self) -> bool:
+        """Whether the classification dock is shown."""
+        return self._flag("view/classification_panel", True)
+
+    @classification_visible.setter
+    def classification_visible(self, value: bool) -> None:
+        self._set_flag("view/classification_panel", value)
+
+    @property
     def device(self) -> str:
         """``auto``, ``cpu``, ``cuda`` or ``mps``."""
         value = str(self._q.value("analysis/device", "auto") or "auto")

@@ -10,7 +10,10 @@ Pipeline
    the model's windows (:func:`~ecgviewer.inference.preprocess.prepare_windows`)
    and run the classical median-beat measurement.
 3. **Predict** (this process): the windows of many records go through the model
-   together, in batches (on the GPU when there is one).
+   together, in batches (on the GPU when there is one); then, with a statement
+   classifier, the same windows (or its own, when its input differs) through the
+   classifier. A classifier failure on one record is logged (stage
+   ``classifier``) and its outputs are written without statements.
 4. **Write**: the per-file JSON document (and a state file) here; the per-file
    PDF report in a worker process; ``measurements.csv`` (all finished records)
    and ``errors.csv`` (file, stage, reason) every few seconds and at the end.
@@ -19,9 +22,11 @@ Every file is written atomically (:mod:`ecgviewer.core.io_utils`), so a killed
 run leaves only complete outputs (and perhaps temporary files, removed by the
 next run). A record counts as finished when its state file
 ``OUTDIR/.ecgviewer-batch/KEY.json`` exists, names the same source file (size
-and modification time) and lists every requested output; a rerun skips
-finished records (``--force`` redoes them) and rebuilds ``measurements.csv``
-from the state files, so every record appears exactly once.
+and modification time), lists every requested output, was made with the same
+classifier (name and weights' sha256, or none) and holds a document of the
+current schema version; a rerun skips finished records (``--force`` redoes them)
+and rebuilds ``measurements.csv`` from the state files, so every record appears
+exactly once.
 
 Worker processes are started with ``forkserver`` (``spawn`` where there is no
 fork): never forked from this process, which holds torch and perhaps CUDA.
@@ -191,12 +196,20 @@ def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def prepare_job(path: str, input_spec: dict[str, Any], classical: bool, keep: bool) -> tuple[str, Any]:
+def prepare_job(
+    path: str,
+    input_spec: dict[str, Any],
+    classical: bool,
+    keep: bool,
+    class_spec: dict[str, Any] | None = None,
+) -> tuple[str, Any]:
     """Read one file, cut its model windows and measure it classically.
 
-    Returns ``("ok", (record, windows, beat_analysis))`` or ``(stage, reason)``
-    with stage ``"read"`` or ``"prepare"``; nothing is raised, so one bad file
-    cannot stop the run.
+    Returns ``("ok", (record, windows, beat_analysis, class_windows))`` or
+    ``(stage, reason)`` with stage ``"read"`` or ``"prepare"``; nothing is
+    raised, so one bad file cannot stop the run. ``class_windows`` are the
+    classifier's windows when it takes another input (``class_spec``), or the
+    reason they could not be made (str); None when ``class_spec`` is None.
     """
     from ecgviewer.core.errors import EcgReadError
     from ecgviewer.core.readers import read_record
@@ -215,6 +228,12 @@ def prepare_job(path: str, input_spec: dict[str, Any], classical: bool, keep: bo
         return "prepare", str(exc)
     except Exception as exc:
         return "prepare", f"{type(exc).__name__}: {exc}"
+    class_windows: Any = None
+    if class_spec is not None:
+        try:
+            class_windows = prepare_windows(record, **class_spec)
+        except Exception as exc:  # the intervals still count
+            class_windows = str(exc) if isinstance(exc, PredictionError) else f"{type(exc).__name__}: {exc}"
     analysis = None
     if classical:
         from ecgviewer.core.beats import analyze_beats
@@ -225,7 +244,7 @@ def prepare_job(path: str, input_spec: dict[str, Any], classical: bool, keep: bo
             analysis = None
     if keep:
         _cache_put(path, record)
-    return "ok", (record, windows, analysis)
+    return "ok", (record, windows, analysis, class_windows)
 
 
 def report_job(
@@ -236,6 +255,7 @@ def report_job(
     analysis: Any,
     options: dict[str, Any],
     filters_hz: tuple[float | None, float | None, float | None],
+    classification: Any = None,
 ) -> tuple[str, Any]:
     """Render one PDF report (``record`` None: the one this worker prepared). Returns ``("ok", pages)``."""
     try:
@@ -254,7 +274,9 @@ def report_job(
         _CACHE.pop(path, None)
         display = filtered_record(record, filters_hz)
         opts = ReportOptions(**options, filters=FilterSettings(*filters_hz).describe(record.fs_hz))
-        info = render_report(pdf_path, display, unpack(prediction), unpack(analysis), opts)
+        info = render_report(
+            pdf_path, display, unpack(prediction), unpack(analysis), opts, unpack(classification)
+        )
         return "ok", info.n_pages
     except Exception as exc:
         return "report", f"{type(exc).__name__}: {exc}"
@@ -294,14 +316,19 @@ class BatchConfig:
     progress: bool = True
 
 
+class ClassifierLoadError(Exception):
+    """The statement classifier given to :func:`run_batch` could not be loaded (message: why)."""
+
+
 @dataclass
 class BatchSummary:
-    """What a run did."""
+    """What a run did (``not_classified``: records written without statements, the classifier failed)."""
 
     total: int = 0
     done: int = 0
     skipped: int = 0
     failed: int = 0
+    not_classified: int = 0
     elapsed_s: float = 0.0
     interrupted: bool = False
     errors: list[tuple[str, str, str]] = field(default_factory=list)
@@ -336,15 +363,35 @@ def _source_id(path: Path) -> dict[str, Any]:
     return {"source": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def load_finished(out_dir: Path, item: InputFile, per_file: Sequence[str]) -> dict[str, Any] | None:
-    """The stored document of ``item`` when every requested output of it is done, else None."""
+def classifier_identity(classifier: Any) -> dict[str, str] | None:
+    """``{"name", "sha256"}`` of a classifier (from its JSON, without loading it), None for none."""
+    if classifier is None:
+        return None
+    from ecgviewer.models.checkpoint import read_meta
+
+    return {"name": classifier.model_name, "sha256": read_meta(classifier.checkpoint_path).weights_sha256}
+
+
+def load_finished(
+    out_dir: Path, item: InputFile, per_file: Sequence[str], classifier: dict[str, str] | None = None
+) -> dict[str, Any] | None:
+    """The stored document of ``item`` when every requested output of it is done, else None.
+
+    Done means: same source file, every output in ``per_file`` written, the same
+    ``classifier`` (:func:`classifier_identity`) and the current schema version.
+    """
+    from ecgviewer.report.measurements import SCHEMA_VERSION
+
     state = _state_path(out_dir, item.key)
     try:
         data = json.loads(state.read_text(encoding="utf-8"))
         same = {k: data[k] for k in ("source", "size", "mtime_ns")} == _source_id(item.path)
+        same = same and data["document"]["schema_version"] == SCHEMA_VERSION
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if not same or not set(per_file) <= set(data.get("outputs", [])):
+        return None
+    if data.get("classifier") != classifier:
         return None
     if not all(_output_path(out_dir, item.key, k).is_file() for k in per_file):
         return None
@@ -396,18 +443,31 @@ def _limit_torch_threads(predictor: Any, inline: bool) -> int | None:
     return before
 
 
-def run_batch(config: BatchConfig, predictor: Any, log: Callable[[str], None] | None = None) -> BatchSummary:
+def run_batch(
+    config: BatchConfig,
+    predictor: Any,
+    log: Callable[[str], None] | None = None,
+    classifier: Any = None,
+) -> BatchSummary:
     """Run the batch described by ``config`` with a :class:`~ecgviewer.inference.Predictor`.
 
-    The predictor is loaded here (if it is not yet) while the worker processes start.
+    The predictor (and the optional statement ``classifier``, a
+    :class:`~ecgviewer.inference.Classifier`) is loaded here (if it is not yet)
+    while the worker processes start.
 
     Returns a :class:`BatchSummary`; a bad file is recorded in ``errors.csv`` and
     the run goes on. Ctrl+C or SIGTERM stops it after writing the CSV files of
     what finished (``summary.interrupted``).
+
+    Raises
+    ------
+    ClassifierLoadError
+        The classifier's checkpoint cannot be read or loaded.
     """
     from tqdm import tqdm
 
-    from ecgviewer.report.measurements import measurement_document
+    from ecgviewer.models.checkpoint import CheckpointError
+    from ecgviewer.report.measurements import ClassificationFailure, measurement_document
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
     t_start, cpu_start = time.perf_counter(), time.process_time()
@@ -421,11 +481,15 @@ def run_batch(config: BatchConfig, predictor: Any, log: Callable[[str], None] | 
     per_file = [k for k in ("json", "pdf") if k in reports]
     csv_on = "csv" in reports
     items = discover(config.inputs, config.recursive, exclude=out_dir)
+    try:
+        class_id = classifier_identity(classifier)
+    except CheckpointError as exc:
+        raise ClassifierLoadError(str(exc)) from None
     summary = BatchSummary(total=len(items))
     docs: dict[str, dict[str, Any]] = {}
     todo: deque[InputFile] = deque()
     for item in items:
-        doc = None if config.force else load_finished(out_dir, item, per_file)
+        doc = None if config.force else load_finished(out_dir, item, per_file, class_id)
         if doc is not None:
             docs[item.key] = doc
             summary.skipped += 1
@@ -441,11 +505,19 @@ def run_batch(config: BatchConfig, predictor: Any, log: Callable[[str], None] | 
             pool.submit(_noop)
     try:
         predictor.load()
+        if classifier is not None:
+            try:
+                classifier.load()
+            except Exception as exc:
+                raise ClassifierLoadError(str(exc)) from exc
     except BaseException:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         raise
     input_spec = predictor.input_spec()
+    class_spec = classifier.input_spec() if classifier is not None else None
+    if class_spec == input_spec:
+        class_spec = None  # the classifier takes the interval model's windows
     filters_text = None
     if any(f is not None for f in config.filters_hz):
         from ecgviewer.core.filters import FilterSettings
@@ -470,7 +542,8 @@ def run_batch(config: BatchConfig, predictor: Any, log: Callable[[str], None] | 
         bar.set_postfix(failed=summary.failed, refresh=False)
 
     def finish(item: InputFile, doc: dict[str, Any]) -> None:
-        state = {**_source_id(item.path), "key": item.key, "outputs": per_file, "document": doc}
+        state = {**_source_id(item.path), "key": item.key, "outputs": per_file, "classifier": class_id}
+        state["document"] = doc
         atomic_write_bytes(_state_path(out_dir, item.key), json.dumps(state).encode("utf-8"))
         docs[item.key] = doc
         summary.done += 1
@@ -486,7 +559,7 @@ def run_batch(config: BatchConfig, predictor: Any, log: Callable[[str], None] | 
     threads = _limit_torch_threads(predictor, inline)
     prep: dict[Future, InputFile] = {}
     reporting: dict[Future, tuple[InputFile, dict[str, Any]]] = {}
-    ready: list[tuple[InputFile, Any, Any, Any]] = []  # item, record, windows, analysis
+    ready: list[tuple[InputFile, Any, Any, Any, Any]] = []  # item, record, windows, analysis, class windows
     max_prep = max(config.batch_size, 1) + 2 * max(config.workers, 1)
 
     def submit(fn: Callable[..., tuple[str, Any]], *args: Any) -> Future:
@@ -502,15 +575,38 @@ def run_batch(config: BatchConfig, predictor: Any, log: Callable[[str], None] | 
             summary.worker_cpu_s += cpu_s  # in-process jobs are in this process's own CPU time
         return status, (unpack(value) if status == "ok" and pool is not None else value)
 
+    def classify(batch: list[tuple[InputFile, Any, Any, Any, Any]], results: list[Any]) -> list[Any]:
+        """Per item: None (no classifier or no intervals), a result, or a ClassificationFailure."""
+        out: list[Any] = [None] * len(batch)
+        if classifier is None:
+            return out
+        run = []
+        for i, ((_item, _rec, windows, _a, class_windows), res) in enumerate(zip(batch, results)):
+            if isinstance(res, Exception):
+                continue
+            if isinstance(class_windows, str):
+                out[i] = ClassificationFailure(classifier.model_name, class_windows)
+            else:
+                run.append((i, windows if class_windows is None else class_windows))
+        for (i, _w), got in zip(run, classifier.classify_windows([w for _, w in run])):
+            out[i] = (
+                ClassificationFailure(classifier.model_name, str(got)) if isinstance(got, Exception) else got
+            )
+        return out
+
     def run_model() -> None:
         nonlocal ready
         batch, ready = ready, []
-        results = predictor.predict_windows([w for _, _, w, _ in batch])
-        for (item, record, _w, analysis), res in zip(batch, results):
+        results = predictor.predict_windows([w for _, _, w, _, _ in batch])
+        classifications = classify(batch, results)
+        for (item, record, _w, analysis, _cw), res, cls in zip(batch, results, classifications):
             if isinstance(res, Exception):
                 fail(item, "model", str(res))
                 continue
-            doc = measurement_document(record, res, analysis, filters=filters_text)
+            if isinstance(cls, ClassificationFailure):  # the intervals are written all the same
+                errors.append((str(item.path), "classifier", " ".join(cls.message.split())))
+                summary.not_classified += 1
+            doc = measurement_document(record, res, analysis, classification=cls, filters=filters_text)
             doc["record"]["file"] = str(item.path)
             if "json" in per_file:
                 with atomic_write(_output_path(out_dir, item.key, "json"), "w") as fh:
@@ -521,7 +617,8 @@ def run_batch(config: BatchConfig, predictor: Any, log: Callable[[str], None] | 
                 pdf_path.parent.mkdir(parents=True, exist_ok=True)
                 args = (str(item.path), str(pdf_path), None if pool is not None else record)
                 args += (pack(res), pack(analysis)) if pool is not None else (res, analysis)
-                f = submit(report_job, *args, dict(config.report_options), tuple(config.filters_hz))
+                args += (dict(config.report_options), tuple(config.filters_hz))
+                f = submit(report_job, *args, pack(cls) if pool is not None else cls)
                 reporting[f] = (item, doc)
             else:
                 finish(item, doc)
@@ -534,10 +631,11 @@ def run_batch(config: BatchConfig, predictor: Any, log: Callable[[str], None] | 
         while todo or prep or ready or reporting:
             while todo and len(prep) + len(ready) < max_prep:
                 item = todo.popleft()
-                prep[submit(prepare_job, str(item.path), input_spec, config.classical, pdf_on)] = item
+                f = submit(prepare_job, str(item.path), input_spec, config.classical, pdf_on, class_spec)
+                prep[f] = item
                 if pool is None:
                     break  # in-process: one at a time, so the model still sees batches
-            n_windows = sum(len(w.data) for _, _, w, _ in ready)
+            n_windows = sum(len(w.data) for _, _, w, _, _ in ready)
             if ready and (n_windows >= config.batch_size or (not prep and not (todo and pool is None))):
                 run_model()
                 continue
@@ -549,8 +647,7 @@ def run_batch(config: BatchConfig, predictor: Any, log: Callable[[str], None] | 
                     item = prep.pop(f)
                     status, value = result_of(f)
                     if status == "ok":
-                        record, windows, analysis = value
-                        ready.append((item, record, windows, analysis))
+                        ready.append((item, *value))
                     else:
                         fail(item, status, value)
                 else:
@@ -589,12 +686,15 @@ def format_summary(summary: BatchSummary, out_dir: Path) -> str:
         f"{summary.skipped} skipped (done before)",
         f"{summary.failed} failed",
     ]
+    if summary.not_classified:
+        parts.append(f"{summary.not_classified} written without statements (classifier failed)")
     rate = (
         f"{summary.records_per_s:.1f} records/s, {summary.cpu_ms_per_record:.0f} CPU ms/record"
         if summary.done
         else "-"
     )
-    where = f"results in {out_dir}" + (f" (errors: {out_dir / ERRORS_CSV})" if summary.failed else "")
+    trouble = summary.failed or summary.not_classified
+    where = f"results in {out_dir}" + (f" (errors: {out_dir / ERRORS_CSV})" if trouble else "")
     return f"{', '.join(parts)} in {summary.elapsed_s:.1f} s ({rate}); {where}"
 
 

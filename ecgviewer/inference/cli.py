@@ -1,16 +1,21 @@
-"""``ecgviewer analyze FILE...``: model and classical intervals from the command line.
+"""``ecgviewer analyze FILE...``: model and classical intervals (and statements) from the command line.
 
 Torch is imported inside :func:`main` only (via :class:`Predictor`), so registering
-the subcommand at start-up costs nothing.
+the subcommand at start-up costs nothing. ``--classifier`` adds the statement
+classifier (:class:`~ecgviewer.inference.classifier.Classifier`); by default the
+first installed bundled one, else none (with a one-line note).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--model", default="resnet1d", help="resnet1d, vit1d or a checkpoint path (default resnet1d)"
+    )
+    p.add_argument(
+        "--classifier",
+        metavar="NAME|PATH|none",
+        help="statement classifier: ptbxl_resnet18, ptbxl_crnn, a classification checkpoint path, or none "
+        "(default: the first bundled one that is installed, else none)",
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto: cuda > mps > cpu)")
     p.add_argument("--stride", type=float, default=5.0, metavar="S", help="window hop in seconds (default 5)")
@@ -83,16 +94,83 @@ def _finite(v: Any) -> Any:
     return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
-def analyze_file(path: Path, predictor: Any, classical: bool = True) -> dict[str, Any]:
-    """Read one file and return its JSON-ready analysis (raises on failure)."""
+def make_classifier(
+    choice: str | None,
+    device: str = "auto",
+    stride_s: float = 5.0,
+    batch_size: int = 32,
+    note: Callable[[str], None] | None = None,
+) -> Any:
+    """The :class:`~ecgviewer.inference.classifier.Classifier` that ``--classifier`` names, or None.
+
+    ``choice`` None: the first installed bundled classifier, else None with a
+    one-line ``note``; ``"none"``: None. Only the checkpoint's JSON is read here
+    (torch is not imported): a missing file or a checkpoint of another task
+    raises :class:`~ecgviewer.models.checkpoint.CheckpointError` at once.
+    """
+    from ecgviewer.inference.classifier import BUNDLED_CLASSIFIERS, Classifier
+    from ecgviewer.models.checkpoint import CheckpointError, read_meta
+    from ecgviewer.resources import checkpoints_dir, installed_checkpoints
+
+    if choice is None:
+        installed = installed_checkpoints(BUNDLED_CLASSIFIERS)
+        if not installed:
+            if note is not None:
+                note(
+                    f"note: no statement classifier installed ({', '.join(BUNDLED_CLASSIFIERS)} are not in "
+                    f"{checkpoints_dir()}): intervals only; --classifier PATH uses a checkpoint"
+                )
+            return None
+        choice = installed[0]
+    if choice.strip().lower() == "none":
+        return None
+    classifier = Classifier(choice, device=device, stride_s=stride_s, batch_size=batch_size)
+    task = read_meta(classifier.checkpoint_path).task
+    if task != "classification":
+        raise CheckpointError(f"{classifier.checkpoint_path}: task {task!r}, not a classification checkpoint")
+    return classifier
+
+
+def analyze_file(
+    path: Path, predictor: Any, classical: bool = True, classifier: Any = None
+) -> dict[str, Any]:
+    """Read one file and return its JSON-ready analysis (raises when the intervals fail).
+
+    With a ``classifier`` the entry gets ``classification``: its result (run on the
+    interval model's windows when both models take the same input), or
+    ``{"model", "error"}`` when it failed on this record.
+    """
     from ecgviewer.core.beats import analyze_beats
     from ecgviewer.core.readers import read_record
+    from ecgviewer.inference.errors import PredictionError
+    from ecgviewer.inference.preprocess import prepare_windows
 
     record = read_record(path)
     entry: dict[str, Any] = {"file": str(path)}
-    entry.update(predictor.predict(record).to_dict())
+    t0 = time.perf_counter()
+    spec = predictor.input_spec()
+    windows = prepare_windows(record, **spec)
+    [prediction] = predictor.predict_windows([windows])
+    if isinstance(prediction, Exception):
+        raise prediction
+    entry.update(dataclasses.replace(prediction, elapsed_s=time.perf_counter() - t0).to_dict())
     if classical:
         entry["classical"] = {k: _finite(v) for k, v in analyze_beats(record).intervals.to_dict().items()}
+    if classifier is not None:
+        try:
+            t0 = time.perf_counter()
+            class_spec = classifier.input_spec()
+            same = class_spec == spec
+            [result] = classifier.classify_windows(
+                [windows if same else prepare_windows(record, **class_spec)]
+            )
+            if isinstance(result, Exception):
+                raise result
+            entry["classification"] = dataclasses.replace(
+                result, elapsed_s=time.perf_counter() - t0
+            ).to_dict()
+        except PredictionError as exc:
+            entry["classification"] = {"model": classifier.model_name, "error": str(exc)}
     return entry
 
 
@@ -120,6 +198,21 @@ def _print_text(e: dict[str, Any]) -> None:
         )
     for w in e["warnings"]:
         print(f"  note: {w}")
+    k = e.get("classification")
+    if k and "error" in k:
+        print(f"  classifier {k['model']}: error: {k['error']}")
+    elif k:
+        from ecgviewer.report.measurements import CLASSIFIER_PLACEHOLDER_WARNING, DECISION_SUPPORT_NOTE
+
+        if not k["trained"]:
+            print(f"  *** classifier: {CLASSIFIER_PLACEHOLDER_WARNING} ***")
+        stated = ", ".join(k["statements"]) or "none above threshold"
+        print(f"  statements: {stated}  ({k['model']}, {k['checkpoint_status']}; {DECISION_SUPPORT_NOTE})")
+        probs = ", ".join(
+            f"{c['name']} {100 * c['probability']:.0f}%" + ("*" if c["positive"] else "")
+            for c in k["classes"]
+        )
+        print(f"  classes:  {probs}  (* = at or above its threshold)")
 
 
 def main(argv: list[str]) -> int:
@@ -140,22 +233,42 @@ def main(argv: list[str]) -> int:
         if args.workers < 0 or args.batch_size < 1 or args.pages < 1:
             parser.error("--workers must be >= 0, --batch-size and --pages >= 1")
     try:
+        classifier = make_classifier(
+            args.classifier,
+            device=args.device,
+            stride_s=args.stride,
+            batch_size=max(1, args.batch_size),
+            note=lambda msg: print(msg, file=sys.stderr),
+        )
+    except (CheckpointError, PredictionError, ValueError) as exc:
+        print(f"error: cannot load classifier {args.classifier!r}: {exc}", file=sys.stderr)
+        return 2
+    try:
         predictor = Predictor(
             args.model, device=args.device, stride_s=args.stride, batch_size=max(1, args.batch_size)
         )
-        if args.out is not None:  # the batch engine loads it while its workers start
-            return _batch(args, reports, predictor)
+        if args.out is not None:  # the batch engine loads them while its workers start
+            return _batch(args, reports, predictor, classifier)
         predictor.load()
     except (CheckpointError, PredictionError, ValueError) as exc:
         print(f"error: cannot load model {args.model!r}: {exc}", file=sys.stderr)
         return 2
+    if classifier is not None:
+        try:
+            classifier.load()
+        except (CheckpointError, PredictionError, ValueError) as exc:
+            print(f"error: cannot load classifier {args.classifier!r}: {exc}", file=sys.stderr)
+            return 2
     files: list[Path] = []
     for f in args.files:  # folders expand to the records in them; files are taken as they are
         files += [i.path for i in discover([f], args.recursive)] if f.is_dir() else [f]
     results, failed = [], False
     for path in files:
         try:
-            entry = analyze_file(path, predictor, classical=not args.no_classical)
+            entry = analyze_file(path, predictor, classical=not args.no_classical, classifier=classifier)
+            if "error" in entry.get("classification", {}):
+                failed = True
+                print(f"error: {path}: classifier: {entry['classification']['error']}", file=sys.stderr)
         except (EcgReadError, PredictionError, OSError, ValueError) as exc:
             failed = True
             msg = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
@@ -169,9 +282,9 @@ def main(argv: list[str]) -> int:
     return 1 if failed else 0
 
 
-def _batch(args: argparse.Namespace, reports: tuple[str, ...], predictor: Any) -> int:
+def _batch(args: argparse.Namespace, reports: tuple[str, ...], predictor: Any, classifier: Any) -> int:
     """``--out``: the batch engine (:mod:`ecgviewer.inference.batch`)."""
-    from ecgviewer.inference.batch import BatchConfig, format_summary, run_batch
+    from ecgviewer.inference.batch import BatchConfig, ClassifierLoadError, format_summary, run_batch
 
     config = BatchConfig(
         inputs=list(args.files),
@@ -197,11 +310,14 @@ def _batch(args: argparse.Namespace, reports: tuple[str, ...], predictor: Any) -
         progress=not args.quiet,
     )
     try:
-        summary = run_batch(config, predictor)
+        summary = run_batch(config, predictor, classifier=classifier)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ClassifierLoadError as exc:
+        print(f"error: cannot load classifier {classifier.model_name!r}: {exc}", file=sys.stderr)
         return 2
     print(format_summary(summary, args.out), file=sys.stderr)
     if summary.interrupted:
         return 130
-    return 1 if summary.failed else 0
+    return 1 if summary.failed or summary.not_classified else 0

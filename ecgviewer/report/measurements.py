@@ -10,7 +10,10 @@ meaning or disappears.
 Three sources can stand side by side: the interval model, the classical
 median-beat measurement (:func:`ecgviewer.core.beats.analyze_beats`), and the
 measurements the acquiring device stored in the file
-(:class:`ecgviewer.core.record.VendorMeasurements`).
+(:class:`ecgviewer.core.record.VendorMeasurements`). A statement classifier
+(:class:`ecgviewer.inference.classifier.Classifier`) adds the ``classification``
+section: per-class probabilities, thresholds and the thresholded statements
+(schema version 2), or the reason it failed (:class:`ClassificationFailure`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import datetime as dt
 import io
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import ecgviewer
@@ -27,10 +31,15 @@ import ecgviewer
 if TYPE_CHECKING:
     from ecgviewer.core.beats import BeatAnalysis
     from ecgviewer.core.record import EcgRecord
+    from ecgviewer.inference.classifier import ClassificationResult
     from ecgviewer.inference.result import PredictionResult
 
-#: Version of the JSON document (and of the CSV columns).
-SCHEMA_VERSION = 1
+#: Version of the JSON document (and of the CSV columns). 2: the ``classification`` section.
+SCHEMA_VERSION = 2
+#: Banner of an untrained classification checkpoint (every display and report shows it).
+CLASSIFIER_PLACEHOLDER_WARNING = "UNTRAINED PLACEHOLDER — class probabilities are not a reading"
+#: Said wherever statements are shown: what they are and what they are not.
+DECISION_SUPPORT_NOTE = "decision support only, not a diagnosis"
 #: Measurement rows: key, label, unit (the order of every table, JSON object and CSV column group).
 ROWS: tuple[tuple[str, str, str], ...] = (
     ("hr_bpm", "HR", "bpm"),
@@ -94,9 +103,57 @@ def model_values(result: PredictionResult | None) -> dict[str, tuple[float, floa
     return out
 
 
-def model_version(result: PredictionResult) -> str:
+def model_version(result: PredictionResult | ClassificationResult) -> str:
     """Short checkpoint identity shown in reports: the first 12 hex digits of the weights' sha256."""
     return result.checkpoint_sha256[:12] if result.checkpoint_sha256 else "unknown"
+
+
+@dataclass(frozen=True)
+class ClassificationFailure:
+    """A classifier ran on the record and failed: reported in place of its result.
+
+    Parameters
+    ----------
+    model_name
+        The classifier (bundled name or checkpoint file name).
+    message
+        Why it failed, one line.
+    """
+
+    model_name: str
+    message: str
+
+
+def classification_warning(result: ClassificationResult | None) -> str | None:
+    """The banner every display of ``result`` must show (untrained checkpoint), else None."""
+    if result is None or result.trained:
+        return None
+    return CLASSIFIER_PLACEHOLDER_WARNING
+
+
+def classification_section(
+    classification: ClassificationResult | ClassificationFailure | None,
+) -> dict[str, Any] | None:
+    """The ``classification`` section of a document: null, the result, or ``{name, error}``."""
+    if classification is None:
+        return None
+    if isinstance(classification, ClassificationFailure):
+        return {"name": classification.model_name, "error": classification.message}
+    d = classification.to_dict()
+    return {
+        "name": classification.model_name,
+        "version": model_version(classification),
+        "status": classification.checkpoint_status,
+        "trained": bool(classification.trained),
+        "checkpoint_sha256": classification.checkpoint_sha256,
+        "device": classification.device,
+        "warning": classification_warning(classification),
+        "n_windows": classification.n_windows,
+        "window_starts_s": [float(s) for s in classification.window_starts_s],
+        "warnings": list(classification.warnings),
+        "statements": d["statements"],
+        "classes": d["classes"],
+    }
 
 
 def record_section(record: EcgRecord) -> dict[str, Any]:
@@ -111,6 +168,7 @@ def measurement_document(
     prediction: PredictionResult | None = None,
     classical: BeatAnalysis | None = None,
     *,
+    classification: ClassificationResult | ClassificationFailure | None = None,
     filters: str | None = None,
     created: dt.datetime | None = None,
 ) -> dict[str, Any]:
@@ -123,6 +181,8 @@ def measurement_document(
         measurement always see the recorded samples).
     prediction, classical
         Model and classical results, None where not available.
+    classification
+        The statement classifier's result, its failure, or None when none ran.
     filters
         Display filters of the accompanying report (``FilterSettings.describe``), if any.
     created
@@ -181,18 +241,46 @@ def measurement_document(
         "classical": classical_section,
         "vendor": vendor_section,
         "measurements": rows,
+        "classification": classification_section(classification),
     }
 
 
 # -- CSV ---------------------------------------------------------------------------------
-def csv_columns() -> list[str]:
-    """Header of ``measurements.csv`` (one row per record; values from :func:`csv_row`)."""
+#: Classification columns after the interval columns; then ``prob_NAME`` per class.
+CLASSIFICATION_COLUMNS: tuple[str, ...] = (
+    "classifier",
+    "classifier_version",
+    "classifier_trained",
+    "statements",
+    "classifier_error",
+)
+
+
+def csv_class_names(docs: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Class names of the documents' classifications, in first-seen (checkpoint) order."""
+    names: dict[str, None] = {}
+    for doc in docs:
+        for c in (doc.get("classification") or {}).get("classes", ()):
+            names.setdefault(c["name"], None)
+    return list(names)
+
+
+def csv_columns(class_names: Iterable[str] = ()) -> list[str]:
+    """Header of ``measurements.csv`` (one row per record; values from :func:`csv_row`).
+
+    Parameters
+    ----------
+    class_names
+        Classes of the classifier(s) that produced the rows: one ``prob_NAME``
+        column each, after :data:`CLASSIFICATION_COLUMNS` (see :func:`csv_class_names`).
+    """
     cols = ["file", "format", "fs_hz", "duration_s", "start_time", "model", "model_version", "model_trained"]
     for key, _, _ in ROWS:
         cols += [f"{key}_model", f"{key}_classical", f"{key}_vendor"]
     cols += [f"{key}_model_iqr" for key, _, _ in ROWS if key not in ("qtc_bazett_ms", "qtc_fridericia_ms")]
     cols += ["classical_n_beats", "vendor_source"] + [f"vendor_{k}" for k, _, _ in VENDOR_EXTRA]
     cols += ["model_warning", "schema_version"]
+    cols += [*CLASSIFICATION_COLUMNS, *(f"prob_{name}" for name in class_names)]
     return cols
 
 
@@ -206,9 +294,10 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
-def csv_row(doc: Mapping[str, Any]) -> list[str]:
-    """The :func:`csv_columns` cells of one :func:`measurement_document`."""
+def csv_row(doc: Mapping[str, Any], class_names: Iterable[str] = ()) -> list[str]:
+    """The :func:`csv_columns` cells of one :func:`measurement_document` (statements joined by ``;``)."""
     rec, model, m = doc["record"], doc.get("model") or {}, doc["measurements"]
+    cls = doc.get("classification") or {}
     vendor = doc.get("vendor") or {}
     values: dict[str, Any] = {
         "file": rec.get("file"),
@@ -223,7 +312,14 @@ def csv_row(doc: Mapping[str, Any]) -> list[str]:
         "vendor_source": vendor.get("source"),
         "model_warning": model.get("warning"),
         "schema_version": doc.get("schema_version"),
+        "classifier": cls.get("name"),
+        "classifier_version": cls.get("version"),
+        "classifier_trained": cls.get("trained"),
+        "statements": ";".join(cls["statements"]) if "statements" in cls else None,
+        "classifier_error": cls.get("error"),
     }
+    for c in cls.get("classes", ()):
+        values[f"prob_{c['name']}"] = c["probability"]
     for key, _, _ in ROWS:
         row = m[key]
         values[f"{key}_model"] = row["model"]
@@ -232,14 +328,16 @@ def csv_row(doc: Mapping[str, Any]) -> list[str]:
         values[f"{key}_model_iqr"] = (row.get("model_spread") or {}).get("iqr")
     for key, _, _ in VENDOR_EXTRA:
         values[f"vendor_{key}"] = (vendor.get("values") or {}).get(key)
-    return [_cell(values.get(c)) for c in csv_columns()]
+    return [_cell(values.get(c)) for c in csv_columns(class_names)]
 
 
 def csv_text(docs: Iterable[Mapping[str, Any]]) -> str:
-    """A complete CSV file (header + one row per document)."""
+    """A complete CSV file (header + one row per document; ``prob_`` columns from :func:`csv_class_names`)."""
+    docs = list(docs)
+    names = csv_class_names(docs)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(csv_columns())
+    writer.writerow(csv_columns(names))
     for doc in docs:
-        writer.writerow(csv_row(doc))
+        writer.writerow(csv_row(doc, names))
     return buf.getvalue()

@@ -21,6 +21,8 @@ One page per 10 s (``ReportOptions.max_pages`` pages at most, from
   measurements block (HR, RR, PR, QRS, QT, QTc Bazett and Fridericia: model,
   classical and, when the file carries them, the device's values) with the
   model's name and version and the untrained-checkpoint warning when it applies;
+  beside it, when a statement classifier ran, the thresholded statements and
+  every class's probability against its threshold (decision support only);
   the median beat (lead II) at 25 mm/s with the PR/QRS/QT spans;
 * the ECG in the chosen layout (:mod:`ecgviewer.gui.ecg_layout`: 3x4 or 6x2 with
   a lead II rhythm strip, or 12x1), calibration pulses and lead labels;
@@ -42,13 +44,23 @@ import ecgviewer
 from ecgviewer.core.io_utils import atomic_write_bytes
 from ecgviewer.core.spans import median_beat_spans, model_interval_ms, pick_lead
 from ecgviewer.gui import ecg_layout
-from ecgviewer.report.measurements import ROWS, VENDOR_EXTRA, classical_values, model_values, model_version
+from ecgviewer.report.measurements import (
+    DECISION_SUPPORT_NOTE,
+    ROWS,
+    VENDOR_EXTRA,
+    ClassificationFailure,
+    classical_values,
+    classification_warning,
+    model_values,
+    model_version,
+)
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QPainter
 
     from ecgviewer.core.beats import BeatAnalysis
     from ecgviewer.core.record import EcgRecord
+    from ecgviewer.inference.classifier import ClassificationResult
     from ecgviewer.inference.result import PredictionResult
 
 #: Landscape page sizes (width, height) in mm.
@@ -63,6 +75,9 @@ HEADER_MM = 40.0
 FOOTER_MM = 6.0
 #: Width of the median-beat panel in the header, mm.
 MEDIAN_PANEL_MM = 62.0
+#: Width of the interval measurements block, and of the statements block beside it, mm.
+MEASUREMENTS_MM = 78.0
+STATEMENTS_MM = 50.0
 DISCLAIMER = "Not for diagnostic use — research software; every measurement must be checked by a clinician."
 
 # Colours of the printed page.
@@ -73,6 +88,7 @@ TEXT = "#000000"
 MUTED = "#555555"
 WARNING = "#b00020"
 MODEL_SPAN = "#1f4fa3"
+POSITIVE = "#1f4fa3"
 CLASSICAL_SPAN = "#2e7d32"
 #: Pen widths in mm of paper.
 MINOR_PEN_MM = 0.07
@@ -441,6 +457,96 @@ def _draw_measurements(
         yy += 2.9
 
 
+def _wrap(c: _Canvas, text: str, font, width_mm: float) -> list[str]:
+    """``text`` broken at spaces into lines no wider than ``width_mm``."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and c.text_width_mm(f"{lines[-1]} {word}", font) <= width_mm:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
+def _draw_statements(
+    c: _Canvas,
+    classification: ClassificationResult | ClassificationFailure,
+    x: float,
+    y: float,
+    w: float,
+    h: float,
+) -> None:
+    """The classifier's statements and per-class probabilities (bars with the threshold marked)."""
+    from PySide6.QtCore import QLineF, QRectF
+    from PySide6.QtGui import QBrush, QColor
+
+    line, note_line = 2.9, 2.5
+    yy = y + 4.0
+    c.text(x, yy, "Statements", c.font(8.0, bold=True))
+    c.p.setPen(c.pen(MUTED, 0.15))
+    c.p.drawLine(QLineF(x, yy + 0.9, x + w, yy + 0.9))
+    yy += 3.9
+    note_font, warn_font = c.font(5.8, italic=True), c.font(5.8, bold=True)
+    if isinstance(classification, ClassificationFailure):
+        c.text(x, yy, f"{classification.model_name}: failed", c.font(7.0, bold=True), WARNING, max_width_mm=w)
+        for text in _wrap(c, classification.message, c.font(6.0), w)[:4]:
+            yy += note_line
+            c.text(x, yy, text, c.font(6.0), WARNING, max_width_mm=w)
+        return
+    statements = ", ".join(classification.statements) or "none above threshold"
+    stated_font = c.font(7.5, bold=True)
+    wrapped = _wrap(c, statements, stated_font, w)
+    for i, text in enumerate(wrapped[:2]):  # a third line is elided
+        yy += 3.1 if i else 0.0
+        rest = " ".join(wrapped[1:]) if i == 1 else text
+        c.text(x, yy, rest, stated_font, POSITIVE, max_width_mm=w)
+    notes = [(f"{classification.model_name}, version {model_version(classification)}", note_font, MUTED)]
+    notes += [(t, note_font, MUTED) for t in _wrap(c, DECISION_SUPPORT_NOTE, note_font, w)]
+    warning = classification_warning(classification)
+    if warning:
+        notes += [(t, warn_font, WARNING) for t in _wrap(c, f"⚠ {warning}", warn_font, w)]
+    classes = list(classification.classes)
+    fits = max(1, int((y + h - yy - len(notes) * note_line - 0.8) / line))
+    n_cols = 1 if len(classes) <= fits else 2
+    shown = classes
+    if len(classes) > fits * n_cols:  # keep the stated classes and the most probable ones
+        keep = sorted(classes, key=lambda k: (not k.positive, -k.probability))[: fits * n_cols - 1]
+        shown = [k for k in classes if k in keep]
+    col_w = w / n_cols
+    name_w, bar_w, pct_w = 11.0, 14.0, 9.5
+    for i, k in enumerate(shown):
+        col, row = divmod(i, fits)
+        cx, cy = x + col * col_w, yy + (row + 1) * line
+        color = POSITIVE if k.positive else TEXT
+        value_font = c.font(6.3, bold=k.positive)
+        pct = f"{100.0 * k.probability:.0f} %"
+        if n_cols == 2:
+            c.text(cx, cy, k.name, value_font, color, max_width_mm=col_w - 9.0)
+            c.text(cx + col_w - 1.5, cy, pct, value_font, color, align="right")
+            continue
+        c.text(cx, cy, k.name, value_font, color, max_width_mm=name_w - 0.8)
+        bx = cx + name_w
+        c.p.setPen(c.pen(MUTED, 0.1))
+        c.p.setBrush(QBrush())
+        c.p.drawRect(QRectF(bx, cy - 1.9, bar_w, 1.9))
+        c.p.setPen(c.pen(color, 0.01))
+        c.p.setBrush(QBrush(QColor(color if k.positive else "#9e9e9e")))
+        c.p.drawRect(QRectF(bx, cy - 1.9, bar_w * min(max(k.probability, 0.0), 1.0), 1.9))
+        c.p.setBrush(QBrush())
+        c.p.setPen(c.pen(WARNING, 0.2))
+        tx = bx + bar_w * k.threshold
+        c.p.drawLine(QLineF(tx, cy - 2.4, tx, cy + 0.5))
+        c.text(bx + bar_w + pct_w, cy, pct, value_font, color, align="right")
+        c.text(x + w, cy, f"≥ {100.0 * k.threshold:.0f} %", c.font(5.8), MUTED, align="right")
+    yy += min(len(shown), fits) * line + 0.6
+    if len(shown) < len(classes):
+        yy += note_line
+        c.text(x, yy, f"+ {len(classes) - len(shown)} more classes in the JSON report", note_font, MUTED)
+    for text, font, color in notes:
+        yy += note_line
+        c.text(x, yy, text, font, color, max_width_mm=w)
+
+
 def _draw_median_beat(
     c: _Canvas,
     classical: BeatAnalysis | None,
@@ -571,17 +677,22 @@ def paint_page(
     t0_s: float,
     page: int,
     n_pages: int,
+    classification: ClassificationResult | ClassificationFailure | None = None,
 ) -> tuple[tuple[float, float, float, float], Any, list[str]]:
     """Draw one page with ``painter`` (device resolution ``dpi``); returns grid rect, layout, leads."""
     c = _Canvas(painter, dpi)
     page_w, page_h = PAPER_SIZES_MM[options.paper]
     inner_w = page_w - 2 * MARGIN_MM
     top = MARGIN_MM
-    # header: record | measurements | median beat
-    meas_w = 78.0
-    rec_w = inner_w - meas_w - MEDIAN_PANEL_MM - 6.0
+    # header: record | measurements (| statements) | median beat
+    meas_w = MEASUREMENTS_MM
+    stat_w = STATEMENTS_MM if classification is not None else 0.0
+    rec_w = inner_w - meas_w - stat_w - MEDIAN_PANEL_MM - 6.0
     _draw_header_record(c, record, options, MARGIN_MM, top, rec_w, t0_s)
     _draw_measurements(c, record, prediction, classical, MARGIN_MM + rec_w + 3.0, top, meas_w)
+    if classification is not None:
+        x_stat = MARGIN_MM + rec_w + 3.0 + meas_w
+        _draw_statements(c, classification, x_stat, top, stat_w - 4.0, HEADER_MM)
     _draw_median_beat(
         c, classical, prediction, page_w - MARGIN_MM - MEDIAN_PANEL_MM, top, MEDIAN_PANEL_MM, HEADER_MM
     )
@@ -603,6 +714,7 @@ def render_report_bytes(
     prediction: PredictionResult | None = None,
     classical: BeatAnalysis | None = None,
     options: ReportOptions | None = None,
+    classification: ClassificationResult | ClassificationFailure | None = None,
 ) -> tuple[bytes, ReportInfo]:
     """The report as PDF bytes, and what was drawn.
 
@@ -614,6 +726,8 @@ def render_report_bytes(
         Model result and classical analysis of the (unfiltered) record, None where not available.
     options
         Paper, layout, scale, pages.
+    classification
+        The statement classifier's result (or its failure) for the record; None prints no statements block.
     """
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSizeF
     from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
@@ -648,7 +762,16 @@ def render_report_bytes(
             if k:
                 writer.newPage()
             grid, lay, leads = paint_page(
-                painter, PDF_DPI, record, prediction, classical, options, t0, k + 1, len(starts)
+                painter,
+                PDF_DPI,
+                record,
+                prediction,
+                classical,
+                options,
+                t0,
+                k + 1,
+                len(starts),
+                classification,
             )
             pitch = lay.row_height_mm
     finally:
@@ -675,8 +798,9 @@ def render_report(
     prediction: PredictionResult | None = None,
     classical: BeatAnalysis | None = None,
     options: ReportOptions | None = None,
+    classification: ClassificationResult | ClassificationFailure | None = None,
 ) -> ReportInfo:
     """Write the report PDF to ``path`` atomically (see :func:`render_report_bytes`)."""
-    pdf, info = render_report_bytes(record, prediction, classical, options)
+    pdf, info = render_report_bytes(record, prediction, classical, options, classification)
     atomic_write_bytes(path, pdf)
     return info
