@@ -18,6 +18,15 @@ if TYPE_CHECKING:
     from PySide6.QtGui import QAction
 
 
+#: The bundled statement classifiers offered in Tools: (label, name). The names are
+#: :data:`ecgviewer.inference.classifier.BUNDLED_CLASSIFIERS` (a test checks it); that
+#: module is not imported here because it pulls in scipy, which start-up does not need.
+CLASSIFIER_CHOICES: tuple[tuple[str, str], ...] = (
+    ("PTB-XL CRNN", "ptbxl_crnn"),
+    ("PTB-XL ResNet18", "ptbxl_resnet18"),
+)
+
+
 @dataclass(frozen=True)
 class ActionSpec:
     """One user action.
@@ -248,7 +257,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "zoom_out", "Zoom &out", "View", ("-", "Ctrl+-"), "Zoom out (also: mouse wheel)", view_only=True
     ),
     ActionSpec(
-        "reset_view", "&Reset view", "View", ("Home", "Ctrl+0"), "Show the whole layout again", toolbar=True
+        "reset_view",
+        "&Reset view",
+        "View",
+        ("Home", "Ctrl+0"),
+        "Show the whole layout again (long-term records: go to the first page)",
+        toolbar=True,
     ),
     ActionSpec("pan_left", "Pan left", "View", ("Left",), "Move back in time (also: drag)", view_only=True),
     ActionSpec(
@@ -257,10 +271,32 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("pan_up", "Pan up", "View", ("Up",), "Move the view up", view_only=True),
     ActionSpec("pan_down", "Pan down", "View", ("Down",), "Move the view down", view_only=True),
     ActionSpec(
-        "page_prev", "Previous 10 s", "View", ("PgUp",), "3×4 layout: show the previous 10 s of a long record"
+        "page_prev",
+        "Previous page",
+        "View",
+        ("PgUp",),
+        "Show the previous page (3×4 layout: the previous 10 s; long-term records: the previous page)",
     ),
     ActionSpec(
-        "page_next", "Next 10 s", "View", ("PgDown",), "3×4 layout: show the next 10 s of a long record"
+        "page_next",
+        "Next page",
+        "View",
+        ("PgDown",),
+        "Show the next page (3×4 layout: the next 10 s; long-term records: the next page)",
+    ),
+    ActionSpec("page_end", "Last page", "View", ("End",), "Long-term records: show the last page"),
+    *(
+        ActionSpec(
+            f"page_size_{size:g}",
+            f"Page: {text}",
+            "View",
+            (),
+            f"Long-term records: pages of {text} ({'ECG paper' if size <= 60 else 'min/max strip chart'})",
+            checkable=True,
+            group="page_size",
+            value=float(size),
+        )
+        for size, text in ((10, "10 s"), (30, "30 s"), (60, "1 min"), (600, "10 min"), (3600, "1 h"))
     ),
     ActionSpec(
         "show_info",
@@ -290,6 +326,46 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec("cancel_analysis", "Cancel analysis", "Tools", ("Ctrl+.",), "Stop the running analysis"),
     ActionSpec(
+        "analyze_beats",
+        "Analyze &beats",
+        "Tools",
+        ("Ctrl+B",),
+        "Long-term records: detect and classify every beat (normal, PVC, fusion) in the background",
+        short="Analyze beats",
+    ),
+    ActionSpec("cancel_beats", "Cancel beat analysis", "Tools", (), "Stop the running beat analysis"),
+    *(
+        ActionSpec(
+            f"classifier_{name}",
+            f"Classifier: {label}",
+            "Tools",
+            (),
+            f"Classify records with the bundled {label} checkpoint ({name}): PTB-XL statements, "
+            "decision support only",
+            checkable=True,
+            group="classifier",
+            value=name,
+        )
+        for label, name in CLASSIFIER_CHOICES
+    ),
+    ActionSpec(
+        "classifier_off",
+        "Classifier: off",
+        "Tools",
+        (),
+        "Do not classify records (intervals only)",
+        checkable=True,
+        group="classifier",
+        value="",
+    ),
+    ActionSpec(
+        "load_classifier",
+        "Load classifier checkpoint…",
+        "Tools",
+        (),
+        "Use a classification checkpoint (.safetensors + .json) for the statements",
+    ),
+    ActionSpec(
         "load_checkpoint",
         "Load model checkpoint…",
         "Tools",
@@ -310,6 +386,22 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "View",
         ("Ctrl+M",),
         "Show or hide the interval measurements",
+        checkable=True,
+    ),
+    ActionSpec(
+        "show_classification",
+        "C&lassification panel",
+        "View",
+        (),
+        "Show or hide the classifier's statements and class probabilities",
+        checkable=True,
+    ),
+    ActionSpec(
+        "show_events",
+        "&Events panel",
+        "View",
+        ("Ctrl+Shift+E",),
+        "Long-term records: show or hide the beat events and the tachogram",
         checkable=True,
     ),
     *_filter_specs(),

@@ -20,6 +20,8 @@ from ecgviewer.resources import sample_record
 BENCH_FIRST_PAINT_ENV = "ECGVIEWER_BENCH_FIRST_PAINT"
 #: Longest wait for a record to be read and drawn in ``--screenshot`` mode.
 SCREENSHOT_TIMEOUT_MS = 120_000
+#: Longest wait for the beat pass and the pyramid of a long record in ``--screenshot`` mode.
+LONGTERM_SCREENSHOT_TIMEOUT_MS = 600_000
 
 
 def sample_path() -> Path:
@@ -116,6 +118,17 @@ def _wait_for_analysis(window: MainWindow, timeout_ms: int = SCREENSHOT_TIMEOUT_
     loop.exec()
 
 
+def _wait_for_longterm(window: MainWindow, timeout_ms: int = LONGTERM_SCREENSHOT_TIMEOUT_MS) -> None:
+    """Long records: let the beat pass and the pyramid finish, so the overview and events show."""
+    longterm = window.longterm
+    if not longterm.is_busy:
+        return
+    loop = QEventLoop()
+    longterm.idle.connect(loop.quit)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+
+
 def screenshot(app: QApplication, args) -> int:
     """Render the window with ``args.file`` (default: the bundled sample) into ``args.screenshot``."""
     try:
@@ -143,6 +156,7 @@ def screenshot(app: QApplication, args) -> int:
         if "error" in outcome:
             print(f"ecgviewer: error: {outcome['error']}", file=sys.stderr)
             return 1
+        _wait_for_longterm(window)
         _wait_for_analysis(window)
         app.processEvents()
         out = Path(args.screenshot)

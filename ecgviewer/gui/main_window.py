@@ -17,7 +17,8 @@ from ecgviewer.gui.dialogs import ShortcutsDialog, show_about
 from ecgviewer.gui.ecg_view import EcgView
 from ecgviewer.gui.exports import install_exports
 from ecgviewer.gui.info_panel import InfoPanel
-from ecgviewer.gui.jobs import FiltersHz, filter_job, filtered_record, load_job, needs_background
+from ecgviewer.gui.jobs import FiltersHz, filter_job, filtered_record, needs_background
+from ecgviewer.gui.longterm import LONG_TERM_MIN_S, PAGE_SIZES_S, LongOpened, install_longterm, open_job
 from ecgviewer.gui.menus import build_menus_and_toolbar, checked_filters, open_file_filter, sync_action_states
 from ecgviewer.gui.settings import ViewerSettings
 from ecgviewer.gui.workers import WorkerChannel
@@ -89,6 +90,8 @@ class MainWindow(QMainWindow):
         self._filterer.finished.connect(self._on_filtered)
         self._filterer.errored.connect(self._on_filter_error)
         self._loading_path: Path | None = None
+        #: Records at least this long (s) open in the long-term view (overview, pages, beat pass).
+        self.long_term_min_s = LONG_TERM_MIN_S
 
         self.actions_by_name = action_table.create_actions(self, self.view)
         self.recent_menu, self.toolbar = build_menus_and_toolbar(self)
@@ -98,6 +101,7 @@ class MainWindow(QMainWindow):
         self.info_dock.setVisible(self.settings.info_panel_visible)
         self.analysis = install_analysis(self)
         self.exports = install_exports(self)
+        self.longterm = install_longterm(self)
         self.view.setFocus()
 
     # -- public API -----------------------------------------------------------------
@@ -144,12 +148,13 @@ class MainWindow(QMainWindow):
         """Read ``path`` off the GUI thread and show it (:attr:`recordShown` or :attr:`loadFailed` follows).
 
         A file opened while another is still being read replaces it; the
-        older result is dropped.
+        older result is dropped. Records of :attr:`long_term_min_s` or more open
+        in the long-term view (:mod:`ecgviewer.gui.longterm`) without being read whole.
         """
         path = Path(path)
         self._loading_path = path
         self.statusBar().showMessage(f"Opening {path.name}…")
-        self._loader.submit(load_job, path, self._filters)
+        self._loader.submit(open_job, path, self._filters, self.long_term_min_s, PAGE_SIZES_S[0])
 
     def show_record(self, record: EcgRecord) -> None:
         """Show an in-memory record (as if it had been opened); display filters are applied."""
@@ -189,6 +194,9 @@ class MainWindow(QMainWindow):
         sync_action_states(self)
         self._update_mode_label()
         rec = self._record
+        if self.longterm.active:
+            self.longterm.set_filters()
+            return
         if rec is None:
             return
         if needs_background(rec):
@@ -199,8 +207,10 @@ class MainWindow(QMainWindow):
             self._on_filtered((rec, self._filters, filtered_record(rec, self._filters)))
 
     def page(self, direction: int) -> None:
-        """Show the next (+1) or previous (-1) 10 s: a new page in 3x4, a pan in 12x1."""
-        if self._layout == "3x4":
+        """Show the next (+1) or previous (-1) 10 s: a new page in 3x4, a pan in 12x1 (long-term: a page)."""
+        if self.longterm.active:
+            self.longterm.step(direction)
+        elif self._layout == "3x4":
             before = self.view.page_start_s
             self.view.set_page(before + 10.0 * direction)
             if self.view.page_start_s != before:
@@ -212,7 +222,12 @@ class MainWindow(QMainWindow):
     # -- loading ----------------------------------------------------------------------
     def _on_loaded(self, result) -> None:
         try:
-            self._show_loaded(*result)
+            if isinstance(result, LongOpened):
+                self.caliper.clear()
+                self.longterm.show_long(result)
+            else:
+                self.longterm.leave()
+                self._show_loaded(*result)
         except Exception as exc:  # a record the view cannot draw must not kill the app
             self._on_load_error(exc)
 
@@ -221,15 +236,23 @@ class MainWindow(QMainWindow):
         self.caliper.clear()
         self.view.show_record(display, self._layout, self._speed, self._gain, page_start_s=0.0)
         self._update_info()
-        name = record.source_path.name if record.source_path else "record"
-        self.setWindowTitle(f"{name} — ecgviewer")
-        self.statusBar().showMessage(f"Opened {name}", 4000)
-        if record.source_path is not None:
-            self.settings.add_recent_file(record.source_path)
-            self.settings.last_directory = str(Path(record.source_path).resolve().parent)
-        self._schedule_record_shown(record)
+        self.note_opened(record.source_path)
+        self.schedule_record_shown(record)
         if filters != self._filters:
             self.set_filters(*self._filters)
+
+    def note_opened(self, path: Path | None, detail: str = "") -> None:
+        """Title, status message and recent files after a record was opened from ``path``."""
+        name = path.name if path else "record"
+        self.setWindowTitle(f"{name} — ecgviewer")
+        self.statusBar().showMessage(f"Opened {name}" + (f" ({detail})" if detail else ""), 4000)
+        if path is not None:
+            self.settings.add_recent_file(path)
+            self.settings.last_directory = str(Path(path).resolve().parent)
+
+    def set_page_record(self, record: EcgRecord | None, display: EcgRecord | None) -> None:
+        """Long-term view: the page drawn becomes :attr:`record` and :attr:`display_record`."""
+        self._record, self._display = record, display
 
     def _on_load_error(self, exc: BaseException) -> None:
         path = self._loading_path
@@ -254,7 +277,8 @@ class MainWindow(QMainWindow):
     def _on_filter_error(self, exc: BaseException) -> None:
         self.statusBar().showMessage(f"Filtering failed: {exc}", 6000)
 
-    def _schedule_record_shown(self, record: EcgRecord) -> None:
+    def schedule_record_shown(self, record: EcgRecord) -> None:
+        """Emit :attr:`recordShown` with ``record`` after the next paint of the view."""
         self._pending_shown = record
         if self.isVisible():
             self.view.viewport().update()
@@ -275,7 +299,9 @@ class MainWindow(QMainWindow):
         sync_action_states(self)
         self._update_mode_label()
         self.caliper.clear()
-        if self._display is not None:
+        if self.longterm.active:
+            self.longterm.redraw()
+        elif self._display is not None:
             self.view.show_record(self._display, self._layout, self._speed, self._gain, reset_view=reset_view)
         else:
             self.view.show_record(None, self._layout, self._speed, self._gain)
@@ -321,7 +347,12 @@ class MainWindow(QMainWindow):
         self.caliper.cleared.connect(lambda: self.caliper_label.setText(""))
 
     def _on_cursor_moved(self, payload) -> None:
-        self.cursor_label.setText("" if payload is None else format_location(payload[2]))
+        if payload is None:
+            self.cursor_label.setText("")
+        elif self.longterm.active:
+            self.cursor_label.setText(self.longterm.format_location(payload[2]))
+        else:
+            self.cursor_label.setText(format_location(payload[2]))
 
     def _update_mode_label(self) -> None:
         self.mode_label.setText(
@@ -344,11 +375,11 @@ class MainWindow(QMainWindow):
             elif spec.group and spec.group.startswith("?"):
                 act.triggered.connect(lambda: self.set_filters(*checked_filters(self.actions_by_name)))
         a["filters_off"].triggered.connect(lambda: self.set_filters(None, None, None))
-        a["zoom_in"].triggered.connect(lambda: self.view.zoom(1.25))
-        a["zoom_out"].triggered.connect(lambda: self.view.zoom(0.8))
-        a["reset_view"].triggered.connect(self.view.reset_view)
-        a["pan_left"].triggered.connect(lambda: self.view.pan(-0.2, 0))
-        a["pan_right"].triggered.connect(lambda: self.view.pan(0.2, 0))
+        a["zoom_in"].triggered.connect(lambda: self.zoom(1.25))
+        a["zoom_out"].triggered.connect(lambda: self.zoom(0.8))
+        a["reset_view"].triggered.connect(self.reset_view)
+        a["pan_left"].triggered.connect(lambda: self.pan_time(-1))
+        a["pan_right"].triggered.connect(lambda: self.pan_time(1))
         a["pan_up"].triggered.connect(lambda: self.view.pan(0, 0.2))
         a["pan_down"].triggered.connect(lambda: self.view.pan(0, -0.2))
         a["page_prev"].triggered.connect(lambda: self.page(-1))
@@ -359,6 +390,27 @@ class MainWindow(QMainWindow):
         a["clear_caliper"].triggered.connect(self.caliper.clear)
         a["shortcuts"].triggered.connect(lambda: ShortcutsDialog(self).exec())
         a["about"].triggered.connect(lambda: show_about(self))
+
+    def zoom(self, factor: float) -> None:
+        """Zoom the view (long-term view: ``factor > 1`` the next shorter page size, else the next longer)."""
+        if self.longterm.active:
+            self.longterm.zoom(factor)
+        else:
+            self.view.zoom(factor)
+
+    def reset_view(self) -> None:
+        """Show the whole layout again (long-term view: the first page)."""
+        if self.longterm.active:
+            self.longterm.reset_view()
+        else:
+            self.view.reset_view()
+
+    def pan_time(self, direction: int) -> None:
+        """Move a fifth of the view later (+1) or earlier (-1) (long-term view: a quarter page)."""
+        if self.longterm.active:
+            self.longterm.step(direction * self.longterm.pan_fraction)
+        else:
+            self.view.pan(0.2 * direction, 0)
 
     def _toggle_info(self, on: bool) -> None:
         self.info_dock.setVisible(on)
@@ -382,6 +434,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.analysis.shutdown()
+        self.longterm.shutdown()
         self._loader.cancel()
         self._filterer.cancel()
         self.settings.sync()

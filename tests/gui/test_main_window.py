@@ -152,6 +152,7 @@ def test_bad_file_shows_error_and_keeps_record(loaded, tmp_path, monkeypatch, qt
 
 
 def test_two_lead_mitbih_record(window, shared_data, open_and_wait):
+    window.long_term_min_s = float("inf")  # the paper view of a whole long record, not the long-term view
     record = open_and_wait(window, shared_data / "wfdb-samples" / "100.hea")
     assert record.lead_names == ("II", "V5") and record.duration_s > 1800
     # 3x4: only the present leads, and a 10 s page of the 30 min record
@@ -190,6 +191,7 @@ def test_filters_change_display_not_record(loaded, qtbot):
 
 
 def test_long_record_filtered_off_the_gui_thread(window, shared_data, open_and_wait, qtbot):
+    window.long_term_min_s = float("inf")  # the whole record in memory, as without the long-term view
     record = open_and_wait(window, shared_data / "wfdb-samples" / "100.hea")
     with qtbot.waitSignal(window.displayChanged, timeout=60_000):
         window.set_filters(0.5, None, None)
