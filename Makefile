@@ -55,6 +55,8 @@ DEVICE ?= auto
 TRAIN  := $(PY) -m trainer
 FT_PTBXL ?= --epochs 20 --batch-size 32 --lr 1e-3 --freeze-epochs 2 --patience 6
 FT_LUDB  ?= --epochs 60 --batch-size 16 --lr 1e-3 --patience 15
+CLS      ?= --data ptbxl:$(SHARED)/ptb-xl --val-folds 7 --test-folds 8 --batch-size 32 --lr 2e-3 --seed 1 \
+            --device $(DEVICE)
 checkpoints: $(VENV)/.installed-test
 	$(TRAIN) synth $(RUNS)/synth --n 2000 --seed 1 --shard-size 250
 	$(TRAIN) synth $(RUNS)/synth2 --n 8000 --seed 2 --shard-size 500
@@ -71,6 +73,17 @@ checkpoints: $(VENV)/.installed-test
 	done
 	$(TRAIN) evaluate resnet1d vit1d --data ludb:$(SHARED)/ludb --out docs/accuracy/ludb-test
 	$(TRAIN) evaluate resnet1d vit1d --data vendor:$(SHARED)/formats --out docs/accuracy/vendor
+	# classifiers (docs/accuracy.md, Diagnostic classification): shared PTB-XL, folds 1-6 / 7 / 8
+	$(TRAIN) classify $(CLS) --model resnet18_1d --epochs 20 --patience 8 --out $(RUNS)/cls-resnet18 \
+	  --model-config '{"stem_channels": 32, "stage_channels": [32, 64, 96, 128]}'
+	$(TRAIN) classify $(CLS) --model crnn --epochs 60 --patience 15 --out $(RUNS)/cls-crnn
+	$(TRAIN) classify $(CLS) --init resources/checkpoints/resnet1d --freeze-epochs 3 --epochs 60 --patience 15 \
+	  --out $(RUNS)/cls-resnet1d-transfer
+	$(TRAIN) classify-evaluate $(RUNS)/cls-resnet18/best.json $(RUNS)/cls-crnn/best.json \
+	  $(RUNS)/cls-resnet1d-transfer/best.json --data ptbxl:$(SHARED)/ptb-xl --val-folds 7 --test-folds 8 \
+	  --out docs/accuracy/ptbxl-classify
+	$(TRAIN) export $(RUNS)/cls-resnet18 --name ptbxl_resnet18 --test-results docs/accuracy/ptbxl-classify/results.json
+	$(TRAIN) export $(RUNS)/cls-crnn --name ptbxl_crnn --test-results docs/accuracy/ptbxl-classify/results.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

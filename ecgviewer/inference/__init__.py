@@ -19,6 +19,8 @@ from typing import Any
 _EXPORTS = {
     "Predictor": "ecgviewer.inference.predictor",
     "Classifier": "ecgviewer.inference.classifier",
+    "BeatClassifier": "ecgviewer.inference.beats",
+    "run_beat_pass": "ecgviewer.inference.beats",
     "ClassificationResult": "ecgviewer.inference.classifier",
     "BUNDLED_CLASSIFIERS": "ecgviewer.inference.classifier",
     "DEFAULT_CLASSIFIER": "ecgviewer.inference.classifier",
