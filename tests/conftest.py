@@ -15,6 +15,18 @@ SHARED_DATA = Path(os.environ.get("ECGVIEWER_SHARED_DATA", REPO.parent / "shared
 SAMPLE = REPO / "resources" / "samples" / "ptbxl_00001_hr.hea"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_user_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Pyramid caches and other per-user files go to a temporary folder, never the tester's own."""
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
+
+
 def _require(path: Path) -> Path:
     if not path.exists():
         pytest.fail(f"test data missing: {path} (CI has ../shared beside the clone)")

@@ -343,7 +343,6 @@ def _role_counts(data: BeatDataset) -> dict[str, dict[str, int]]:
 
 def run_train_beats(args: argparse.Namespace, argv: list[str]) -> int:
     """``python -m trainer train-beats``."""
-    import json
     import shlex
 
     from tqdm import tqdm
@@ -360,24 +359,7 @@ def run_train_beats(args: argparse.Namespace, argv: list[str]) -> int:
 
     data = load_beats(args.data, ("train", "val"), split_file=split_file, records=args.records, progress=tick)
     bar.close()
-    config = TrainConfig(
-        model=args.model,
-        model_config=json.loads(args.model_config),
-        init=args.init,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        warmup_epochs=args.warmup_epochs,
-        patience=args.patience,
-        augment=None if args.no_augment else BEAT_AUGMENT,
-        seed=args.seed,
-        workers=args.workers,
-        device=args.device,
-        amp=not args.no_amp,
-        tensorboard=args.tensorboard,
-    )
+    config = TrainConfig.from_args(args, augment=None if args.no_augment else BEAT_AUGMENT)
     task = BeatTask(BeatInputSpec(), args.epoch_size, args.class_power, args.weight_power)
     provenance = {
         "data": data.provenance,

@@ -206,30 +206,17 @@ def _add_train_options(p: argparse.ArgumentParser, finetune: bool) -> None:
 
 
 def _train(args: argparse.Namespace, argv: list[str], finetune: bool) -> int:
-    from trainer.augment import Augment
     from trainer.train import TrainConfig, train
 
     data = _load(args.data, args, progress=not args.quiet)
-    config = TrainConfig(
+    config = TrainConfig.from_args(
+        args,
         model="" if finetune else args.model,
         model_config={} if finetune else json.loads(args.model_config),
         heteroscedastic=args.heteroscedastic,
         init=args.init if finetune else None,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        warmup_epochs=args.warmup_epochs,
         loss=args.loss,
-        patience=args.patience,
         freeze_epochs=args.freeze_epochs if finetune else 0,
-        augment=None if args.no_augment else Augment(),
-        seed=args.seed,
-        workers=args.workers,
-        amp=not args.no_amp,
-        device=args.device,
-        tensorboard=args.tensorboard,
     )
     provenance = {
         "data": data.provenance,
@@ -357,7 +344,6 @@ def _class_loader(args: argparse.Namespace, progress: bool):
 
 
 def _classify(args: argparse.Namespace, argv: list[str]) -> int:
-    from trainer.augment import Augment
     from trainer.data.statements import describe_counts
     from trainer.tasks import ClassificationTask
     from trainer.train import TrainConfig, train
@@ -369,25 +355,7 @@ def _classify(args: argparse.Namespace, argv: list[str]) -> int:
             f"classes {', '.join(data.classes)}; positives per split:\n{describe_counts(data)}",
             file=sys.stderr,
         )
-    config = TrainConfig(
-        model=args.model,
-        model_config=json.loads(args.model_config),
-        init=args.init,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        warmup_epochs=args.warmup_epochs,
-        patience=args.patience,
-        freeze_epochs=args.freeze_epochs,
-        augment=None if args.no_augment else Augment(),
-        seed=args.seed,
-        workers=args.workers,
-        amp=not args.no_amp,
-        device=args.device,
-        tensorboard=args.tensorboard,
-    )
+    config = TrainConfig.from_args(args)
     provenance = {
         "data": data.provenance,
         "command": _command_line(argv),

@@ -135,6 +135,35 @@ class TrainConfig:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("epochs, batch size and learning rate must be positive")
 
+    @classmethod
+    def from_args(cls, args: Any, **overrides: Any) -> TrainConfig:
+        """The config given by the training options every ``python -m trainer`` command shares.
+
+        ``args`` is the parsed command line (``trainer.cli``); ``overrides`` set what a command
+        decides itself (e.g. ``loss``, or a task's own augmentation).
+        """
+        values: dict[str, Any] = {
+            "model": getattr(args, "model", cls.model),
+            "model_config": json.loads(getattr(args, "model_config", None) or "{}"),
+            "init": getattr(args, "init", None),
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "weight_decay": args.weight_decay,
+            "schedule": args.schedule,
+            "warmup_epochs": args.warmup_epochs,
+            "patience": args.patience,
+            "freeze_epochs": getattr(args, "freeze_epochs", 0),
+            "augment": None if args.no_augment else Augment(),
+            "seed": args.seed,
+            "workers": args.workers,
+            "amp": not args.no_amp,
+            "device": args.device,
+            "tensorboard": args.tensorboard,
+        }
+        values.update(overrides)
+        return cls(**values)
+
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["augment"] = dataclasses.asdict(self.augment) if self.augment else None

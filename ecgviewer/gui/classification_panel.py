@@ -138,7 +138,7 @@ class ProbabilityBar(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         r = QRectF(self.rect()).adjusted(2, 4, -2, -4)
-        text_w = 38.0
+        text_w = 46.0
         bar = QRectF(r.left(), r.top(), max(10.0, r.width() - text_w), r.height())
         p.setPen(QPen(QColor("#9e9e9e"), 1))
         p.setBrush(QBrush(QColor("white")))
@@ -223,8 +223,10 @@ class ClassificationPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(PROBABILITY_COLUMN, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(PROBABILITY_COLUMN, 120)
+        header.resizeSection(PROBABILITY_COLUMN, 150)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        # The description is in each row's tooltip: in a docked panel a column for it is too narrow to read.
+        self.table.setColumnHidden(1, True)
         self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._bold = QFont(self.table.font())
         self._bold.setBold(True)

@@ -266,7 +266,7 @@ class BeatClassifier(CheckpointRunner):
         self,
         model: str | Path = DEFAULT_BEAT_MODEL,
         device: str = "auto",
-        batch_size: int = 512,
+        batch_size: int = 128,
         threads: int | None = 1,
     ) -> None:
         super().__init__(model, device, batch_size)

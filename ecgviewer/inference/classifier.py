@@ -156,22 +156,7 @@ class Classifier(CheckpointRunner):
 
     def classify_windows(self, items: list[Windows]) -> list[ClassificationResult | PredictionError]:
         """Classify several records at once from windows made with :meth:`input_spec`."""
-        self.load()
-        if not items:
-            return []
-        t0 = time.perf_counter()
-        out = self._forward(np.concatenate([w.data for w in items]))
-        per_record_s = (time.perf_counter() - t0) / len(items)
-        results: list[ClassificationResult | PredictionError] = []
-        start = 0
-        for w in items:
-            n = len(w.data)
-            try:
-                results.append(self._result(out[start : start + n], w, per_record_s))
-            except PredictionError as exc:
-                results.append(exc)
-            start += n
-        return results
+        return self._run_items(items)
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """Per-window probabilities ``(n_windows, n_classes)`` from network outputs."""

@@ -154,6 +154,33 @@ class CheckpointRunner:
             "stride_s": self.stride_s,
         }
 
+    def _run_items(self, items: list[Windows]) -> list[Any]:
+        """Run the windows of several records through the network together; one result per record.
+
+        The windows are batched across records (so many short records fill a GPU batch); each
+        record's slice of the outputs goes to :meth:`_result`, and a :class:`PredictionError` it
+        raises is returned in that record's place without affecting the others.
+        """
+        self.load()
+        if not items:
+            return []
+        t0 = time.perf_counter()
+        out = self._forward(np.concatenate([w.data for w in items]))
+        per_record_s = (time.perf_counter() - t0) / len(items)
+        results: list[Any] = []
+        start = 0
+        for w in items:
+            n = len(w.data)
+            try:
+                results.append(self._result(out[start : start + n], w, per_record_s))
+            except PredictionError as exc:
+                results.append(exc)
+            start += n
+        return results
+
+    def _result(self, out: np.ndarray, windows: Windows, elapsed_s: float) -> Any:
+        raise NotImplementedError
+
     def _forward(
         self,
         data: np.ndarray,
@@ -264,22 +291,7 @@ class Predictor(CheckpointRunner):
             Per item, its :class:`PredictionResult`, or the :class:`PredictionError`
             that item caused (e.g. non-finite output); the others are unaffected.
         """
-        self.load()
-        if not items:
-            return []
-        t0 = time.perf_counter()
-        out = self._forward(np.concatenate([w.data for w in items]))
-        per_record_s = (time.perf_counter() - t0) / len(items)
-        results: list[PredictionResult | PredictionError] = []
-        start = 0
-        for w in items:
-            n = len(w.data)
-            try:
-                results.append(self._result(out[start : start + n], w, per_record_s))
-            except PredictionError as exc:
-                results.append(exc)
-            start += n
-        return results
+        return self._run_items(items)
 
     def _result(self, out: np.ndarray, windows: Windows, elapsed_s: float) -> PredictionResult:
         meta = self._loaded.meta
