@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ecgviewer.core.beats import R_REFRACTORY_MS, detect_r_peaks
+from ecgviewer.core.leads import beat_lead
 
 if TYPE_CHECKING:
     from ecgviewer.core.long_record import LongRecord
@@ -387,19 +388,6 @@ class BeatPassResult:
 
 
 # -- detection over a long record ----------------------------------------------------------
-def beat_lead(rec: LongRecord) -> str:
-    """The lead beats are detected and classified on: II (MIT-BIH MLII) when recorded, else the
-    first channel in mV, else the first channel."""
-    if rec.is_recorded("II"):
-        return "II"
-    for name, unit in zip(rec.lead_names, rec.units):
-        if unit == "mV":
-            return name
-    if not rec.lead_names:
-        raise ValueError("the record has no channels")
-    return rec.lead_names[0]
-
-
 def chunk_spans(n_samples: int, fs_hz: float, chunk_s: float = CHUNK_S) -> list[tuple[int, int]]:
     """``[start, stop)`` of consecutive chunks covering ``n_samples`` (the last may be shorter)."""
     step = max(1, round(chunk_s * fs_hz))

@@ -15,8 +15,13 @@ stored next to the recorded ones.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ecgviewer.core.long_record import LongRecord
+    from ecgviewer.core.record import EcgRecord
 
 #: The 12 standard leads in the conventional printing order.
 STANDARD_LEADS: tuple[str, ...] = (
@@ -86,3 +91,16 @@ def derive_limb_lead(name: str, lead_i: np.ndarray, lead_ii: np.ndarray) -> np.n
     except KeyError:
         raise ValueError(f"{name!r} is not a lead derivable from I and II") from None
     return a * lead_i + b * lead_ii
+
+
+def beat_lead(rec: EcgRecord | LongRecord) -> str:
+    """The lead beats are detected and classified on, and that long-term pages fold: II (MIT-BIH
+    MLII) when recorded, else the first channel in mV, else the first channel."""
+    if rec.is_recorded("II"):
+        return "II"
+    for name, unit in zip(rec.lead_names, rec.units):
+        if unit == "mV":
+            return name
+    if not rec.lead_names:
+        raise ValueError("the record has no channels")
+    return rec.lead_names[0]

@@ -10,10 +10,8 @@ probability reaches its threshold.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,7 +19,7 @@ import numpy as np
 from ecgviewer.core.record import EcgRecord
 from ecgviewer.inference.errors import PredictionError
 from ecgviewer.inference.predictor import CheckpointRunner
-from ecgviewer.inference.preprocess import DEFAULT_STRIDE_S, Windows, prepare_windows
+from ecgviewer.inference.preprocess import Windows
 
 #: Classification checkpoints shipped in ``resources/checkpoints``; the first is the default
 #: (the CRNN: the higher validation macro AUC, see docs/accuracy.md "Diagnostic classification").
@@ -125,15 +123,7 @@ class Classifier(CheckpointRunner):
     """
 
     task = "classification"
-
-    def __init__(
-        self,
-        model: str | Path = DEFAULT_CLASSIFIER,
-        device: str = "auto",
-        batch_size: int = 32,
-        stride_s: float = DEFAULT_STRIDE_S,
-    ) -> None:
-        super().__init__(model, device, batch_size, stride_s)
+    default_model = DEFAULT_CLASSIFIER
 
     def classify(
         self,
@@ -148,11 +138,7 @@ class Classifier(CheckpointRunner):
         PredictionError
             Missing leads, a record shorter than one window, non-finite output, or cancellation.
         """
-        self.load()
-        t0 = time.perf_counter()
-        windows = prepare_windows(record, **self.input_spec())
-        out = self._forward(windows.data, progress, should_stop)
-        return self._result(out, windows, time.perf_counter() - t0)
+        return self._run_record(record, progress, should_stop)
 
     def classify_windows(self, items: list[Windows]) -> list[ClassificationResult | PredictionError]:
         """Classify several records at once from windows made with :meth:`input_spec`."""

@@ -78,17 +78,19 @@ class CheckpointRunner:
 
     #: The checkpoint ``task`` this runner accepts.
     task = "intervals"
+    #: Bundled checkpoint used when no model is given.
+    default_model = "resnet1d"
 
     def __init__(
         self,
-        model: str | Path,
+        model: str | Path | None = None,
         device: str = "auto",
         batch_size: int = 32,
         stride_s: float = DEFAULT_STRIDE_S,
     ) -> None:
         if batch_size < 1 or stride_s <= 0:
             raise ValueError("batch_size must be >= 1 and stride_s > 0")
-        self.checkpoint_path = resolve_checkpoint(model)
+        self.checkpoint_path = resolve_checkpoint(self.default_model if model is None else model)
         self.requested_device = device
         self.batch_size = batch_size
         self.stride_s = stride_s
@@ -178,6 +180,19 @@ class CheckpointRunner:
             start += n
         return results
 
+    def _run_record(
+        self,
+        record: EcgRecord,
+        progress: Callable[[int, int], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> Any:
+        """One record: windows by :meth:`input_spec`, the network, then :meth:`_result`."""
+        self.load()
+        t0 = time.perf_counter()
+        windows = prepare_windows(record, **self.input_spec())
+        out = self._forward(windows.data, progress, should_stop)
+        return self._result(out, windows, time.perf_counter() - t0)
+
     def _result(self, out: np.ndarray, windows: Windows, elapsed_s: float) -> Any:
         raise NotImplementedError
 
@@ -228,15 +243,7 @@ class Predictor(CheckpointRunner):
     """
 
     task = "intervals"
-
-    def __init__(
-        self,
-        model: str | Path = "resnet1d",
-        device: str = "auto",
-        batch_size: int = 32,
-        stride_s: float = DEFAULT_STRIDE_S,
-    ) -> None:
-        super().__init__(model, device, batch_size, stride_s)
+    default_model = "resnet1d"
 
     # -- prediction ------------------------------------------------------------
     def predict(
@@ -267,11 +274,7 @@ class Predictor(CheckpointRunner):
         PredictionError
             Missing leads, a record shorter than one window, or cancellation.
         """
-        self.load()
-        t0 = time.perf_counter()
-        windows = prepare_windows(record, **self.input_spec())
-        out = self._forward(windows.data, progress, should_stop)
-        return self._result(out, windows, time.perf_counter() - t0)
+        return self._run_record(record, progress, should_stop)
 
     def predict_windows(self, items: list[Windows]) -> list[PredictionResult | PredictionError]:
         """Predict several records at once from their prepared windows.

@@ -420,7 +420,7 @@ def test_pager_arithmetic():
 
 
 def test_folded_pages_use_the_beat_pass_lead(rec208):
-    """The folded pages show the lead the beats are detected on (a copy of the rule, see rhythm_lead)."""
+    """The folded pages show the lead the beats are detected on (one rule: core.leads.beat_lead)."""
     from ecgviewer.core.beat_pass import beat_lead
     from ecgviewer.core.long_record import LongRecord
     from ecgviewer.core.readers import read_record

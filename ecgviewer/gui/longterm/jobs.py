@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ecgviewer.core.leads import beat_lead
 from ecgviewer.gui.jobs import FiltersHz, filtered_record, load_job
 
 if TYPE_CHECKING:
@@ -120,16 +121,8 @@ def read_paper_page(rec: LongRecord, request: PaperRequest, job: Job | None = No
     return PaperPage(request, crop(padded, a, b), crop(shown, a, b))
 
 
-def rhythm_lead(rec: LongRecord | EcgRecord) -> str:
-    """The lead of folded pages: II when recorded, else the first channel in mV, else the first.
-
-    The same rule as :func:`ecgviewer.core.beat_pass.beat_lead` (the lead the beats are
-    detected on), repeated here because importing the beat pass pulls in scipy, which must
-    not happen on the GUI thread.
-    """
-    if rec.is_recorded("II"):
-        return "II"
-    return next((n for n, u in zip(rec.lead_names, rec.units) if u == "mV"), rec.lead_names[0])
+#: The folded pages show the lead the beats are detected on (core.leads is numpy-only, no scipy).
+rhythm_lead = beat_lead
 
 
 def fold_lead(record: EcgRecord, lead: str, line_s: float, names: Sequence[str]) -> EcgRecord:
