@@ -18,8 +18,8 @@ from ecgviewer.gui.interval_spans import IntervalSpansItem
 from ecgviewer.gui.measurements_panel import MeasurementsPanel
 
 if TYPE_CHECKING:
-    from ecgviewer.gui.ecg_layout import Segment
     from ecgviewer.gui.main_window import MainWindow
+    from ecgviewer.layout.paper import Segment
 
 #: Height of the three span bars under the rhythm strip, mm of paper.
 SPANS_HEIGHT_MM = 3.0

@@ -1,6 +1,6 @@
 """The ECG plot: one pyqtgraph ViewBox in paper millimetres holding the whole layout.
 
-Coordinates are millimetres of paper (see :mod:`ecgviewer.gui.ecg_layout`), the
+Coordinates are millimetres of paper (see :mod:`ecgviewer.layout.paper`), the
 aspect ratio is locked to 1:1 so grid squares stay square at any zoom. Each
 drawn lead segment is one ``PlotDataItem`` with peak downsampling and
 clip-to-view, so hour-long records pan smoothly.
@@ -16,8 +16,6 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem
 
-from ecgviewer.gui import ecg_layout
-from ecgviewer.gui.ecg_layout import Location, PaperLayout, Segment
 from ecgviewer.gui.paper import (
     OUTSIDE_PAPER,
     PAPER_BACKGROUND,
@@ -25,6 +23,8 @@ from ecgviewer.gui.paper import (
     calibration_pulse_xy,
     signal_pen,
 )
+from ecgviewer.layout import paper as ecg_layout
+from ecgviewer.layout.paper import Location, PaperLayout, Segment
 
 if TYPE_CHECKING:
     from ecgviewer.core.record import EcgRecord

@@ -22,8 +22,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPen
 
-from ecgviewer.core.spans import median_beat_spans, model_interval_ms, pick_lead
 from ecgviewer.gui.paper import OUTSIDE_PAPER, PaperGridItem, signal_pen
+from ecgviewer.layout.spans import median_beat_spans, model_interval_ms, pick_lead
 
 if TYPE_CHECKING:
     from ecgviewer.core.beats import BeatAnalysis, MedianBeat

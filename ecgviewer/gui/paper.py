@@ -15,7 +15,7 @@ from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
-from ecgviewer.gui.ecg_layout import calibration_pulse_xy  # noqa: F401  (re-exported: one definition)
+from ecgviewer.layout.paper import calibration_pulse_xy  # noqa: F401  (re-exported: one definition)
 
 PAPER_BACKGROUND = "#fff8f5"
 MINOR_LINE = "#f4c2c2"

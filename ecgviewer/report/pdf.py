@@ -24,7 +24,7 @@ One page per 10 s (``ReportOptions.max_pages`` pages at most, from
   beside it, when a statement classifier ran, the thresholded statements and
   every class's probability against its threshold (decision support only);
   the median beat (lead II) at 25 mm/s with the PR/QRS/QT spans;
-* the ECG in the chosen layout (:mod:`ecgviewer.gui.ecg_layout`: 3x4 or 6x2 with
+* the ECG in the chosen layout (:mod:`ecgviewer.layout.paper`: 3x4 or 6x2 with
   a lead II rhythm strip, or 12x1), calibration pulses and lead labels;
 * a footer with the software version, the page number and "Not for diagnostic use".
 """
@@ -42,8 +42,8 @@ import numpy as np
 
 import ecgviewer
 from ecgviewer.core.io_utils import atomic_write_bytes
-from ecgviewer.core.spans import median_beat_spans, model_interval_ms, pick_lead
-from ecgviewer.gui import ecg_layout
+from ecgviewer.layout import paper as ecg_layout
+from ecgviewer.layout.spans import median_beat_spans, model_interval_ms, pick_lead
 from ecgviewer.report.measurements import (
     DECISION_SUPPORT_NOTE,
     ROWS,
@@ -183,7 +183,7 @@ def page_starts(record: EcgRecord, options: ReportOptions) -> list[float]:
 
 
 def page_layout(record: EcgRecord, options: ReportOptions, t0_s: float, grid_h_mm: float):
-    """The :class:`~ecgviewer.gui.ecg_layout.PaperLayout` of one page, rows fitted to ``grid_h_mm``."""
+    """The :class:`~ecgviewer.layout.paper.PaperLayout` of one page, rows fitted to ``grid_h_mm``."""
     available = {
         n: (record.is_derivable(n), record.unit_of(n))
         for n in record.display_leads

@@ -6,9 +6,9 @@ import pytest
 from PySide6.QtCore import QRectF
 
 from ecgviewer.gui import actions
-from ecgviewer.gui.ecg_layout import layout_3x4, layout_stacked, pulse_width_mm, signal_origin_mm
 from ecgviewer.gui.paper import PaperGridItem, calibration_pulse_xy
 from ecgviewer.gui.settings import MAX_RECENT_FILES, ViewerSettings
+from ecgviewer.layout.paper import layout_3x4, layout_stacked, pulse_width_mm, signal_origin_mm
 
 pytestmark = pytest.mark.gui
 

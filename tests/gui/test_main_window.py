@@ -8,7 +8,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from ecgviewer.gui.ecg_layout import GRID_COLUMNS
+from ecgviewer.layout.paper import GRID_COLUMNS
 
 pytestmark = pytest.mark.gui
 STANDARD_12 = [lead for column in GRID_COLUMNS for lead in column]

@@ -15,8 +15,8 @@ import pytest
 from ecgviewer.core.beats import analyze_beats
 from ecgviewer.core.readers import read_record
 from ecgviewer.core.record import VendorMeasurements
-from ecgviewer.gui import ecg_layout
 from ecgviewer.inference.predictor import Predictor
+from ecgviewer.layout import paper as ecg_layout
 from ecgviewer.report.pdf import GRID_MAJOR, GRID_MINOR, ReportOptions, render_report, render_report_bytes
 
 MM_PER_PT = 25.4 / 72.0

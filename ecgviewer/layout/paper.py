@@ -13,7 +13,7 @@ chest leads, and the same rhythm strip (row 6). So in every layout ``t_s = t0_s
 + (x_mm - x0_mm) / speed_mm_per_s``.
 
 The viewer (:mod:`ecgviewer.gui.ecg_view`) and the PDF report
-(:mod:`ecgviewer.report`) both draw these layouts.
+(:mod:`ecgviewer.report.pdf`) both draw these layouts.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from ecgviewer.layout.choices import LAYOUT_NAMES  # noqa: F401  (re-exported)
 
 #: 3x4 grid: columns of leads, top to bottom.
 GRID_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -35,8 +37,6 @@ GRID_COLUMNS_6X2: tuple[tuple[str, ...], ...] = (
     ("I", "II", "III", "aVR", "aVL", "aVF"),
     ("V1", "V2", "V3", "V4", "V5", "V6"),
 )
-#: Every layout name (viewer and report).
-LAYOUT_NAMES: tuple[str, ...] = ("3x4", "6x2", "12x1")
 COLUMN_S = 2.5
 PAGE_S = 10.0
 #: Width of the calibration pulse in seconds of paper (5 mm at 25 mm/s).
