@@ -33,11 +33,13 @@ run: $(VENV)/.installed-base
 test: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check ecgviewer trainer tests benchmarks
 	$(VENV)/bin/ruff format --check ecgviewer trainer tests benchmarks
+	$(VENV)/bin/lint-imports
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -p no:cacheprovider tests
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check ecgviewer trainer tests benchmarks
 	$(VENV)/bin/ruff format --check ecgviewer trainer tests benchmarks
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check --fix ecgviewer trainer tests benchmarks
