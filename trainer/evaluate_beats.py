@@ -37,9 +37,7 @@ Writes ``results.json`` (everything) and ``table.md`` (the tables of docs/accura
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -55,6 +53,8 @@ from ecgviewer.core.beat_pass import (
     detect_r_peaks_long,
     match_beats,
 )
+from trainer import reporting
+from trainer.commands import Command
 from trainer.data.arrays import SPLITS, DataError
 
 #: Rows of the confusion matrix (reference) and columns (assigned).
@@ -457,30 +457,11 @@ def table_markdown(results: dict[str, Any]) -> str:
 
 def write_outputs(results: dict[str, Any], out: Path | None) -> None:
     """``results.json`` and ``table.md`` in ``out`` (the table to stdout as well)."""
-    from ecgviewer.core.io_utils import atomic_write
-
-    table = table_markdown(results)
-    print(table)
-    if out is None:
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out / "results.json") as fh:
-        fh.write(json.dumps(results, indent=1) + "\n")
-    with atomic_write(out / "table.md") as fh:
-        fh.write(f"<!-- {results.get('command', '')} -->\n\n" + table)
+    reporting.write_outputs(results, table_markdown(results), out, comment_header=True, json_newline=True)
 
 
-def add_evaluate_beats_parser(sub: argparse._SubParsersAction) -> None:
-    """The ``evaluate-beats`` subcommand."""
-    p = sub.add_parser(
-        "evaluate-beats",
-        help="score beat detection and classification against .atr annotations",
-        description=(
-            "Detect the beats of each record, label them with each --method, match them to the .atr "
-            "reference beats (150 ms) and report per-class sensitivity, positive predictivity and F1 "
-            "with bootstrap CIs, the confusion matrix and the share of PVC/fusion episodes detected."
-        ),
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``python -m trainer evaluate-beats``."""
     p.add_argument(
         "--data",
         type=Path,
@@ -530,12 +511,12 @@ def add_evaluate_beats_parser(sub: argparse._SubParsersAction) -> None:
         "--out", type=Path, default=None, metavar="DIR", help="write results.json and table.md here"
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.set_defaults(run=run_evaluate_beats)
 
 
 def run_evaluate_beats(args: argparse.Namespace, argv: list[str]) -> int:
     """``python -m trainer evaluate-beats``."""
     from trainer.data.beats import BEAT_SPLIT_FILE
+    from trainer.options import command_line
 
     root = args.data or Path(__file__).resolve().parents[2] / "shared" / "data"
     split_file = args.split_file or BEAT_SPLIT_FILE
@@ -549,8 +530,20 @@ def run_evaluate_beats(args: argparse.Namespace, argv: list[str]) -> int:
     results = evaluate_beats(
         records, methods, n_boot=args.bootstrap, span_s=(args.start_s, args.stop_s), progress=not args.quiet
     )
-    results["command"] = "python -m trainer " + shlex.join(argv)
+    results["command"] = command_line(argv)
     results["split"] = "+".join(args.records)
     results["data"] = {"source": "annotated beats (.atr)", "split_file": str(split_file), "root": str(root)}
     write_outputs(results, args.out)
     return 0
+
+
+COMMAND = Command(
+    help="score beat detection and classification against .atr annotations",
+    description=(
+        "Detect the beats of each record, label them with each --method, match them to the .atr "
+        "reference beats (150 ms) and report per-class sensitivity, positive predictivity and F1 "
+        "with bootstrap CIs, the confusion matrix and the share of PVC/fusion episodes detected."
+    ),
+    add_arguments=add_arguments,
+    run=run_evaluate_beats,
+)

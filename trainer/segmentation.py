@@ -26,7 +26,6 @@ import argparse
 import csv
 import json
 import math
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -48,7 +47,11 @@ from ecgviewer.core.beat_image import (
     signal_image,
     to_spec_samples,
 )
+from trainer import reporting
+from trainer.commands import Command
 from trainer.data.arrays import SPLITS, DataError
+from trainer.options import command_line
+from trainer.reporting import fmt
 
 CLASS_SETS: dict[str, tuple[str, ...]] = {
     "anomaly": ("background", "anomaly"),
@@ -279,10 +282,6 @@ def _beat_scores(d: SpanData, res: Any) -> dict[str, Any]:
     }
 
 
-def _fmt(v: float) -> str:
-    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
-
-
 def train_segmentation(args: argparse.Namespace, argv: list[str]) -> int:
     """``python -m trainer train-segmentation``."""
     import torch
@@ -326,7 +325,7 @@ def train_segmentation(args: argparse.Namespace, argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     lead = train_data[0].lead if train_data else "II"
     provenance = {
-        "command": "python -m trainer " + shlex.join(argv),
+        "command": command_line(argv),
         "data": {
             "root": str(root),
             "split_file": str(split_file),
@@ -450,18 +449,16 @@ def evaluate_segmentation(args: argparse.Namespace, argv: list[str]) -> int:
     results = score_spans(seg, data, beats=True)
     results["checkpoint"] = str(args.checkpoint)
     results["training"] = dict(seg.meta.training)
-    results["command"] = "python -m trainer " + shlex.join(argv)
+    results["command"] = command_line(argv)
     table = segmentation_table(results)
-    print(table)
-    if args.out is not None:
-        from ecgviewer.core.io_utils import atomic_write
-
-        args.out.mkdir(parents=True, exist_ok=True)
-        with atomic_write(args.out / "results.json") as fh:
-            fh.write(json.dumps(results, indent=1, default=float) + "\n")
-        with atomic_write(args.out / "table.md") as fh:
-            fh.write(f"<!-- {results['command']} -->\n\n{table}")
+    reporting.write_outputs(
+        results, table, args.out, comment_header=True, json_newline=True, json_default=float
+    )
     return 0
+
+
+def _na(v: float | None) -> str:
+    return fmt(v, 3, missing="n/a")
 
 
 def segmentation_table(results: dict[str, Any]) -> str:
@@ -473,8 +470,8 @@ def segmentation_table(results: dict[str, Any]) -> str:
     for kind in ("refined", "raw"):
         p = results["pooled"][kind]
         lines.append(
-            f"| {kind} | {_fmt(p['precision'])} | {_fmt(p['recall'])} | {_fmt(p['f1'])} "
-            f"| {_fmt(p['mean_iou'])} | {p['n_detected']}/{p['n_true']} ({_fmt(p['detection'])}) "
+            f"| {kind} | {_na(p['precision'])} | {_na(p['recall'])} | {_na(p['f1'])} "
+            f"| {_na(p['mean_iou'])} | {p['n_detected']}/{p['n_true']} ({_na(p['detection'])}) "
             f"| {p['n_false']} |"
         )
     b = results.get("beats")
@@ -482,23 +479,18 @@ def segmentation_table(results: dict[str, Any]) -> str:
         lines += ["", "| beats | Se | +P | F1 |", "|---|---|---|---|"]
         for c in ("N", "V", "F", "VF"):
             s = b["classes"][c]
-            lines.append(f"| {c} | {_fmt(s['sensitivity'])} | {_fmt(s['ppv'])} | {_fmt(s['f1'])} |")
+            lines.append(f"| {c} | {_na(s['sensitivity'])} | {_na(s['ppv'])} | {_na(s['f1'])} |")
         e = b["episodes"]
         share = e["n_detected"] / e["n_true"] if e["n_true"] else math.nan
         lines.append(
-            f"\nV/F episodes detected (beat level): {e['n_detected']}/{e['n_true']} ({_fmt(share)}), "
+            f"\nV/F episodes detected (beat level): {e['n_detected']}/{e['n_true']} ({_na(share)}), "
             f"false episodes {e['n_false']}"
         )
     return "\n".join(lines) + "\n"
 
 
-def add_segmentation_commands(sub: argparse._SubParsersAction) -> None:
-    """Add ``train-segmentation`` and ``evaluate-segmentation`` to the ``python -m trainer`` parser."""
-    p = sub.add_parser(
-        "train-segmentation",
-        help="train the seed-002 image segmentation of PVC/fusion beats",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
-    )
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``python -m trainer train-segmentation``."""
     p.add_argument("--data", type=Path, required=True, metavar="DIR", help="the shared data folder")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="run folder (best/last, log.csv)")
     p.add_argument(
@@ -551,15 +543,10 @@ def add_segmentation_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--log-every", type=int, default=10, help="print the loss every N steps")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation and crops")
-    p.set_defaults(run=train_segmentation)
 
-    p = sub.add_parser(
-        "evaluate-segmentation",
-        help="the seed's pixel / anomaly figures and beat scores of a segmentation checkpoint",
-        description="Score a train-segmentation checkpoint on record spans: pixel precision, recall, F1 "
-        "and mean IoU, share of true anomalies detected (refined and raw masks), and beat-level "
-        "Se/+P/F1 on the detector's beats (150 ms matching, as evaluate-beats).",
-    )
+
+def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``python -m trainer evaluate-segmentation``."""
     p.add_argument("checkpoint", help="checkpoint (best.json of a train-segmentation run)")
     p.add_argument("--data", type=Path, required=True, metavar="DIR", help="the shared data folder")
     p.add_argument(
@@ -577,4 +564,19 @@ def add_segmentation_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", type=Path, default=None, metavar="DIR", help="write results.json and table.md here"
     )
-    p.set_defaults(run=evaluate_segmentation)
+
+
+TRAIN_COMMAND = Command(
+    help="train the seed-002 image segmentation of PVC/fusion beats",
+    description=__doc__.split("\n\n")[1] if __doc__ else None,
+    add_arguments=add_train_arguments,
+    run=train_segmentation,
+)
+EVALUATE_COMMAND = Command(
+    help="the seed's pixel / anomaly figures and beat scores of a segmentation checkpoint",
+    description="Score a train-segmentation checkpoint on record spans: pixel precision, recall, F1 "
+    "and mean IoU, share of true anomalies detected (refined and raw masks), and beat-level "
+    "Se/+P/F1 on the detector's beats (150 ms matching, as evaluate-beats).",
+    add_arguments=add_evaluate_arguments,
+    run=evaluate_segmentation,
+)
