@@ -203,3 +203,22 @@ def test_patient_fields_only_when_asked(shared_data: Path) -> None:
     n_hidden = len(shown) - len(hidden) + 1  # the one "Patient" line replaces them
     assert dict(hidden)["Patient"] == f"{n_hidden} field(s) in the file not printed"
     assert dict(hidden)["Device"] == shown["Device"]  # record fields stay
+
+
+def test_options_offer_the_paper_choices_of_every_surface() -> None:
+    from ecgviewer.layout import choices
+
+    default = ReportOptions()
+    assert (default.paper, default.layout, default.speed_mm_per_s, default.gain_mm_per_mv) == (
+        choices.DEFAULT_PAPER, choices.DEFAULT_LAYOUT, choices.DEFAULT_SPEED_MM_PER_S,
+        choices.DEFAULT_GAIN_MM_PER_MV,
+    )  # fmt: skip
+    for paper in choices.PAPER_NAMES:
+        for layout in choices.LAYOUT_NAMES:
+            for speed in choices.SPEEDS_MM_PER_S:
+                for gain in choices.GAINS_MM_PER_MV:
+                    ReportOptions(paper=paper, layout=layout, speed_mm_per_s=speed, gain_mm_per_mv=gain)
+    for bad in ({"paper": "A3"}, {"layout": "4x3"}, {"speed_mm_per_s": 12.5}, {"gain_mm_per_mv": 7.0},
+                {"max_pages": 0}):  # fmt: skip
+        with pytest.raises(ValueError):
+            ReportOptions(**bad)
