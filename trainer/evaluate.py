@@ -5,7 +5,8 @@ A checkpoint runs through the viewer's own :class:`~ecgviewer.inference.Predicto
 (the exact inference path of the GUI and ``ecgviewer analyze``); a peer is a
 teacher from :mod:`trainer.teachers` (the classical delineator, NeuroKit2).
 The report has, per method and interval, the statistics of :mod:`trainer.metrics`,
-and a table in the shape of the seed paper's Table V (interval x method, MAE).
+and a table in the shape of Table V of Alahakoon, Perera and Srimal, "Comprehensive ECG
+analysis with Deep Learning" (interval x method, MAE).
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ def detail_table(report: dict[str, Any]) -> str:
 
 
 def table_v(report: dict[str, Any], label: str) -> str:
-    """Markdown in the shape of the seed's Table V: rows = intervals, columns = method on data (MAE)."""
+    """Markdown in the shape of Alahakoon et al.'s Table V: rows = intervals, columns = method on data."""
     head = "| interval | " + " | ".join(f"{m['name']} on {label}" for m in report["methods"]) + " |"
     lines = [head, "|---|" + "---:|" * len(report["methods"])]
     for key, unit, _ in INTERVALS:

@@ -9,7 +9,8 @@ labels the **detected** beats:
     the 1-D beat classifier (:class:`~ecgviewer.inference.beats.BeatClassifier`,
     ``--checkpoint``, default the bundled ``beatnet``);
 ``segmentation``
-    the seed-002 image-segmentation method
+    the ECG-image segmentation of Hernández-Fernández et al. ("Long-term ECG Analysis
+    Through Image Conversion and Deep Learning", CinC 2023)
     (:func:`ecgviewer.inference.beat_segmentation.segment_beats`,
     ``--segmentation-checkpoint``), on the same detected beats.
 
@@ -25,10 +26,10 @@ Detected beats are matched to the reference beats of the ``.atr`` file within 15
   are EC57's *gross* statistics (sums over records) with percentile bootstrap 95 % CIs
   over records (records resampled with replacement: the beats of a record are not
   independent);
-- the seed's record-level figure: the share of true PVC/fusion *episodes* (a maximal run
-  of consecutive reference beats labelled V or F) in which at least one beat is labelled
-  V or F, and, for balance, the number of false episodes (runs of beats labelled V/F
-  none of which is a reference V/F beat) per hour;
+- the record-level figure of Hernández-Fernández et al.: the share of true PVC/fusion
+  *episodes* (a maximal run of consecutive reference beats labelled V or F) in which at
+  least one beat is labelled V or F, and, for balance, the number of false episodes (runs
+  of beats labelled V/F none of which is a reference V/F beat) per hour;
 - QRS detection sensitivity and positive predictivity.
 
 Writes ``results.json`` (everything) and ``table.md`` (the tables of docs/accuracy.md) to ``--out``.
@@ -126,7 +127,7 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
 def episodes(
     ref_labels: np.ndarray, det_labels: np.ndarray, ref_idx: np.ndarray, det_idx: np.ndarray
 ) -> dict[str, int]:
-    """The seed's episode figure for one record.
+    """The episode figure of Hernández-Fernández et al. for one record.
 
     Returns
     -------
@@ -245,7 +246,7 @@ def classifier_method(checkpoint: str | Path, device: str = "auto") -> tuple[Lab
 
 
 def segmentation_method(checkpoint: str | None) -> tuple[Labeller, dict[str, Any]]:
-    """The seed-002 image-segmentation method (engineer C's module) as a labeller."""
+    """The ECG-image segmentation (:mod:`ecgviewer.inference.beat_segmentation`) as a labeller."""
     from ecgviewer.inference.beat_segmentation import segment_beats
 
     def label(rec, r_peaks: np.ndarray) -> np.ndarray:
@@ -423,7 +424,8 @@ def table_markdown(results: dict[str, Any]) -> str:
         ep, det = pooled["episodes"], pooled["detection"]
         lines += [
             "",
-            f"PVC/fusion episodes detected (the seed's record-level figure): {ep['n_detected']} of "
+            "PVC/fusion episodes detected (the record-level figure of Hernández-Fernández et al.): "
+            f"{ep['n_detected']} of "
             f"{ep['n_true']} = "
             f"**{_pct(ep['share_detected'])} %**{_ci(ci.get('episodes.share_detected'))}; false V/F "
             f"episodes: {ep['n_false']} ({ep['false_per_hour']:.1f} per hour over {pooled['hours']:.2f} h).",
@@ -485,8 +487,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         choices=METHODS,
         default=None,
-        help="classifier (the 1-D beat classifier) and/or segmentation (the seed-002 image "
-        "segmentation); repeat to compare them on the same beats (default classifier)",
+        help="classifier (the 1-D beat classifier) and/or segmentation (the ECG-image "
+        "segmentation of Hernández-Fernández et al.); repeat to compare them on the same beats (default "
+        "classifier)",
     )
     p.add_argument(
         "--checkpoint", default="beatnet", help="beat classifier checkpoint (default: bundled beatnet)"

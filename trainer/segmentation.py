@@ -1,21 +1,24 @@
-"""``train-segmentation`` / ``evaluate-segmentation``: the seed-002 image segmentation of PVC / fusion beats.
+"""``train-segmentation`` / ``evaluate-segmentation``: the ECG-image segmentation of PVC / fusion beats.
+
+The method of Hernández-Fernández, Gómez-Moreno, Holgado-Cuadrado and Blanco-Velasco, "Long-term
+ECG Analysis Through Image Conversion and Deep Learning" (CinC 2023; "the paper" below).
 
 Data: the annotated records of ``trainer/splits/beats.json`` (the same record-level split
 as the 1-D beat classifier), each given as ``NAME`` or ``NAME@START:STOP`` (seconds; either
-end may be left out) so that the seed's own protocol -- train on the first part of a record,
+end may be left out) so that the paper's own protocol -- train on the first part of a record,
 test on the rest -- is ``--train mitdb-208/208@0:585.9375 --test mitdb-208/208@600:``.
 Each record span is converted to images and masks (:mod:`ecgviewer.core.beat_image`): the
 beat lead (:func:`~ecgviewer.core.beat_pass.beat_lead`), the V/F beats of its ``.atr``
 file marked ``±half_width_s``.
 
-Training (the seed: Adam, learning rate 1e-4, batch 32, 3000 steps, cross-entropy, 256 px
+Training (the paper: Adam, learning rate 1e-4, batch 32, 3000 steps, cross-entropy, 256 px
 patches of the fixed grid) draws random ``patch_px`` crops from the training images, half of
 them centred on an anomaly pixel (the records of the split hold few PVCs), and stops after
 ``--steps`` or ``--max-minutes``; every ``--val-every`` steps the whole pipeline
 (:class:`~ecgviewer.inference.beat_segmentation.BeatSegmenter`) runs on the validation
 spans and the checkpoint with the best refined pixel F1 is kept as ``best``.
 
-Evaluation reports the seed's figures on the refined masks (pixel precision, recall, F1,
+Evaluation reports the paper's figures on the refined masks (pixel precision, recall, F1,
 mean IoU; anomaly-level detection) and the beat-level scores of ``evaluate-beats`` (R peaks
 from the detector, 150 ms matching) restricted to each span.
 """
@@ -220,7 +223,7 @@ def recalibrate_batchnorm(model: Any, sampler: CropSampler, batches: int, batch_
 
 
 def score_spans(segmenter: Any, data: Sequence[SpanData], beats: bool = False) -> dict[str, Any]:
-    """The seed's figures (refined and raw masks) per span and pooled; with ``beats`` also the
+    """The paper's figures (refined and raw masks) per span and pooled; with ``beats`` also the
     beat-level scores of ``evaluate-beats`` on the detector's beats of each span."""
     per: list[dict[str, Any]] = []
     for d in data:
@@ -462,7 +465,7 @@ def _na(v: float | None) -> str:
 
 
 def segmentation_table(results: dict[str, Any]) -> str:
-    """Markdown: the seed's pixel and anomaly-level figures and the beat-level V/F scores."""
+    """Markdown: the paper's pixel and anomaly-level figures and the beat-level V/F scores."""
     lines = [
         "| masks | pixel precision | pixel recall | pixel F1 | mean IoU | anomalies detected | false blobs |",
         "|---|---|---|---|---|---|---|",
@@ -514,23 +517,23 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         "--backbone",
         default="mobilenet_v3_large",
         choices=("resnet50", "mobilenet_v3_large"),
-        help="resnet50 (the seed's) or mobilenet_v3_large (for CPUs, default)",
+        help="resnet50 (the paper's) or mobilenet_v3_large (for CPUs, default)",
     )
     p.add_argument(
         "--classes",
         default="anomaly",
         choices=tuple(CLASS_SETS),
-        help="anomaly: the seed's binary mask (default); VF: separate V and F classes",
+        help="anomaly: the paper's binary mask (default); VF: separate V and F classes",
     )
-    p.add_argument("--patch-px", type=int, default=256, help="patch side in pixels (seed 256)")
-    p.add_argument("--scale", type=float, default=2.56, help="pixels per image row (seed 2.56)")
+    p.add_argument("--patch-px", type=int, default=256, help="patch side in pixels (paper: 256)")
+    p.add_argument("--scale", type=float, default=2.56, help="pixels per image row (paper: 2.56)")
     p.add_argument(
-        "--scale-x", type=float, default=None, help="pixels per sample (default: --scale, as the seed)"
+        "--scale-x", type=float, default=None, help="pixels per sample (default: --scale, as the paper)"
     )
     p.add_argument("--no-highpass", action="store_true", help="no 0.5 Hz baseline high-pass (as the paper)")
-    p.add_argument("--steps", type=int, default=3000, help="optimizer steps (seed 3000)")
-    p.add_argument("--batch-size", type=int, default=32, help="patches per step (seed 32)")
-    p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (seed 1e-4)")
+    p.add_argument("--steps", type=int, default=3000, help="optimizer steps (paper: 3000)")
+    p.add_argument("--batch-size", type=int, default=32, help="patches per step (paper: 32)")
+    p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (paper: 1e-4)")
     p.add_argument("--positive-share", type=float, default=0.5, help="share of crops centred on an anomaly")
     p.add_argument(
         "--bn-batches",
@@ -567,13 +570,13 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
 
 
 TRAIN_COMMAND = Command(
-    help="train the seed-002 image segmentation of PVC/fusion beats",
-    description=__doc__.split("\n\n")[1] if __doc__ else None,
+    help="train the ECG-image segmentation of PVC/fusion beats (Hernández-Fernández et al.)",
+    description=" ".join(__doc__.split("\n\n")[1:3]) if __doc__ else None,
     add_arguments=add_train_arguments,
     run=train_segmentation,
 )
 EVALUATE_COMMAND = Command(
-    help="the seed's pixel / anomaly figures and beat scores of a segmentation checkpoint",
+    help="score a segmentation checkpoint: pixel / anomaly figures (as Hernández-Fernández et al.) and beats",
     description="Score a train-segmentation checkpoint on record spans: pixel precision, recall, F1 "
     "and mean IoU, share of true anomalies detected (refined and raw masks), and beat-level "
     "Se/+P/F1 on the detector's beats (150 ms matching, as evaluate-beats).",

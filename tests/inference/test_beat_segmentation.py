@@ -1,5 +1,6 @@
-"""Seed-002 image segmentation: conversion, masks from real .atr labels, patches, refinement, metrics,
-the DeepLabv3 networks and ``segment_beats`` end to end on real MIT-BIH 208 data."""
+"""ECG-image segmentation (Hernández-Fernández et al.): conversion, masks from real .atr labels,
+patches, refinement, metrics, the DeepLabv3 networks and ``segment_beats`` end to end on real
+MIT-BIH 208 data."""
 
 from __future__ import annotations
 
