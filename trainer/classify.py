@@ -463,13 +463,7 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--bootstrap", type=int, default=2000, help="bootstrap resamples for the CIs (default 2000)"
     )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="write results.json, results.csv and table.md here",
-    )
+    reporting.add_out_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 

@@ -226,13 +226,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--bootstrap", type=int, default=2000, help="bootstrap resamples for the CI (default 2000)"
     )
     p.add_argument("--label", default=None, help="data name in the tables (default: from the spec)")
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="write results.json, results.csv and table.md here",
-    )
+    reporting.add_out_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_ptbxl_options(p)
 

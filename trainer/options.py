@@ -28,6 +28,12 @@ def command_line(argv: list[str]) -> str:
     return "python -m trainer " + shlex.join(argv)
 
 
+def _add_fold_options(g: argparse._ActionsContainer, val_help: str, test_help: str) -> None:
+    """``--val-folds`` (default 9) and ``--test-folds`` (default 10): PTB-XL strat_fold roles."""
+    g.add_argument("--val-folds", type=int, nargs="+", default=[9], metavar="K", help=val_help)
+    g.add_argument("--test-folds", type=int, nargs="+", default=[10], metavar="K", help=test_help)
+
+
 def add_ptbxl_options(p: argparse.ArgumentParser) -> None:
     """The options of ``ptbxl:`` interval sources (labels, folds, limit)."""
     g = p.add_argument_group("PTB-XL sources")
@@ -54,21 +60,10 @@ def add_ptbxl_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--normal-only", action="store_true", help="only records whose statements include NORM 100"
     )
-    g.add_argument(
-        "--val-folds",
-        type=int,
-        nargs="+",
-        default=[9],
-        metavar="K",
-        help="strat_fold values used for validation (default 9)",
-    )
-    g.add_argument(
-        "--test-folds",
-        type=int,
-        nargs="+",
-        default=[10],
-        metavar="K",
-        help="strat_fold values held out for testing (default 10)",
+    _add_fold_options(
+        g,
+        "strat_fold values used for validation (default 9)",
+        "strat_fold values held out for testing (default 10)",
     )
     g.add_argument("--limit", type=int, metavar="N", help="use only the first N records (quick runs)")
 
@@ -196,22 +191,11 @@ def add_class_data_options(p: argparse.ArgumentParser, training: bool) -> None:
         help="ignore PTB-XL statements below this likelihood in %% (default 0: every statement counts, as "
         "in the PTB-XL benchmark)",
     )
-    g.add_argument(
-        "--val-folds",
-        type=int,
-        nargs="+",
-        default=[9],
-        metavar="K",
-        help="PTB-XL strat_fold values for validation (default 9; the shared 300-record subset has folds "
-        "1-8 only: use 7)",
-    )
-    g.add_argument(
-        "--test-folds",
-        type=int,
-        nargs="+",
-        default=[10],
-        metavar="K",
-        help="PTB-XL strat_fold values held out for testing (default 10; shared subset: 8)",
+    _add_fold_options(
+        g,
+        "PTB-XL strat_fold values for validation (default 9; the shared 300-record subset has folds 1-8 "
+        "only: use 7)",
+        "PTB-XL strat_fold values held out for testing (default 10; shared subset: 8)",
     )
     g.add_argument("--limit", type=int, metavar="N", help="use only the first N PTB-XL records (quick runs)")
 

@@ -8,6 +8,7 @@ command that made them) and, where the report has a flat form, ``results.csv``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from collections.abc import Callable
@@ -27,6 +28,12 @@ def fmt(v: float | None, digits: int = 3, missing: str = "–") -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return missing
     return f"{v:.{digits}f}"
+
+
+def add_out_option(p: argparse.ArgumentParser, csv: bool = True) -> None:
+    """The ``--out DIR`` option of an evaluation command (the files :func:`write_outputs` writes)."""
+    files = "results.json, results.csv and table.md" if csv else "results.json and table.md"
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help=f"write {files} here")
 
 
 def write_outputs(

@@ -564,9 +564,7 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--device", default="auto", help="torch device (default auto)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    p.add_argument(
-        "--out", type=Path, default=None, metavar="DIR", help="write results.json and table.md here"
-    )
+    reporting.add_out_option(p, csv=False)
 
 
 TRAIN_COMMAND = Command(
