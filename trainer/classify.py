@@ -6,6 +6,8 @@ the GUI and the batch command) on a data source's ``test`` rows, and reports per
 class n, positives, ROC AUC, and at the checkpoint's stored thresholds F1,
 sensitivity and specificity, each with a bootstrap 95 % CI over records
 (:func:`trainer.metrics.classification_scores`), plus macro AUC and macro F1.
+
+The commands themselves (:data:`CLASSIFY_COMMAND`, :data:`EVALUATE_COMMAND`) are defined at the end.
 """
 
 from __future__ import annotations

@@ -25,6 +25,9 @@ Every file is written atomically; no file is ever unpickled. Under ``torchrun``
 (``WORLD_SIZE > 1``) the loop runs DistributedDataParallel (NCCL on CUDA, gloo
 on CPU); rank 0 writes the files. Training is deterministic for a given seed,
 data and process count on the CPU.
+
+The interval commands ``python -m trainer pretrain`` and ``finetune``
+(:data:`PRETRAIN_COMMAND`, :data:`FINETUNE_COMMAND`) are defined at the end.
 """
 
 from __future__ import annotations
