@@ -28,7 +28,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ from ecgviewer.inference.beats import BeatInputSpec
 from ecgviewer.models.checkpoint import ClassSpec, load_checkpoint
 from ecgviewer.models.registry import build_model
 from trainer.augment import NO_AUGMENT, Augment
+from trainer.commands import Command
 from trainer.data.arrays import DataError
 from trainer.data.beats import BeatDataset
 from trainer.tasks import Built, Validation, input_fields, transfer_backbone
@@ -278,26 +279,10 @@ class BeatTask:
 # -- command line ------------------------------------------------------------------------------
 
 
-def add_beat_commands(
-    sub: argparse._SubParsersAction, common_train_options: Callable[[argparse.ArgumentParser], None]
-) -> None:
-    """Add ``train-beats`` and ``evaluate-beats`` to the ``python -m trainer`` parser.
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``python -m trainer train-beats`` (batches of 128 by default)."""
+    from trainer.options import add_common_train_options
 
-    ``common_train_options`` adds the optimisation and run options every training command shares
-    (``trainer.cli._add_common_train_options``).
-    """
-    from trainer.evaluate_beats import add_evaluate_beats_parser
-
-    p = sub.add_parser(
-        "train-beats",
-        help="train the beat classifier (N / V / F / Q) on annotated records",
-        description=(
-            "Train a beat classifier on the annotated records of the shared data (MIT-BIH 208 and 100, "
-            "QTDB .atr) with the record-level split trainer/splits/beats.json: 'train' records are "
-            "fitted, 'val' records pick the epoch and stop early, 'test' records are never read. "
-            "Windows are cut at the annotated R peaks."
-        ),
-    )
     p.add_argument("--data", type=Path, required=True, metavar="DIR", help="the shared data folder")
     p.add_argument(
         "--out",
@@ -328,9 +313,8 @@ def add_beat_commands(
         default=0.0,
         help="cross-entropy class weights ~ count**-POWER (default 0: unweighted)",
     )
-    common_train_options(p)
-    p.set_defaults(run=run_train_beats, batch_size=128)
-    add_evaluate_beats_parser(sub)
+    add_common_train_options(p)
+    p.set_defaults(batch_size=128)
 
 
 def _role_counts(data: BeatDataset) -> dict[str, dict[str, int]]:
@@ -343,11 +327,10 @@ def _role_counts(data: BeatDataset) -> dict[str, dict[str, int]]:
 
 def run_train_beats(args: argparse.Namespace, argv: list[str]) -> int:
     """``python -m trainer train-beats``."""
-    import shlex
-
     from tqdm import tqdm
 
     from trainer.data.beats import BEAT_SPLIT_FILE, load_beats
+    from trainer.options import command_line
     from trainer.train import TrainConfig, train
 
     split_file = args.split_file or BEAT_SPLIT_FILE
@@ -363,7 +346,7 @@ def run_train_beats(args: argparse.Namespace, argv: list[str]) -> int:
     task = BeatTask(BeatInputSpec(), args.epoch_size, args.class_power, args.weight_power)
     provenance = {
         "data": data.provenance,
-        "command": "python -m trainer " + shlex.join(argv),
+        "command": command_line(argv),
         "seed": args.seed,
         "stage": "train-beats",
         "sampling": {"epoch_size": args.epoch_size, "class_power": args.class_power,
@@ -379,3 +362,16 @@ def run_train_beats(args: argparse.Namespace, argv: list[str]) -> int:
         f"checkpoint {args.out / 'best.json'}"
     )
     return 0
+
+
+COMMAND = Command(
+    help="train the beat classifier (N / V / F / Q) on annotated records",
+    description=(
+        "Train a beat classifier on the annotated records of the shared data (MIT-BIH 208 and 100, "
+        "QTDB .atr) with the record-level split trainer/splits/beats.json: 'train' records are "
+        "fitted, 'val' records pick the epoch and stop early, 'test' records are never read. "
+        "Windows are cut at the annotated R peaks."
+    ),
+    add_arguments=add_arguments,
+    run=run_train_beats,
+)

@@ -6,13 +6,15 @@ the GUI and the batch command) on a data source's ``test`` rows, and reports per
 class n, positives, ROC AUC, and at the checkpoint's stored thresholds F1,
 sensitivity and specificity, each with a bootstrap 95 % CI over records
 (:func:`trainer.metrics.classification_scores`), plus macro AUC and macro F1.
+
+The commands themselves (:data:`CLASSIFY_COMMAND`, :data:`EVALUATE_COMMAND`) are defined at the end.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
-import json
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -21,10 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from ecgviewer.core.io_utils import atomic_write
+from trainer import reporting
+from trainer.commands import Command
 from trainer.data.arrays import DataError
 from trainer.data.statements import ClassDataset, load_labels_csv, load_ptbxl_classes
 from trainer.metrics import classification_scores
+from trainer.reporting import finite, fmt
 
 
 def load_class_data(
@@ -168,7 +172,7 @@ def evaluate_classifiers(
         methods.append({"name": label, **info, "scores": _scores_json(scores)})
         for i, rid in enumerate(rows.ids):
             rec = per_record.setdefault(rid, {"id": rid, "reference": {}})
-            rec["reference"].update({c: _finite(rows.y[i, j]) for j, c in enumerate(names)})
+            rec["reference"].update({c: finite(rows.y[i, j]) for j, c in enumerate(names)})
             rec[label] = {c: round(float(prob[i, j]), 5) for j, c in enumerate(names)}
     return {
         "data": provenance,
@@ -178,10 +182,6 @@ def evaluate_classifiers(
         "methods": methods,
         "per_record": list(per_record.values()),
     }
-
-
-def _finite(v: float) -> float | None:
-    return float(v) if np.isfinite(v) else None
 
 
 def _clean(v: Any) -> Any:
@@ -228,16 +228,12 @@ def checkpoint_test_metrics(report: dict[str, Any], sha256: str) -> dict[str, An
 # -- tables -----------------------------------------------------------------------------------
 
 
-def _fmt(v: float | None, digits: int = 3) -> str:
-    return "–" if v is None else f"{v:.{digits}f}"
-
-
 def _with_ci(v: float | None, ci: Sequence[float | None] | None, digits: int = 3) -> str:
     if v is None:
         return "–"
     if not ci or ci[0] is None:
-        return _fmt(v, digits)
-    return f"{_fmt(v, digits)} ({_fmt(ci[0], digits)}–{_fmt(ci[1], digits)})"
+        return fmt(v, digits)
+    return f"{fmt(v, digits)} ({fmt(ci[0], digits)}–{fmt(ci[1], digits)})"
 
 
 def detail_table(report: dict[str, Any]) -> str:
@@ -343,13 +339,177 @@ def write_outputs(report: dict[str, Any], out_dir: Path | None) -> str:
         + summary_table(report)
         + "\n"
     )
-    print(text)
-    if out_dir is not None:
-        out_dir = Path(out_dir)
-        with atomic_write(out_dir / "results.json") as fh:
-            json.dump(report, fh, indent=1)
-        with atomic_write(out_dir / "results.csv", newline="") as fh:
-            fh.write(results_csv(report))
-        with atomic_write(out_dir / "table.md") as fh:
-            fh.write(f"Command: `{report.get('command', '')}`\n\n{text}")
+    reporting.write_outputs(report, text, out_dir, csv_text=results_csv(report))
     return text
+
+
+# -- command line: classify, classify-evaluate ----------------------------------------------------
+
+
+def add_classify_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``python -m trainer classify``."""
+    from ecgviewer.models.registry import available_models
+    from trainer.options import add_class_data_options, add_common_train_options
+
+    add_class_data_options(p, training=True)
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="run folder: best/last checkpoints, state.safetensors (for --resume), log.csv; with --evaluate "
+        "also DIR/test/results.json, results.csv, table.md",
+    )
+    p.add_argument(
+        "--model",
+        default="resnet18_1d",
+        choices=available_models(),
+        help="architecture from ecgviewer.models, class head (default resnet18_1d; ignored with --init)",
+    )
+    p.add_argument(
+        "--model-config",
+        default="{}",
+        metavar="JSON",
+        help="architecture overrides as JSON, e.g. '{\"stage_channels\": [32, 64, 96, 128]}' (ignored with "
+        "--init)",
+    )
+    p.add_argument(
+        "--init",
+        default=None,
+        metavar="CHECKPOINT",
+        help="start from this checkpoint (an interval model such as resources/checkpoints/resnet1d, or a "
+        "classifier): its architecture and backbone weights are kept; the head is new unless the classes "
+        "are the same",
+    )
+    p.add_argument(
+        "--freeze-epochs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="train only the output head (backbone frozen) for the first N epochs, then everything; "
+        "N >= --epochs keeps the backbone frozen throughout (default 0)",
+    )
+    add_common_train_options(p)
+    p.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="after training, score the best checkpoint on the test rows (as classify-evaluate does)",
+    )
+    p.add_argument(
+        "--bootstrap", type=int, default=2000, help="bootstrap resamples for --evaluate's CIs (default 2000)"
+    )
+
+
+def run_classify(args: argparse.Namespace, argv: list[str]) -> int:
+    """``python -m trainer classify``: train (and with ``--evaluate`` score) a record classifier."""
+    import os
+
+    from trainer.data.statements import describe_counts
+    from trainer.options import class_loader, command_line
+    from trainer.tasks import ClassificationTask
+    from trainer.train import TrainConfig, train
+
+    data = class_loader(args, progress=not args.quiet)(args.classes)
+    rank0 = os.environ.get("RANK", "0") == "0"
+    if rank0 and not args.quiet:
+        print(
+            f"classes {', '.join(data.classes)}; positives per split:\n{describe_counts(data)}",
+            file=sys.stderr,
+        )
+    config = TrainConfig.from_args(args)
+    provenance = {
+        "data": data.provenance,
+        "command": command_line(argv),
+        "seed": args.seed,
+        "stage": "classify",
+    }
+    task = ClassificationTask(data.classes, data.descriptions)
+    result = train(config, data, args.out, task=task, resume=args.resume, progress=not args.quiet,
+                   provenance=provenance)  # fmt: skip
+    if not rank0:
+        return 0
+    print(
+        f"{args.out}: best epoch {result.best_epoch + 1} of {result.epochs_run} "
+        f"(validation score 1 - macro AUC = {result.best_score:.4f}"
+        f"{', stopped early' if result.stopped_early else ''}); checkpoint {args.out / 'best.json'}"
+    )
+    if args.evaluate:
+        if "test" not in data.splits:
+            print("no test rows: nothing to evaluate", file=sys.stderr)
+            return 0
+        report = evaluate_classifiers(
+            [str(args.out / "best.json")],
+            lambda classes: data,
+            device=args.device,
+            n_boot=args.bootstrap,
+            progress=not args.quiet,
+        )
+        report["command"] = command_line(argv)
+        write_outputs(report, args.out / "test")
+    return 0
+
+
+def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``python -m trainer classify-evaluate``."""
+    from trainer.options import add_class_data_options
+
+    p.add_argument("checkpoints", nargs="+", help="classifier checkpoints (NAME.json) or bundled names")
+    add_class_data_options(p, training=False)
+    p.add_argument(
+        "--split",
+        default="test",
+        choices=("train", "val", "test", "all"),
+        help="rows to score (default test: never used for training or thresholds)",
+    )
+    p.add_argument("--device", default="auto", help="device for the checkpoints")
+    p.add_argument(
+        "--bootstrap", type=int, default=2000, help="bootstrap resamples for the CIs (default 2000)"
+    )
+    reporting.add_out_option(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run_evaluate(args: argparse.Namespace, argv: list[str]) -> int:
+    """``python -m trainer classify-evaluate``: :func:`evaluate_classifiers`, then :func:`write_outputs`."""
+    from trainer.options import class_loader, command_line
+
+    report = evaluate_classifiers(
+        args.checkpoints,
+        class_loader(args, progress=not args.quiet),
+        split=args.split,
+        device=args.device,
+        n_boot=args.bootstrap,
+        progress=not args.quiet,
+    )
+    report["command"] = command_line(argv)
+    write_outputs(report, args.out)
+    return 0
+
+
+CLASSIFY_COMMAND = Command(
+    help="train a record classifier (PTB-XL statements or a labels CSV)",
+    description=(
+        "Train a multi-label classifier of record statements: one sigmoid output per class, "
+        "class-weighted binary cross-entropy (pos_weight = negatives/positives of the training rows), "
+        "the best epoch by validation macro AUC, and per class the decision threshold that maximises "
+        "F1 on the validation rows (stored in the checkpoint). Same loop as pretrain/finetune: "
+        "schedules, early stopping, --resume, torchrun for several processes. Transfer learning: "
+        "--init an interval or classifier checkpoint (backbone kept, new head), --freeze-epochs to "
+        "train the head alone first. Example (shared PTB-XL subset): python -m trainer classify "
+        "--data ptbxl:../shared/data/ptb-xl --val-folds 7 --test-folds 8 --model crnn --out runs/cls "
+        "--evaluate"
+    ),
+    add_arguments=add_classify_arguments,
+    run=run_classify,
+)
+EVALUATE_COMMAND = Command(
+    help="score classifier checkpoints on labelled records",
+    description=(
+        "Per class: n, positives, ROC AUC, and at each checkpoint's stored thresholds F1, sensitivity "
+        "and specificity, each with a percentile bootstrap 95%% CI over records; macro AUC and macro F1 "
+        "over the classes with both labels. Checkpoints run through the viewer's Classifier; their "
+        "classes (superclass names or SCP codes, or --labels CSV columns) pick the labels."
+    ),
+    add_arguments=add_evaluate_arguments,
+    run=run_evaluate,
+)

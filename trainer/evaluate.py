@@ -5,14 +5,15 @@ A checkpoint runs through the viewer's own :class:`~ecgviewer.inference.Predicto
 (the exact inference path of the GUI and ``ecgviewer analyze``); a peer is a
 teacher from :mod:`trainer.teachers` (the classical delineator, NeuroKit2).
 The report has, per method and interval, the statistics of :mod:`trainer.metrics`,
-and a table in the shape of the seed paper's Table V (interval x method, MAE).
+and a table in the shape of Table V of Alahakoon, Perera and Srimal, "Comprehensive ECG
+analysis with Deep Learning" (interval x method, MAE).
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
-import json
 import math
 import sys
 from collections.abc import Sequence
@@ -21,11 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from ecgviewer.core.io_utils import atomic_write
 from ecgviewer.core.record import EcgRecord
 from ecgviewer.models.checkpoint import TARGET_NAMES
+from trainer import reporting
+from trainer.commands import Command
 from trainer.data.arrays import INPUT_FS_HZ, INPUT_LEADS, DataError, IntervalDataset
 from trainer.metrics import INTERVALS, TITLES, score
+from trainer.reporting import finite, fmt
 
 
 def row_record(data: IntervalDataset, i: int) -> EcgRecord:
@@ -99,7 +102,7 @@ def evaluate(
     ref = rows.y.astype(np.float64)
     methods = []
     per_record: dict[str, dict[str, Any]] = {
-        rid: {"id": rid, "reference": dict(zip(TARGET_NAMES, map(_finite, ref[i])))}
+        rid: {"id": rid, "reference": dict(zip(TARGET_NAMES, map(finite, ref[i])))}
         for i, rid in enumerate(rows.ids)
     }
     jobs = [(c, "model") for c in checkpoints] + [(p, "peer") for p in peers]
@@ -117,7 +120,7 @@ def evaluate(
         agreement = score(pred, ref, n_boot=n_boot)
         methods.append({"name": label, **info, "scores": {k: a.to_dict() for k, a in agreement.items()}})
         for i, rid in enumerate(rows.ids):
-            per_record[rid][label] = dict(zip(TARGET_NAMES, map(_finite, pred[i])))
+            per_record[rid][label] = dict(zip(TARGET_NAMES, map(finite, pred[i])))
     return {
         "data": rows.provenance,
         "split": split,
@@ -125,14 +128,6 @@ def evaluate(
         "methods": methods,
         "per_record": list(per_record.values()),
     }
-
-
-def _finite(v: float) -> float | None:
-    return float(v) if np.isfinite(v) else None
-
-
-def _fmt(v: float | None, digits: int = 1) -> str:
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
 
 def detail_table(report: dict[str, Any]) -> str:
@@ -144,21 +139,23 @@ def detail_table(report: dict[str, Any]) -> str:
     for m in report["methods"]:
         for key, unit, tol in INTERVALS:
             s = m["scores"][key]
-            ci = f" ({_fmt(s['mae_ci_low'])}–{_fmt(s['mae_ci_high'])})" if s["mae_ci_low"] is not None else ""
+            ci = ""
+            if s["mae_ci_low"] is not None:
+                ci = f" ({fmt(s['mae_ci_low'], 1)}–{fmt(s['mae_ci_high'], 1)})"
             within = "–" if s["within"] is None else f"{100 * s['within']:.0f} % (±{tol:g} {unit})"
             lines.append(
-                f"| {m['name']} | {TITLES[key]} ({unit}) | {s['n']} | {_fmt(s['mae'])}{ci} | "
-                f"{_fmt(s['mean_diff'])} | {_fmt(s['sd_diff'])} | {within} |"
+                f"| {m['name']} | {TITLES[key]} ({unit}) | {s['n']} | {fmt(s['mae'], 1)}{ci} | "
+                f"{fmt(s['mean_diff'], 1)} | {fmt(s['sd_diff'], 1)} | {within} |"
             )
     return "\n".join(lines)
 
 
 def table_v(report: dict[str, Any], label: str) -> str:
-    """Markdown in the shape of the seed's Table V: rows = intervals, columns = method on data (MAE)."""
+    """Markdown in the shape of Alahakoon et al.'s Table V: rows = intervals, columns = method on data."""
     head = "| interval | " + " | ".join(f"{m['name']} on {label}" for m in report["methods"]) + " |"
     lines = [head, "|---|" + "---:|" * len(report["methods"])]
     for key, unit, _ in INTERVALS:
-        cells = [_fmt(m["scores"][key]["mae"]) for m in report["methods"]]
+        cells = [fmt(m["scores"][key]["mae"], 1) for m in report["methods"]]
         lines.append(f"| {TITLES[key]} MAE ({unit}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -187,18 +184,79 @@ def write_outputs(report: dict[str, Any], out_dir: Path | None, label: str | Non
         + table_v(report, label)
         + "\n"
     )
-    print(text)
-    if out_dir is not None:
-        out_dir = Path(out_dir)
-        with atomic_write(out_dir / "results.json") as fh:
-            json.dump(report, fh, indent=1)
-        with atomic_write(out_dir / "results.csv", newline="") as fh:
-            fh.write(results_csv(report))
-        with atomic_write(out_dir / "table.md") as fh:
-            fh.write(f"Command: `{report.get('command', '')}`\n\n{text}")
+    reporting.write_outputs(report, text, out_dir, csv_text=results_csv(report))
 
 
 def _data_label(report: dict[str, Any]) -> str:
     data = report.get("data") or {}
     sources = data.get("sources") or [data]
     return " + ".join(str(s.get("source", "data")) for s in sources) + f" ({report['split']})"
+
+
+# -- command line: evaluate -----------------------------------------------------------------------
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``python -m trainer evaluate``."""
+    from trainer.options import add_ptbxl_options
+
+    p.add_argument("checkpoints", nargs="+", help="checkpoint files (NAME.json) or bundled names")
+    p.add_argument(
+        "--data",
+        required=True,
+        metavar="KIND:PATH",
+        help="reference data (ludb:DIR, vendor:DIR for the XML fixtures' vendor measurements, "
+        "ptbxl:DIR, folder:CSV, npz:FILE)",
+    )
+    p.add_argument(
+        "--split",
+        default="test",
+        choices=("train", "val", "test", "all"),
+        help="rows to score (default test: never used for training)",
+    )
+    p.add_argument(
+        "--peers",
+        nargs="*",
+        default=["classical", "neurokit2"],
+        metavar="TEACHER",
+        help="delineators scored on the same records (default classical neurokit2)",
+    )
+    p.add_argument("--device", default="auto", help="device for the checkpoints")
+    p.add_argument(
+        "--bootstrap", type=int, default=2000, help="bootstrap resamples for the CI (default 2000)"
+    )
+    p.add_argument("--label", default=None, help="data name in the tables (default: from the spec)")
+    reporting.add_out_option(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_ptbxl_options(p)
+
+
+def run(args: argparse.Namespace, argv: list[str]) -> int:
+    """``python -m trainer evaluate``: :func:`evaluate`, then :func:`write_outputs`."""
+    from trainer.options import command_line, load_sources
+
+    data = load_sources([args.data], args, progress=not args.quiet)
+    report = evaluate(
+        args.checkpoints,
+        data,
+        split=args.split,
+        peers=args.peers,
+        device=args.device,
+        n_boot=args.bootstrap,
+        progress=not args.quiet,
+    )
+    report["command"] = command_line(argv)
+    write_outputs(report, args.out, label=args.label)
+    return 0
+
+
+COMMAND = Command(
+    help="score checkpoints and peers against references",
+    description=(
+        "Per interval: n, MAE, mean and SD of the difference, share within tolerance (2 bpm HR, 10 ms "
+        "PR/QRS, 25 ms QT) and a bootstrap 95%% CI of the MAE, for each checkpoint and each peer "
+        "delineator on the same records."
+    ),
+    add_arguments=add_arguments,
+    run=run,
+)

@@ -9,7 +9,8 @@ labels the **detected** beats:
     the 1-D beat classifier (:class:`~ecgviewer.inference.beats.BeatClassifier`,
     ``--checkpoint``, default the bundled ``beatnet``);
 ``segmentation``
-    the seed-002 image-segmentation method
+    the ECG-image segmentation of Hernández-Fernández et al. ("Long-term ECG Analysis
+    Through Image Conversion and Deep Learning", CinC 2023)
     (:func:`ecgviewer.inference.beat_segmentation.segment_beats`,
     ``--segmentation-checkpoint``), on the same detected beats.
 
@@ -25,10 +26,10 @@ Detected beats are matched to the reference beats of the ``.atr`` file within 15
   are EC57's *gross* statistics (sums over records) with percentile bootstrap 95 % CIs
   over records (records resampled with replacement: the beats of a record are not
   independent);
-- the seed's record-level figure: the share of true PVC/fusion *episodes* (a maximal run
-  of consecutive reference beats labelled V or F) in which at least one beat is labelled
-  V or F, and, for balance, the number of false episodes (runs of beats labelled V/F
-  none of which is a reference V/F beat) per hour;
+- the record-level figure of Hernández-Fernández et al.: the share of true PVC/fusion
+  *episodes* (a maximal run of consecutive reference beats labelled V or F) in which at
+  least one beat is labelled V or F, and, for balance, the number of false episodes (runs
+  of beats labelled V/F none of which is a reference V/F beat) per hour;
 - QRS detection sensitivity and positive predictivity.
 
 Writes ``results.json`` (everything) and ``table.md`` (the tables of docs/accuracy.md) to ``--out``.
@@ -37,9 +38,7 @@ Writes ``results.json`` (everything) and ``table.md`` (the tables of docs/accura
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -55,6 +54,8 @@ from ecgviewer.core.beat_pass import (
     detect_r_peaks_long,
     match_beats,
 )
+from trainer import reporting
+from trainer.commands import Command
 from trainer.data.arrays import SPLITS, DataError
 
 #: Rows of the confusion matrix (reference) and columns (assigned).
@@ -126,7 +127,7 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
 def episodes(
     ref_labels: np.ndarray, det_labels: np.ndarray, ref_idx: np.ndarray, det_idx: np.ndarray
 ) -> dict[str, int]:
-    """The seed's episode figure for one record.
+    """The episode figure of Hernández-Fernández et al. for one record.
 
     Returns
     -------
@@ -245,7 +246,7 @@ def classifier_method(checkpoint: str | Path, device: str = "auto") -> tuple[Lab
 
 
 def segmentation_method(checkpoint: str | None) -> tuple[Labeller, dict[str, Any]]:
-    """The seed-002 image-segmentation method (engineer C's module) as a labeller."""
+    """The ECG-image segmentation (:mod:`ecgviewer.inference.beat_segmentation`) as a labeller."""
     from ecgviewer.inference.beat_segmentation import segment_beats
 
     def label(rec, r_peaks: np.ndarray) -> np.ndarray:
@@ -423,7 +424,8 @@ def table_markdown(results: dict[str, Any]) -> str:
         ep, det = pooled["episodes"], pooled["detection"]
         lines += [
             "",
-            f"PVC/fusion episodes detected (the seed's record-level figure): {ep['n_detected']} of "
+            "PVC/fusion episodes detected (the record-level figure of Hernández-Fernández et al.): "
+            f"{ep['n_detected']} of "
             f"{ep['n_true']} = "
             f"**{_pct(ep['share_detected'])} %**{_ci(ci.get('episodes.share_detected'))}; false V/F "
             f"episodes: {ep['n_false']} ({ep['false_per_hour']:.1f} per hour over {pooled['hours']:.2f} h).",
@@ -457,30 +459,11 @@ def table_markdown(results: dict[str, Any]) -> str:
 
 def write_outputs(results: dict[str, Any], out: Path | None) -> None:
     """``results.json`` and ``table.md`` in ``out`` (the table to stdout as well)."""
-    from ecgviewer.core.io_utils import atomic_write
-
-    table = table_markdown(results)
-    print(table)
-    if out is None:
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out / "results.json") as fh:
-        fh.write(json.dumps(results, indent=1) + "\n")
-    with atomic_write(out / "table.md") as fh:
-        fh.write(f"<!-- {results.get('command', '')} -->\n\n" + table)
+    reporting.write_outputs(results, table_markdown(results), out, comment_header=True, json_newline=True)
 
 
-def add_evaluate_beats_parser(sub: argparse._SubParsersAction) -> None:
-    """The ``evaluate-beats`` subcommand."""
-    p = sub.add_parser(
-        "evaluate-beats",
-        help="score beat detection and classification against .atr annotations",
-        description=(
-            "Detect the beats of each record, label them with each --method, match them to the .atr "
-            "reference beats (150 ms) and report per-class sensitivity, positive predictivity and F1 "
-            "with bootstrap CIs, the confusion matrix and the share of PVC/fusion episodes detected."
-        ),
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``python -m trainer evaluate-beats``."""
     p.add_argument(
         "--data",
         type=Path,
@@ -504,8 +487,9 @@ def add_evaluate_beats_parser(sub: argparse._SubParsersAction) -> None:
         action="append",
         choices=METHODS,
         default=None,
-        help="classifier (the 1-D beat classifier) and/or segmentation (the seed-002 image "
-        "segmentation); repeat to compare them on the same beats (default classifier)",
+        help="classifier (the 1-D beat classifier) and/or segmentation (the ECG-image "
+        "segmentation of Hernández-Fernández et al.); repeat to compare them on the same beats (default "
+        "classifier)",
     )
     p.add_argument(
         "--checkpoint", default="beatnet", help="beat classifier checkpoint (default: bundled beatnet)"
@@ -526,16 +510,14 @@ def add_evaluate_beats_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--bootstrap", type=int, default=2000, help="bootstrap resamples for the CIs (default 2000)"
     )
-    p.add_argument(
-        "--out", type=Path, default=None, metavar="DIR", help="write results.json and table.md here"
-    )
+    reporting.add_out_option(p, csv=False)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.set_defaults(run=run_evaluate_beats)
 
 
 def run_evaluate_beats(args: argparse.Namespace, argv: list[str]) -> int:
     """``python -m trainer evaluate-beats``."""
     from trainer.data.beats import BEAT_SPLIT_FILE
+    from trainer.options import command_line
 
     root = args.data or Path(__file__).resolve().parents[2] / "shared" / "data"
     split_file = args.split_file or BEAT_SPLIT_FILE
@@ -549,8 +531,20 @@ def run_evaluate_beats(args: argparse.Namespace, argv: list[str]) -> int:
     results = evaluate_beats(
         records, methods, n_boot=args.bootstrap, span_s=(args.start_s, args.stop_s), progress=not args.quiet
     )
-    results["command"] = "python -m trainer " + shlex.join(argv)
+    results["command"] = command_line(argv)
     results["split"] = "+".join(args.records)
     results["data"] = {"source": "annotated beats (.atr)", "split_file": str(split_file), "root": str(root)}
     write_outputs(results, args.out)
     return 0
+
+
+COMMAND = Command(
+    help="score beat detection and classification against .atr annotations",
+    description=(
+        "Detect the beats of each record, label them with each --method, match them to the .atr "
+        "reference beats (150 ms) and report per-class sensitivity, positive predictivity and F1 "
+        "with bootstrap CIs, the confusion matrix and the share of PVC/fusion episodes detected."
+    ),
+    add_arguments=add_arguments,
+    run=run_evaluate_beats,
+)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from dataclasses import replace
 from pathlib import Path
 
 from ecgviewer.models.checkpoint import load_checkpoint, save_checkpoint
 from ecgviewer.resources import checkpoints_dir
+from trainer.commands import Command
 
 
 def export_checkpoint(
@@ -42,3 +44,51 @@ def export_checkpoint(
     dest = Path(to) if to is not None else checkpoints_dir()
     save_checkpoint(loaded.model, replace(loaded.meta, training=training, metrics=metrics), dest / name)
     return dest / f"{name}.json"
+
+
+# -- command line: export -------------------------------------------------------------------------
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``python -m trainer export``."""
+    p.add_argument(
+        "run_dir", type=Path, metavar="RUN", help="run folder (from pretrain/finetune) or a checkpoint .json"
+    )
+    p.add_argument("--name", required=True, help="checkpoint name (e.g. resnet1d)")
+    p.add_argument("--to", type=Path, default=None, help="destination folder (default resources/checkpoints)")
+    p.add_argument("--which", default="best", choices=("best", "last"), help="which checkpoint of the run")
+    p.add_argument(
+        "--test-results",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="a classify-evaluate results.json that scored this checkpoint: its scores are stored in the "
+        "exported JSON as metrics.test",
+    )
+
+
+def run(args: argparse.Namespace, argv: list[str]) -> int:
+    """``python -m trainer export``: :func:`export_checkpoint` with the command's options."""
+    from trainer.options import command_line
+
+    dest = export_checkpoint(
+        args.run_dir,
+        args.name,
+        args.to,
+        which=args.which,
+        command=command_line(argv),
+        test_results=args.test_results,
+    )
+    print(f"exported {dest.with_suffix('.safetensors')} and {dest}")
+    return 0
+
+
+COMMAND = Command(
+    help="copy a run's checkpoint under a name",
+    description=(
+        "Copy RUN/best (or last) to TO/NAME.safetensors + NAME.json, adding the export command to its "
+        "provenance. The viewer loads bundled models from resources/checkpoints/NAME."
+    ),
+    add_arguments=add_arguments,
+    run=run,
+)

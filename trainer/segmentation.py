@@ -1,21 +1,24 @@
-"""``train-segmentation`` / ``evaluate-segmentation``: the seed-002 image segmentation of PVC / fusion beats.
+"""``train-segmentation`` / ``evaluate-segmentation``: the ECG-image segmentation of PVC / fusion beats.
+
+The method of Hernández-Fernández, Gómez-Moreno, Holgado-Cuadrado and Blanco-Velasco, "Long-term
+ECG Analysis Through Image Conversion and Deep Learning" (CinC 2023; "the paper" below).
 
 Data: the annotated records of ``trainer/splits/beats.json`` (the same record-level split
 as the 1-D beat classifier), each given as ``NAME`` or ``NAME@START:STOP`` (seconds; either
-end may be left out) so that the seed's own protocol -- train on the first part of a record,
+end may be left out) so that the paper's own protocol -- train on the first part of a record,
 test on the rest -- is ``--train mitdb-208/208@0:585.9375 --test mitdb-208/208@600:``.
 Each record span is converted to images and masks (:mod:`ecgviewer.core.beat_image`): the
 beat lead (:func:`~ecgviewer.core.beat_pass.beat_lead`), the V/F beats of its ``.atr``
 file marked ``±half_width_s``.
 
-Training (the seed: Adam, learning rate 1e-4, batch 32, 3000 steps, cross-entropy, 256 px
+Training (the paper: Adam, learning rate 1e-4, batch 32, 3000 steps, cross-entropy, 256 px
 patches of the fixed grid) draws random ``patch_px`` crops from the training images, half of
 them centred on an anomaly pixel (the records of the split hold few PVCs), and stops after
 ``--steps`` or ``--max-minutes``; every ``--val-every`` steps the whole pipeline
 (:class:`~ecgviewer.inference.beat_segmentation.BeatSegmenter`) runs on the validation
 spans and the checkpoint with the best refined pixel F1 is kept as ``best``.
 
-Evaluation reports the seed's figures on the refined masks (pixel precision, recall, F1,
+Evaluation reports the paper's figures on the refined masks (pixel precision, recall, F1,
 mean IoU; anomaly-level detection) and the beat-level scores of ``evaluate-beats`` (R peaks
 from the detector, 150 ms matching) restricted to each span.
 """
@@ -26,7 +29,6 @@ import argparse
 import csv
 import json
 import math
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -48,7 +50,11 @@ from ecgviewer.core.beat_image import (
     signal_image,
     to_spec_samples,
 )
+from trainer import reporting
+from trainer.commands import Command
 from trainer.data.arrays import SPLITS, DataError
+from trainer.options import command_line
+from trainer.reporting import fmt
 
 CLASS_SETS: dict[str, tuple[str, ...]] = {
     "anomaly": ("background", "anomaly"),
@@ -217,7 +223,7 @@ def recalibrate_batchnorm(model: Any, sampler: CropSampler, batches: int, batch_
 
 
 def score_spans(segmenter: Any, data: Sequence[SpanData], beats: bool = False) -> dict[str, Any]:
-    """The seed's figures (refined and raw masks) per span and pooled; with ``beats`` also the
+    """The paper's figures (refined and raw masks) per span and pooled; with ``beats`` also the
     beat-level scores of ``evaluate-beats`` on the detector's beats of each span."""
     per: list[dict[str, Any]] = []
     for d in data:
@@ -279,10 +285,6 @@ def _beat_scores(d: SpanData, res: Any) -> dict[str, Any]:
     }
 
 
-def _fmt(v: float) -> str:
-    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
-
-
 def train_segmentation(args: argparse.Namespace, argv: list[str]) -> int:
     """``python -m trainer train-segmentation``."""
     import torch
@@ -326,7 +328,7 @@ def train_segmentation(args: argparse.Namespace, argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     lead = train_data[0].lead if train_data else "II"
     provenance = {
-        "command": "python -m trainer " + shlex.join(argv),
+        "command": command_line(argv),
         "data": {
             "root": str(root),
             "split_file": str(split_file),
@@ -450,22 +452,20 @@ def evaluate_segmentation(args: argparse.Namespace, argv: list[str]) -> int:
     results = score_spans(seg, data, beats=True)
     results["checkpoint"] = str(args.checkpoint)
     results["training"] = dict(seg.meta.training)
-    results["command"] = "python -m trainer " + shlex.join(argv)
+    results["command"] = command_line(argv)
     table = segmentation_table(results)
-    print(table)
-    if args.out is not None:
-        from ecgviewer.core.io_utils import atomic_write
-
-        args.out.mkdir(parents=True, exist_ok=True)
-        with atomic_write(args.out / "results.json") as fh:
-            fh.write(json.dumps(results, indent=1, default=float) + "\n")
-        with atomic_write(args.out / "table.md") as fh:
-            fh.write(f"<!-- {results['command']} -->\n\n{table}")
+    reporting.write_outputs(
+        results, table, args.out, comment_header=True, json_newline=True, json_default=float
+    )
     return 0
 
 
+def _na(v: float | None) -> str:
+    return fmt(v, 3, missing="n/a")
+
+
 def segmentation_table(results: dict[str, Any]) -> str:
-    """Markdown: the seed's pixel and anomaly-level figures and the beat-level V/F scores."""
+    """Markdown: the paper's pixel and anomaly-level figures and the beat-level V/F scores."""
     lines = [
         "| masks | pixel precision | pixel recall | pixel F1 | mean IoU | anomalies detected | false blobs |",
         "|---|---|---|---|---|---|---|",
@@ -473,8 +473,8 @@ def segmentation_table(results: dict[str, Any]) -> str:
     for kind in ("refined", "raw"):
         p = results["pooled"][kind]
         lines.append(
-            f"| {kind} | {_fmt(p['precision'])} | {_fmt(p['recall'])} | {_fmt(p['f1'])} "
-            f"| {_fmt(p['mean_iou'])} | {p['n_detected']}/{p['n_true']} ({_fmt(p['detection'])}) "
+            f"| {kind} | {_na(p['precision'])} | {_na(p['recall'])} | {_na(p['f1'])} "
+            f"| {_na(p['mean_iou'])} | {p['n_detected']}/{p['n_true']} ({_na(p['detection'])}) "
             f"| {p['n_false']} |"
         )
     b = results.get("beats")
@@ -482,23 +482,18 @@ def segmentation_table(results: dict[str, Any]) -> str:
         lines += ["", "| beats | Se | +P | F1 |", "|---|---|---|---|"]
         for c in ("N", "V", "F", "VF"):
             s = b["classes"][c]
-            lines.append(f"| {c} | {_fmt(s['sensitivity'])} | {_fmt(s['ppv'])} | {_fmt(s['f1'])} |")
+            lines.append(f"| {c} | {_na(s['sensitivity'])} | {_na(s['ppv'])} | {_na(s['f1'])} |")
         e = b["episodes"]
         share = e["n_detected"] / e["n_true"] if e["n_true"] else math.nan
         lines.append(
-            f"\nV/F episodes detected (beat level): {e['n_detected']}/{e['n_true']} ({_fmt(share)}), "
+            f"\nV/F episodes detected (beat level): {e['n_detected']}/{e['n_true']} ({_na(share)}), "
             f"false episodes {e['n_false']}"
         )
     return "\n".join(lines) + "\n"
 
 
-def add_segmentation_commands(sub: argparse._SubParsersAction) -> None:
-    """Add ``train-segmentation`` and ``evaluate-segmentation`` to the ``python -m trainer`` parser."""
-    p = sub.add_parser(
-        "train-segmentation",
-        help="train the seed-002 image segmentation of PVC/fusion beats",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
-    )
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``python -m trainer train-segmentation``."""
     p.add_argument("--data", type=Path, required=True, metavar="DIR", help="the shared data folder")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="run folder (best/last, log.csv)")
     p.add_argument(
@@ -522,23 +517,23 @@ def add_segmentation_commands(sub: argparse._SubParsersAction) -> None:
         "--backbone",
         default="mobilenet_v3_large",
         choices=("resnet50", "mobilenet_v3_large"),
-        help="resnet50 (the seed's) or mobilenet_v3_large (for CPUs, default)",
+        help="resnet50 (the paper's) or mobilenet_v3_large (for CPUs, default)",
     )
     p.add_argument(
         "--classes",
         default="anomaly",
         choices=tuple(CLASS_SETS),
-        help="anomaly: the seed's binary mask (default); VF: separate V and F classes",
+        help="anomaly: the paper's binary mask (default); VF: separate V and F classes",
     )
-    p.add_argument("--patch-px", type=int, default=256, help="patch side in pixels (seed 256)")
-    p.add_argument("--scale", type=float, default=2.56, help="pixels per image row (seed 2.56)")
+    p.add_argument("--patch-px", type=int, default=256, help="patch side in pixels (paper: 256)")
+    p.add_argument("--scale", type=float, default=2.56, help="pixels per image row (paper: 2.56)")
     p.add_argument(
-        "--scale-x", type=float, default=None, help="pixels per sample (default: --scale, as the seed)"
+        "--scale-x", type=float, default=None, help="pixels per sample (default: --scale, as the paper)"
     )
     p.add_argument("--no-highpass", action="store_true", help="no 0.5 Hz baseline high-pass (as the paper)")
-    p.add_argument("--steps", type=int, default=3000, help="optimizer steps (seed 3000)")
-    p.add_argument("--batch-size", type=int, default=32, help="patches per step (seed 32)")
-    p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (seed 1e-4)")
+    p.add_argument("--steps", type=int, default=3000, help="optimizer steps (paper: 3000)")
+    p.add_argument("--batch-size", type=int, default=32, help="patches per step (paper: 32)")
+    p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (paper: 1e-4)")
     p.add_argument("--positive-share", type=float, default=0.5, help="share of crops centred on an anomaly")
     p.add_argument(
         "--bn-batches",
@@ -551,15 +546,10 @@ def add_segmentation_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--log-every", type=int, default=10, help="print the loss every N steps")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation and crops")
-    p.set_defaults(run=train_segmentation)
 
-    p = sub.add_parser(
-        "evaluate-segmentation",
-        help="the seed's pixel / anomaly figures and beat scores of a segmentation checkpoint",
-        description="Score a train-segmentation checkpoint on record spans: pixel precision, recall, F1 "
-        "and mean IoU, share of true anomalies detected (refined and raw masks), and beat-level "
-        "Se/+P/F1 on the detector's beats (150 ms matching, as evaluate-beats).",
-    )
+
+def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``python -m trainer evaluate-segmentation``."""
     p.add_argument("checkpoint", help="checkpoint (best.json of a train-segmentation run)")
     p.add_argument("--data", type=Path, required=True, metavar="DIR", help="the shared data folder")
     p.add_argument(
@@ -574,7 +564,20 @@ def add_segmentation_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", default="auto", help="torch device (default auto)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    p.add_argument(
-        "--out", type=Path, default=None, metavar="DIR", help="write results.json and table.md here"
-    )
-    p.set_defaults(run=evaluate_segmentation)
+    reporting.add_out_option(p, csv=False)
+
+
+TRAIN_COMMAND = Command(
+    help="train the ECG-image segmentation of PVC/fusion beats (Hernández-Fernández et al.)",
+    description=" ".join(__doc__.split("\n\n")[1:3]) if __doc__ else None,
+    add_arguments=add_train_arguments,
+    run=train_segmentation,
+)
+EVALUATE_COMMAND = Command(
+    help="score a segmentation checkpoint: pixel / anomaly figures (as Hernández-Fernández et al.) and beats",
+    description="Score a train-segmentation checkpoint on record spans: pixel precision, recall, F1 "
+    "and mean IoU, share of true anomalies detected (refined and raw masks), and beat-level "
+    "Se/+P/F1 on the detector's beats (150 ms matching, as evaluate-beats).",
+    add_arguments=add_evaluate_arguments,
+    run=evaluate_segmentation,
+)

@@ -25,10 +25,14 @@ Every file is written atomically; no file is ever unpickled. Under ``torchrun``
 (``WORLD_SIZE > 1``) the loop runs DistributedDataParallel (NCCL on CUDA, gloo
 on CPU); rank 0 writes the files. Training is deterministic for a given seed,
 data and process count on the CPU.
+
+The interval commands ``python -m trainer pretrain`` and ``finetune``
+(:data:`PRETRAIN_COMMAND`, :data:`FINETUNE_COMMAND`) are defined at the end.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import dataclasses
 import json
@@ -49,7 +53,9 @@ from ecgviewer.core.io_utils import atomic_path, atomic_write
 from ecgviewer.models.checkpoint import CheckpointMeta, save_checkpoint
 from ecgviewer.models.registry import config_to_dict
 from trainer.augment import Augment
+from trainer.commands import Command
 from trainer.data.arrays import DataError, LabelledRows
+from trainer.options import DATA_HELP, add_common_train_options, add_ptbxl_options, command_line, load_sources
 from trainer.tasks import (  # noqa: F401  (re-exported: the interval pieces' former home)
     SCALING,
     IntervalTask,
@@ -526,3 +532,109 @@ def train(
     if writer is not None:
         writer.close()
     return TrainResult(out_dir, best_epoch, best_score, epoch + 1, stopped_early, best_metrics)
+
+
+# -- command line: pretrain, finetune ------------------------------------------------------------
+
+_TRAIN_DESCRIPTION = (
+    " Rows in 'train' are fitted, 'val' rows pick the best epoch and stop early, 'test' rows are "
+    "never seen. Multi-GPU / multi-node: launch with torchrun --nproc_per_node N -m trainer ..."
+)
+
+
+def add_train_arguments(p: argparse.ArgumentParser, finetune: bool) -> None:
+    """The options of ``pretrain`` (``finetune`` False) and ``finetune``."""
+    p.add_argument("--data", action="append", required=True, metavar="KIND:PATH", help=DATA_HELP)
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="run folder: best/last checkpoints, state.safetensors (for --resume), log.csv",
+    )
+    if finetune:
+        p.add_argument(
+            "--init",
+            required=True,
+            metavar="CHECKPOINT",
+            help="checkpoint to start from (a run's best.json, a bundled model file); its "
+            "architecture and label normalisation are kept",
+        )
+        p.add_argument(
+            "--freeze-epochs",
+            type=int,
+            default=0,
+            metavar="N",
+            help="train only the output head for the first N epochs, then everything (default 0)",
+        )
+    else:
+        from ecgviewer.models.registry import available_models
+
+        p.add_argument(
+            "--model",
+            default="resnet1d",
+            choices=available_models(),
+            help="architecture from ecgviewer.models (default resnet1d)",
+        )
+        p.add_argument(
+            "--model-config",
+            default="{}",
+            metavar="JSON",
+            help="architecture overrides as JSON, e.g. '{\"dropout\": 0.2}'",
+        )
+    p.add_argument(
+        "--heteroscedastic",
+        action="store_true",
+        help="also predict a variance per interval (Gaussian NLL); the viewer shows it as ± SD",
+    )
+    p.add_argument(
+        "--loss",
+        default="huber",
+        choices=("huber", "l1"),
+        help="regression loss on normalised targets; missing labels are masked (default huber)",
+    )
+    add_common_train_options(p)
+    add_ptbxl_options(p)
+
+
+def run_train(args: argparse.Namespace, argv: list[str], finetune: bool) -> int:
+    """``python -m trainer pretrain`` / ``finetune``: train an interval model on ``--data``."""
+    data = load_sources(args.data, args, progress=not args.quiet)
+    config = TrainConfig.from_args(
+        args,
+        model="" if finetune else args.model,
+        model_config={} if finetune else json.loads(args.model_config),
+        heteroscedastic=args.heteroscedastic,
+        init=args.init if finetune else None,
+        loss=args.loss,
+        freeze_epochs=args.freeze_epochs if finetune else 0,
+    )
+    provenance = {
+        "data": data.provenance,
+        "command": command_line(argv),
+        "seed": args.seed,
+        "stage": "finetune" if finetune else "pretrain",
+    }
+    result = train(config, data, args.out, resume=args.resume, progress=not args.quiet, provenance=provenance)
+    if os.environ.get("RANK", "0") != "0":
+        return 0
+    print(
+        f"{args.out}: best epoch {result.best_epoch + 1} of {result.epochs_run} "
+        f"(validation score {result.best_score:.4f}{', stopped early' if result.stopped_early else ''}); "
+        f"checkpoint {args.out / 'best.json'}"
+    )
+    return 0
+
+
+PRETRAIN_COMMAND = Command(
+    help="train an interval model from random initialisation",
+    description="Train an interval model from random initialisation." + _TRAIN_DESCRIPTION,
+    add_arguments=lambda p: add_train_arguments(p, finetune=False),
+    run=lambda args, argv: run_train(args, argv, finetune=False),
+)
+FINETUNE_COMMAND = Command(
+    help="continue training from a checkpoint (transfer learning)",
+    description="Continue training from a checkpoint (transfer learning)." + _TRAIN_DESCRIPTION,
+    add_arguments=lambda p: add_train_arguments(p, finetune=True),
+    run=lambda args, argv: run_train(args, argv, finetune=True),
+)

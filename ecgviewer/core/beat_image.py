@@ -1,29 +1,30 @@
-"""Seed 002's ECG-to-image conversion, its masks, patches and metrics (numpy only; no torch).
+"""ECG-to-image conversion, masks, patches and metrics of the image segmentation (numpy only; no torch).
 
-Hernández-Fernández et al. (CinC 2023) turn a long ECG into an image and segment the
-premature ventricular contractions (PVC) and fusion beats in it (the network is in
-:mod:`ecgviewer.models.beat_segmentation`, inference in
+Hernández-Fernández, Gómez-Moreno, Holgado-Cuadrado and Blanco-Velasco ("Long-term ECG
+Analysis Through Image Conversion and Deep Learning", CinC 2023) turn a long ECG into an
+image and segment the premature ventricular contractions (PVC) and fusion beats in it (the
+network is in :mod:`ecgviewer.models.beat_segmentation`, inference in
 :mod:`ecgviewer.inference.beat_segmentation`). The conversion, as in the paper:
 
-1. the signal (one lead, at the seed's 128 Hz; other rates are resampled) is cut into
+1. the signal (one lead, at the paper's 128 Hz; other rates are resampled) is cut into
    **rows** of ``row_samples`` samples (1000 = 7.8 s) stacked into a matrix; ``image_rows``
    rows (1000, i.e. 10^6 samples) make one image;
 2. upper and lower **thresholds** at ``clip_fraction`` (25 %) of the image's largest and
    smallest value (after removing the median) clip the noise peaks that would otherwise
    squeeze the genuine signal into a few colours;
-3. a **heat map** colours each value (viridis, as the seed's published patches show);
+3. a **heat map** colours each value (viridis, as the paper's published patches show);
 4. the image is **rescaled** by ``scale`` (2.56: 1000 x 1000 -> 2560 x 2560 pixels; here by
    nearest neighbour, so every pixel belongs to exactly one sample; ``scale_x`` allows another
    horizontal factor);
-5. the image is cut into square **patches** (256 x 256 in the seed) for the network, and
+5. the image is cut into square **patches** (256 x 256 in the paper) for the network, and
    the predicted patches are reassembled.
 
 Every matrix cell is one sample (``sample = row * row_samples + column``), so masks and
 metrics are computed on cells: :func:`anomaly_mask` marks ``±half_width_s`` around each
-annotated V/F beat (the seed marks a range of about 25 samples per anomaly),
+annotated V/F beat (the paper marks a range of about 25 samples per anomaly),
 :func:`refine_rectangles` turns each predicted blob into its bounding rectangle (the
-seed's refinement), :func:`mask_ranges` maps cells back to sample ranges, and
-:func:`pixel_scores` / :func:`episode_scores` are the seed's pixel-level precision,
+paper's refinement), :func:`mask_ranges` maps cells back to sample ranges, and
+:func:`pixel_scores` / :func:`episode_scores` are the paper's pixel-level precision,
 recall, F1 and IoU and its anomaly-level detection figure.
 
 One deviation from the paper, stored with every checkpoint: a 0.5 Hz high-pass removes
@@ -77,21 +78,21 @@ class ImageSpec:
     Parameters
     ----------
     fs_hz
-        Rate the signal is resampled to (the seed's MIT-BIH Long-Term records: 128 Hz).
+        Rate the signal is resampled to (the paper's MIT-BIH Long-Term records: 128 Hz).
     row_samples
-        Samples per image row (seed: 1000).
+        Samples per image row (paper: 1000).
     image_rows
-        Rows per image (seed: 1000, one image per 10^6 samples); the last image is shorter.
+        Rows per image (paper: 1000, one image per 10^6 samples); the last image is shorter.
     scale
-        Pixels per row, and per sample unless ``scale_x`` is given (seed: 2.56; at least 1).
+        Pixels per row, and per sample unless ``scale_x`` is given (paper: 2.56; at least 1).
     scale_x
-        Pixels per sample when they differ from ``scale`` (None: ``scale``, as the seed).
+        Pixels per sample when they differ from ``scale`` (None: ``scale``, as the paper).
     clip_fraction
         The thresholds, as a fraction of the image's largest and smallest (median-removed) value.
     highpass_hz
-        Baseline-wander high-pass before the conversion (None: none, as the seed).
+        Baseline-wander high-pass before the conversion (None: none, as the paper).
     patch_px
-        Side of the square patches the network sees (seed: 256).
+        Side of the square patches the network sees (paper: 256).
     half_width_s
         Mask range marked on each side of an annotated V/F beat.
     """
@@ -173,7 +174,7 @@ def to_matrix(x: np.ndarray, row_samples: int, fill: float | int = 0) -> np.ndar
 
 
 def threshold_scale(x: np.ndarray, clip_fraction: float) -> np.ndarray:
-    """The seed's thresholds: median removed, clipped at ``clip_fraction`` of the largest and
+    """The paper's thresholds: median removed, clipped at ``clip_fraction`` of the largest and
     smallest value, mapped to [0, 1] (0.5 = the median when the thresholds are symmetric)."""
     x = np.asarray(x, dtype=np.float32)
     if x.size == 0:
@@ -279,7 +280,7 @@ def anomaly_mask(
     """Per-sample class index (uint8, length ``n_samples`` at ``spec.fs_hz``) from beat labels.
 
     Each beat labelled V or F marks ``[s - half_width, s + half_width]``: with ``classes``
-    ``("background", "anomaly")`` as 1 (the seed's binary mask), with
+    ``("background", "anomaly")`` as 1 (the paper's binary mask), with
     ``("background", "V", "F")`` as its own class. Everything else is 0.
     """
     index = _class_index(classes)
@@ -338,7 +339,7 @@ def merge_patches(patches: np.ndarray, grid: tuple[int, int], size: tuple[int, i
 
 # -- refinement and ranges ----------------------------------------------------------------------
 def refine_rectangles(mask: np.ndarray, min_cells: int = 1) -> np.ndarray:
-    """The seed's refinement: each connected blob of non-zero cells becomes its bounding rectangle.
+    """The paper's refinement: each connected blob of non-zero cells becomes its bounding rectangle.
 
     Blobs (8-connected) smaller than ``min_cells`` are dropped; the rectangle takes the blob's
     most frequent class. Rectangles are drawn largest first, so a small blob inside a large
@@ -382,13 +383,13 @@ def mask_ranges(mask: np.ndarray) -> list[tuple[int, int, int]]:
     return sorted(out)
 
 
-# -- the seed's metrics -----------------------------------------------------------------------
+# -- the paper's metrics -----------------------------------------------------------------------
 def pixel_scores(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     """Pixel (= sample) level scores of the anomaly (any non-zero class) against the truth.
 
     Cells that are :data:`IGNORE` in ``truth`` are left out. Returns precision, recall,
     F1, the IoU of the anomaly and of the background, and their mean (``mean_iou``, the
-    figure the seed reports during training), plus the pixel counts.
+    figure the paper reports during training), plus the pixel counts.
     """
     truth = np.asarray(truth).ravel()
     pred = np.asarray(pred).ravel()
@@ -420,7 +421,7 @@ def pixel_scores(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 
 def episode_scores(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    """The seed's anomaly-level figure on per-sample masks.
+    """The paper's anomaly-level figure on per-sample masks.
 
     A true anomaly is a maximal run of non-zero samples of ``truth`` (one marked V/F beat, or
     overlapping neighbours); it is detected when any of its samples is non-zero in ``pred``.

@@ -1,4 +1,8 @@
-"""Interval prediction and statement classification for ECG records (the deep-learning backend).
+"""The deep-learning backend: interval prediction, statement classification and beat labelling.
+
+:class:`Predictor` (PR/QRS/QT/RR), :class:`Classifier` (record statements), the beat
+pass (:func:`run_beat_pass` with the :class:`BeatClassifier`) and the ECG-image
+segmentation of PVC / fusion beats (:mod:`ecgviewer.inference.beat_segmentation`).
 
 ``import ecgviewer.inference`` does not import torch: the names below are loaded
 on first access, and torch only when a :class:`Predictor` loads its checkpoint.

@@ -1,6 +1,7 @@
-"""The seed-002 beat method: ECG image -> DeepLabv3 masks -> PVC / fusion ranges -> beat labels.
+"""ECG-image segmentation of beats: image -> DeepLabv3 masks -> PVC / fusion ranges -> beat labels.
 
-The second beat-classification method beside the 1-D classifier
+The method of Hernández-Fernández et al., "Long-term ECG Analysis Through Image Conversion
+and Deep Learning" (CinC 2023), as the second beat-classification method beside the 1-D classifier
 (:mod:`ecgviewer.inference.beats`): the beat lead is converted to heat-map images
 (:mod:`ecgviewer.core.beat_image`), each image is segmented patch by patch with a
 ``deeplabv3`` checkpoint (:mod:`ecgviewer.models.beat_segmentation`), the patches are
@@ -9,7 +10,7 @@ and each detected beat is labelled V (or F) when its R peak lies in an anomaly r
 otherwise N.
 
 Checkpoints use the project's format with ``task: "beats"``, ``architecture: "deeplabv3"``,
-the per-pixel classes ``["background", "anomaly"]`` (the seed's binary mask; anomalous
+the per-pixel classes ``["background", "anomaly"]`` (the paper's binary mask; anomalous
 beats are then reported as ``"V"``) or ``["background", "V", "F"]``, ``activation:
 "softmax"``, and the image settings (:class:`~ecgviewer.core.beat_image.ImageSpec`) in
 ``input.image``. None is bundled (the smallest network is 44 MB); train one with
@@ -231,7 +232,7 @@ def segment_beats(
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> np.ndarray | None:
-    """Label each beat N, V or F with the seed-002 image segmentation.
+    """Label each beat N, V or F with the ECG-image segmentation (Hernández-Fernández et al.).
 
     Parameters
     ----------
@@ -247,7 +248,7 @@ def segment_beats(
     device
         Torch device for a checkpoint given by path.
     refined
-        Use the rectangle-refined masks (the seed's); False uses the raw argmax.
+        Use the rectangle-refined masks (the paper's); False uses the raw argmax.
     progress, cancelled
         ``progress(done_samples, n_samples)`` after each image; ``cancelled()`` polled per batch.
 
@@ -273,7 +274,7 @@ def checkpoint_meta_fields(spec: ImageSpec, classes: tuple[str, ...], lead: str 
 
     descriptions = {
         "background": "no PVC or fusion beat",
-        "anomaly": "PVC or fusion beat (MIT-BIH V/E/r or F), the seed's binary mask",
+        "anomaly": "PVC or fusion beat (MIT-BIH V/E/r or F), the binary mask of Hernández-Fernández et al.",
         "V": "premature ventricular contraction",
         "F": "fusion of ventricular and normal beat",
     }

@@ -1,6 +1,7 @@
-"""DeepLabv3 for the seed-002 ECG images: semantic segmentation of PVC / fusion beats.
+"""DeepLabv3 for ECG images: semantic segmentation of PVC / fusion beats.
 
-Seed 002 (Hernández-Fernández et al., CinC 2023) segments ECG heat-map images
+Hernández-Fernández et al., "Long-term ECG Analysis Through Image Conversion and Deep Learning"
+(CinC 2023) segments ECG heat-map images
 (:mod:`ecgviewer.core.beat_image`) with torchvision's ``deeplabv3_resnet50``. This module
 builds the same networks in plain torch, with torchvision's module structure and
 parameter names, so that a state dict saved from
@@ -13,14 +14,14 @@ the CUDA torch libraries and do not import with the CPU torch build this project
 Backbones
 ---------
 ``resnet50``
-    The seed's: ResNet-50 (bottleneck v1.5) with the strides of layer3 and layer4
+    The paper's: ResNet-50 (bottleneck v1.5) with the strides of layer3 and layer4
     replaced by dilation 2 and 4 (output stride 8), DeepLabHead (ASPP rates 12, 24, 36)
     on its 2048 channels. About 39.6 M parameters.
 ``mobilenet_v3_large``
     For CPUs: MobileNetV3-Large with its last stage dilated (output stride 16),
     DeepLabHead on its 960 channels. About 11 M parameters.
 
-No pretrained weights are loaded (the seed started from ImageNet weights; nothing can be
+No pretrained weights are loaded (the paper started from ImageNet weights; nothing can be
 downloaded here, and the viewer never downloads at run time). Every output is one logit
 per class and pixel, ``(batch, n_classes, H, W)``, upsampled bilinearly to the input size
 as torchvision does (torchvision returns ``{"out": logits}``; this module the tensor).
@@ -56,12 +57,12 @@ class BeatSegmentationConfig:
     backbone
         One of :data:`BACKBONES`.
     n_classes
-        Output classes per pixel, background first (2: background / anomaly as in the seed;
+        Output classes per pixel, background first (2: background / anomaly as in the paper;
         3: background / V / F).
     n_leads
         ECG leads rendered into the image (1: the beat lead; the checkpoint's ``input.leads``).
     n_samples
-        Samples per image row (the checkpoint's ``input.window_samples``; the seed's 1000).
+        Samples per image row (the checkpoint's ``input.window_samples``; the paper's 1000).
         The network itself accepts any image size; this number ties the checkpoint's input
         description to the model as every architecture of the registry does.
     """
@@ -351,10 +352,10 @@ class DeepLabHead(nn.Sequential):
 
 @register_model("deeplabv3", BeatSegmentationConfig)
 class DeepLabV3(nn.Module):
-    """DeepLabv3 (seed 002): image ``(batch, 3, H, W)`` in [0, 1] -> logits ``(batch, n_classes, H, W)``.
+    """DeepLabv3 (as Hernández-Fernández et al.): image ``(batch, 3, H, W)`` in [0, 1] -> logits.
 
-    The image is normalised with the ImageNet mean and standard deviation inside the model,
-    as torchvision's segmentation presets do before the network.
+    The logits are ``(batch, n_classes, H, W)``. The image is normalised with the ImageNet mean
+    and standard deviation inside the model, as torchvision's segmentation presets do before the network.
     """
 
     def __init__(self, config: BeatSegmentationConfig) -> None:

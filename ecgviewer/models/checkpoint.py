@@ -3,7 +3,8 @@
 The JSON (format version 1) holds::
 
     format_version   1
-    architecture     registry name ("resnet1d", "vit1d", "fcn")
+    architecture     registry name ("resnet1d", "vit1d", "fcn", "resnet18_1d", "crnn", "beatnet",
+                     "deeplabv3", ...)
     config           the architecture's config dataclass as a dict
     input            {"leads": ["I", "II", "V1", ..., "V6"], "fs_hz": 500,
                       "window_samples": 5000,

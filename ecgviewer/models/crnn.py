@@ -1,4 +1,8 @@
-"""Convolutional-recurrent network (``"crnn"``), the best-balanced classifier of seed 003.
+"""Convolutional-recurrent network (``"crnn"``), the best-balanced classifier of "Are ECGs enough?".
+
+In "Are ECGs enough? Deep learning classification of cardiac anomalies using only
+electrocardiograms" (arXiv 2025) the CRNN gave the best balance between ease of
+training and performance.
 
 Four convolution blocks (kernel 7 convolution, batch norm, ReLU, max pooling by
 ``pool``) turn the 8 x 5000 input into a sequence of ``5000 / pool**4`` feature

@@ -1,6 +1,7 @@
 """Fully connected baseline (``"fcn"``), for comparison only.
 
-The seeds' baseline is a plain multi-layer perceptron on the flattened ECG. Flattening
+The baseline of Alahakoon, Perera and Srimal ("Comprehensive ECG analysis with Deep
+Learning") is a plain multi-layer perceptron on the flattened ECG. Flattening
 8 x 5000 samples into a dense layer would need ~10 M weights per 256 hidden units, so
 this version first averages non-overlapping blocks of ``input_pool`` samples (10 ->
 50 Hz, 8 x 500 = 4000 features), then applies ``hidden`` ReLU layers and the common

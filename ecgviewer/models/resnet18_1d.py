@@ -1,4 +1,7 @@
-"""ResNet18-style 1-D network (``"resnet18_1d"``), the classifier backbone of seed 003.
+"""ResNet18-style 1-D network (``"resnet18_1d"``), the classifier backbone of "Are ECGs enough?".
+
+In "Are ECGs enough? Deep learning classification of cardiac anomalies using only
+electrocardiograms" (arXiv 2025) ResNet18 was a strong and stable feature extractor.
 
 The 2-D ResNet18 (He et al. 2016) turned 1-D as in the PTB-XL benchmark
 (Strodthoff et al. 2021, ``resnet1d``/``xresnet1d`` families): a kernel-15 stem
@@ -11,7 +14,7 @@ uses narrower stages, see its JSON).
 
 With ``n_classes > 0`` the head gives one logit per class (multi-label record
 statements with sigmoid, or softmax beat classes); with ``n_classes = 0`` it
-predicts the four intervals like the other interval models, so a backbone
+predicts the four intervals like the interval models, so a backbone
 pretrained on intervals can start a classifier and vice versa.
 """
 

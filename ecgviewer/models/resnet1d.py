@@ -1,6 +1,7 @@
 """1-D residual network for PR/QRS/QT/RR regression (``"resnet1d"``).
 
-After the ResNet of seeds 000/001 (itself after Hicks et al., "Explaining deep
+After the ResNet of Alahakoon, Perera and Srimal, "Comprehensive ECG analysis with Deep
+Learning" (itself after Hicks et al., "Explaining deep
 neural networks for knowledge discovery in electrocardiogram analysis"): a wide
 first convolution (kernel 8) with batch norm, average pooling, then eight residual
 blocks of two kernel-3 convolutions with batch norm, and a linear head with four

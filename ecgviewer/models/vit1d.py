@@ -1,6 +1,7 @@
 """1-D vision transformer for PR/QRS/QT/RR regression (``"vit1d"``).
 
-After the ViT of seeds 000/001 (itself after Dosovitskiy et al., "An image is
+After the ViT of Alahakoon, Perera and Srimal, "Comprehensive ECG analysis with Deep
+Learning" (itself after Dosovitskiy et al., "An image is
 worth 16x16 words"): the 8-lead x 5000-sample input (10 s at 500 Hz) is cut into
 100 patches of 50 samples (100 ms); each patch (all 8 leads, 400 values) is
 linearly embedded, a learned class token is prepended, a learned position
@@ -8,7 +9,7 @@ embedding added, and a pre-norm transformer encoder runs over the 101 tokens.
 The head reads the final layer-normed class token and gives 4 outputs (or 4 means
 + 4 log-variances with the heteroscedastic flag).
 
-The seeds do not give widths or depth; the defaults (d_model 64, 4 layers, 4
+The paper does not give widths or depth; the defaults (d_model 64, 4 layers, 4
 heads, MLP 128) keep the model at ~0.25 M parameters so that it trains on small
 data and runs in a few ms per record on a CPU.
 """

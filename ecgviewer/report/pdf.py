@@ -43,6 +43,17 @@ import numpy as np
 import ecgviewer
 from ecgviewer.core.io_utils import atomic_write_bytes
 from ecgviewer.layout import paper as ecg_layout
+from ecgviewer.layout.choices import (
+    DEFAULT_GAIN_MM_PER_MV,
+    DEFAULT_LAYOUT,
+    DEFAULT_PAPER,
+    DEFAULT_SPEED_MM_PER_S,
+    GAINS_MM_PER_MV,
+    LAYOUT_NAMES,
+    PAPER_NAMES,
+    PAPER_SIZES_MM,
+    SPEEDS_MM_PER_S,
+)
 from ecgviewer.layout.spans import median_beat_spans, model_interval_ms, pick_lead
 from ecgviewer.report.measurements import (
     DECISION_SUPPORT_NOTE,
@@ -63,10 +74,6 @@ if TYPE_CHECKING:
     from ecgviewer.inference.classifier import ClassificationResult
     from ecgviewer.inference.result import PredictionResult
 
-#: Landscape page sizes (width, height) in mm.
-PAPER_SIZES_MM: dict[str, tuple[float, float]] = {"A4": (297.0, 210.0), "Letter": (279.4, 215.9)}
-PAPER_NAMES: tuple[str, ...] = tuple(PAPER_SIZES_MM)
-LAYOUTS: tuple[str, ...] = ecg_layout.LAYOUT_NAMES
 #: Device resolution of the PDF (Qt's default); coordinates are written in these units.
 PDF_DPI = 1200
 MM_PER_INCH = 25.4
@@ -96,6 +103,10 @@ MAJOR_PEN_MM = 0.2
 TRACE_PEN_MM = 0.22
 
 
+def _choices(values: tuple[float, ...]) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
 @dataclass(frozen=True)
 class ReportOptions:
     """What the report looks like.
@@ -103,11 +114,13 @@ class ReportOptions:
     Parameters
     ----------
     paper
-        ``"A4"`` or ``"Letter"`` (always landscape).
+        ``"A4"`` or ``"Letter"`` (always landscape; :data:`~ecgviewer.layout.choices.PAPER_NAMES`).
     layout
-        ``"3x4"`` (with a lead II rhythm strip), ``"6x2"`` (likewise) or ``"12x1"``.
+        ``"3x4"`` (with a lead II rhythm strip), ``"6x2"`` (likewise) or ``"12x1"``
+        (:data:`~ecgviewer.layout.choices.LAYOUT_NAMES`).
     speed_mm_per_s, gain_mm_per_mv
-        Paper speed (25 or 50) and gain (5, 10, 20).
+        Paper speed (25 or 50) and gain (5, 10, 20): :data:`~ecgviewer.layout.choices.SPEEDS_MM_PER_S`
+        and :data:`~ecgviewer.layout.choices.GAINS_MM_PER_MV`.
     start_s
         Record time at the left of the first page.
     max_pages
@@ -120,10 +133,10 @@ class ReportOptions:
         False leaves them out and says how many were left out.
     """
 
-    paper: str = "A4"
-    layout: str = "3x4"
-    speed_mm_per_s: float = 25.0
-    gain_mm_per_mv: float = 10.0
+    paper: str = DEFAULT_PAPER
+    layout: str = DEFAULT_LAYOUT
+    speed_mm_per_s: float = DEFAULT_SPEED_MM_PER_S
+    gain_mm_per_mv: float = DEFAULT_GAIN_MM_PER_MV
     start_s: float = 0.0
     max_pages: int = 1
     filters: str = "no filters"
@@ -132,10 +145,18 @@ class ReportOptions:
     def __post_init__(self) -> None:
         if self.paper not in PAPER_SIZES_MM:
             raise ValueError(f"paper must be one of {', '.join(PAPER_NAMES)}, not {self.paper!r}")
-        if self.layout not in LAYOUTS:
-            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {self.layout!r}")
-        if self.speed_mm_per_s <= 0 or self.gain_mm_per_mv <= 0 or self.max_pages < 1:
-            raise ValueError("speed and gain must be positive and max_pages at least 1")
+        if self.layout not in LAYOUT_NAMES:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUT_NAMES)}, not {self.layout!r}")
+        if self.speed_mm_per_s not in SPEEDS_MM_PER_S:
+            raise ValueError(
+                f"speed must be one of {_choices(SPEEDS_MM_PER_S)} mm/s, not {self.speed_mm_per_s!r}"
+            )
+        if self.gain_mm_per_mv not in GAINS_MM_PER_MV:
+            raise ValueError(
+                f"gain must be one of {_choices(GAINS_MM_PER_MV)} mm/mV, not {self.gain_mm_per_mv!r}"
+            )
+        if self.max_pages < 1:
+            raise ValueError("max_pages must be at least 1")
 
     @property
     def page_s(self) -> float:

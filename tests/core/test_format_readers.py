@@ -14,7 +14,10 @@ import struct
 import xml.etree.ElementTree as ET
 
 import numpy as np
+import pydicom
+import pyedflib
 import pytest
+import sierraecg  # the test extra: the reference reader of Philips XML
 
 from ecgviewer.core import EcgReadError, read_record
 from ecgviewer.core.leads import INDEPENDENT_LEADS, STANDARD_LEADS, normalize_lead_name
@@ -123,7 +126,6 @@ PHILIPS = ["129DYPRG.XML", "3191723_ZZDEMOPTONLY_1-04_orig.xml"]
 
 @pytest.mark.parametrize("name", PHILIPS)
 def test_philips_equals_sierraecg(formats, name):
-    sierraecg = pytest.importorskip("sierraecg")
     path = formats / "philips-sierra-xml" / name
     rec = read_record(path)
     ref = sierraecg.read_file(str(path))
@@ -195,7 +197,6 @@ def test_hl7_median_and_the_synthetic_example(formats):
 
 
 def test_dicom_equals_the_raw_waveform_bytes(formats):
-    pydicom = pytest.importorskip("pydicom")
     path = formats / "dicom" / "pydicom_waveform_ecg.dcm"
     rec = read_record(path)
     ds = pydicom.dcmread(path)
@@ -225,7 +226,6 @@ def test_contec_edf_scp_and_csv_agree(formats):
 
 
 def test_contec_edf_header_calibration_can_be_kept(formats):
-    pyedflib = pytest.importorskip("pyedflib")
     path = formats / "edf" / "contec_0000050.edf"
     rec = read_record(path, header_calibration=True)
     with pyedflib.EdfReader(str(path)) as ref:
@@ -233,7 +233,6 @@ def test_contec_edf_header_calibration_can_be_kept(formats):
 
 
 def test_kardia_edf_against_pyedflib(formats):
-    pyedflib = pytest.importorskip("pyedflib")
     path = formats / "edf" / "kardiamobile-6l-ecg.edf"
     rec = read_record(path)
     assert rec.lead_names == ("I", "II", "III", "aVR", "aVL", "aVF")

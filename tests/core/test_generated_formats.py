@@ -13,6 +13,7 @@ import json
 import struct
 
 import numpy as np
+import pyedflib
 import pytest
 
 from ecgviewer.cli import main as cli_main
@@ -100,7 +101,6 @@ def test_ishne_truncated_and_damaged(ptbxl, tmp_path):
 
 
 def _write_edf_with_pyedflib(path, rec, file_type, extra_channels=()):
-    pyedflib = pytest.importorskip("pyedflib")
     headers, data = [], []
     for name in rec.lead_names:
         x = rec.lead(name).astype(np.float64) * 1000.0  # written in uV
@@ -129,7 +129,6 @@ def _write_edf_with_pyedflib(path, rec, file_type, extra_channels=()):
 
 @pytest.mark.parametrize("kind", ["edf+", "bdf+"])
 def test_edf_plus_and_bdf_from_pyedflib_choose_ecg_channels(ptbxl, tmp_path, kind):
-    pyedflib = pytest.importorskip("pyedflib")
     file_type = pyedflib.FILETYPE_BDFPLUS if kind == "bdf+" else pyedflib.FILETYPE_EDFPLUS
     path = tmp_path / ("rec.bdf" if kind == "bdf+" else "rec.edf")
     extra = [("EEG C3", "uV", 500.0), ("Resp", "mV", 25.0)]
@@ -147,7 +146,6 @@ def test_edf_plus_and_bdf_from_pyedflib_choose_ecg_channels(ptbxl, tmp_path, kin
 
 
 def test_edf_truncated_is_refused(ptbxl, tmp_path):
-    pyedflib = pytest.importorskip("pyedflib")
     path = tmp_path / "t.edf"
     _write_edf_with_pyedflib(path, ptbxl, pyedflib.FILETYPE_EDFPLUS)
     path.write_bytes(path.read_bytes()[:-5000])

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-pytest.importorskip("pytestqt")
-
+import pytestqt  # noqa: F401  (a test dependency: a missing pytest-qt must fail, not skip)
 from PySide6.QtCore import QStandardPaths
 
 from ecgviewer.gui.settings import SETTINGS_ENV

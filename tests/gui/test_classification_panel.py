@@ -18,6 +18,7 @@ from ecgviewer.gui.classification_panel import ClassificationPanel, training_sum
 from ecgviewer.inference.classifier import BUNDLED_CLASSIFIERS, Classifier
 from ecgviewer.models.checkpoint import read_meta
 from ecgviewer.resources import checkpoints_dir, installed_checkpoints
+from tests.tools import require_tool
 
 TIMEOUT_MS = 60_000
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs/measurements.schema.json").read_text())
@@ -171,9 +172,8 @@ def test_exports_carry_the_classification(classified, qtbot, tmp_path):
     assert row["statements"] == ";".join(_stated(result))
     assert float(row["prob_NORM"]) == pytest.approx(result["NORM"].probability, abs=1e-4)
     pdf = export("pdf", tmp_path / "r.pdf")
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) not installed: PDF text not checked")
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+    pdftotext = require_tool("pdftotext", "PDF text")
+    text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "Statements" in text and ", ".join(_stated(result)) in text
 
 

@@ -1,5 +1,6 @@
-"""Seed-002 image segmentation: conversion, masks from real .atr labels, patches, refinement, metrics,
-the DeepLabv3 networks and ``segment_beats`` end to end on real MIT-BIH 208 data."""
+"""ECG-image segmentation (Hernández-Fernández et al.): conversion, masks from real .atr labels,
+patches, refinement, metrics, the DeepLabv3 networks and ``segment_beats`` end to end on real
+MIT-BIH 208 data."""
 
 from __future__ import annotations
 
@@ -184,7 +185,8 @@ def test_refine_rectangles_on_a_hand_made_mask() -> None:
     assert (13, 17, 1) in mask_ranges(out)
 
 
-def test_seed_metrics_on_hand_made_masks() -> None:
+def test_paper_metrics_on_hand_made_masks() -> None:
+    """The pixel and anomaly-level figures of Hernández-Fernández et al. on hand-made masks."""
     truth = np.zeros(100, dtype=np.uint8)
     truth[10:20] = 1  # three true anomalies
     truth[40:50] = 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from ecgviewer.report.measurements import (
     measurement_document,
 )
 from ecgviewer.report.pdf import ReportOptions, render_report
+from tests.tools import require_tool
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "measurements.schema.json"
 
@@ -122,9 +122,8 @@ def test_csv_statements_and_probability_columns(analysed) -> None:
 
 
 def _pdf_text(path: Path) -> str:
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) not installed: text not checked")
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout
+    pdftotext = require_tool("pdftotext", "text")
+    return subprocess.run([pdftotext, "-layout", str(path), "-"], capture_output=True, text=True).stdout
 
 
 def test_pdf_prints_statements_and_probabilities(analysed, tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import shutil
 import subprocess
 import zlib
 from pathlib import Path
@@ -18,6 +17,7 @@ from ecgviewer.core.record import VendorMeasurements
 from ecgviewer.inference.predictor import Predictor
 from ecgviewer.layout import paper as ecg_layout
 from ecgviewer.report.pdf import GRID_MAJOR, GRID_MINOR, ReportOptions, render_report, render_report_bytes
+from tests.tools import require_tool
 
 MM_PER_PT = 25.4 / 72.0
 
@@ -128,10 +128,9 @@ def test_pages_layouts_and_pdftoppm(analysed, shared_data: Path, tmp_path: Path)
     info_long = render_report(long_pdf, long_rec, None, None, ReportOptions(layout="12x1", max_pages=9))
     assert info_long.n_pages == 4 and info_long.page_starts_s == (0.0, 10.0, 20.0, 30.0)
     assert long_pdf.read_bytes().count(b"/Type /Page\n") + long_pdf.read_bytes().count(b"/Type /Page ") >= 4
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (poppler-utils) not installed: rendering not checked")
+    pdftoppm = require_tool("pdftoppm", "rendering")
     for pdf, pages in ((out, 1), (long_pdf, 4)):
-        subprocess.run(["pdftoppm", "-png", "-r", "30", str(pdf), str(tmp_path / pdf.stem)], check=True)
+        subprocess.run([pdftoppm, "-png", "-r", "30", str(pdf), str(tmp_path / pdf.stem)], check=True)
         assert len(list(tmp_path.glob(f"{pdf.stem}-*.png"))) == pages
 
 
@@ -141,9 +140,8 @@ def test_text_content_with_device_column(analysed, tmp_path: Path) -> None:
     rec = dataclasses.replace(record, vendor_measurements=vendor, metadata={**record.metadata, "age": "63"})
     out = tmp_path / "vendor.pdf"
     render_report(out, rec, prediction, classical, ReportOptions(filters="HP 0.5 Hz, LP 40 Hz"))
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) not installed: text not checked")
-    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True).stdout
+    pdftotext = require_tool("pdftotext", "text")
+    text = subprocess.run([pdftotext, "-layout", str(out), "-"], capture_output=True, text=True).stdout
     for needle in (
         "Device",
         "GE MUSE (12SL)",
@@ -205,3 +203,22 @@ def test_patient_fields_only_when_asked(shared_data: Path) -> None:
     n_hidden = len(shown) - len(hidden) + 1  # the one "Patient" line replaces them
     assert dict(hidden)["Patient"] == f"{n_hidden} field(s) in the file not printed"
     assert dict(hidden)["Device"] == shown["Device"]  # record fields stay
+
+
+def test_options_offer_the_paper_choices_of_every_surface() -> None:
+    from ecgviewer.layout import choices
+
+    default = ReportOptions()
+    assert (default.paper, default.layout, default.speed_mm_per_s, default.gain_mm_per_mv) == (
+        choices.DEFAULT_PAPER, choices.DEFAULT_LAYOUT, choices.DEFAULT_SPEED_MM_PER_S,
+        choices.DEFAULT_GAIN_MM_PER_MV,
+    )  # fmt: skip
+    for paper in choices.PAPER_NAMES:
+        for layout in choices.LAYOUT_NAMES:
+            for speed in choices.SPEEDS_MM_PER_S:
+                for gain in choices.GAINS_MM_PER_MV:
+                    ReportOptions(paper=paper, layout=layout, speed_mm_per_s=speed, gain_mm_per_mv=gain)
+    for bad in ({"paper": "A3"}, {"layout": "4x3"}, {"speed_mm_per_s": 12.5}, {"gain_mm_per_mv": 7.0},
+                {"max_pages": 0}):  # fmt: skip
+        with pytest.raises(ValueError):
+            ReportOptions(**bad)

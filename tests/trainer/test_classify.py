@@ -320,7 +320,7 @@ def test_a_bad_labels_csv_is_a_clear_error(tmp_path, capsys, header, row, messag
 
 @pytest.mark.slow
 def test_classify_cli_with_labels_csv_then_evaluate_and_export(labels_csv, tmp_path, capsys):
-    """The seed's transfer scenario: a small labelled set, frozen backbone from the interval model."""
+    """Transfer as in "Are ECGs enough?": a small labelled set, the interval model's backbone frozen."""
     interval = str(REPO / "resources" / "checkpoints" / "resnet1d")
     run = tmp_path / "run"
     assert main(["classify", "--labels", str(labels_csv), "--init", interval, "--freeze-epochs", "2",

@@ -26,10 +26,13 @@ holding records ``k * shard_size`` onwards, labelled by a teacher
 parameters in ``manifest.json``. Shards are written atomically and the manifest
 after each shard, so an interrupted run leaves whole shards only, and running
 :func:`generate_synthetic` again with the same parameters makes only the missing ones.
+
+``python -m trainer synth`` (:data:`COMMAND`) runs it.
 """
 
 from __future__ import annotations
 
+import argparse
 import concurrent.futures as cf
 import datetime as dt
 import functools
@@ -48,6 +51,7 @@ import numpy as np
 from ecgviewer.core.io_utils import atomic_write
 from ecgviewer.core.record import EcgRecord
 from ecgviewer.models.checkpoint import TARGET_NAMES
+from trainer.commands import Command
 from trainer.data.arrays import (
     INPUT_FS_HZ,
     INPUT_LEADS,
@@ -476,3 +480,46 @@ def load_synthetic(directory: str | Path) -> IntervalDataset:
     data.groups = list(data.ids)
     data.splits = [hashed_split(i, VAL_SHARE, salt="synthetic") for i in data.ids]
     return data
+
+
+# -- command line: synth --------------------------------------------------------------------------
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``python -m trainer synth``."""
+    p.add_argument("out", type=Path, help="output folder (shards + manifest.json)")
+    p.add_argument("--n", type=int, required=True, help="number of ECGs")
+    p.add_argument("--seed", type=int, default=0, help="generator seed (record k depends on seed and k only)")
+    p.add_argument("--teacher", default="classical", help="delineator that labels them (default classical)")
+    p.add_argument("--shard-size", type=int, default=1000, help="ECGs per shard file (default 1000)")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace, argv: list[str]) -> int:
+    """``python -m trainer synth``: :func:`generate_synthetic` with the command's options."""
+    from trainer.options import command_line
+
+    m = generate_synthetic(
+        args.out,
+        args.n,
+        args.seed,
+        teacher=args.teacher,
+        shard_size=args.shard_size,
+        workers=args.workers,
+        progress=not args.quiet,
+        command=command_line(argv),
+    )
+    print(f"{args.out}: {m.n if hasattr(m, 'n') else args.n} synthetic ECGs (manifest.json)")
+    return 0
+
+
+COMMAND = Command(
+    help="generate labelled synthetic ECGs",
+    description=(
+        "Generate N 10 s 8-lead ECGs with deepfake-ecg and label them with a teacher. Shards are "
+        "written atomically; rerunning the same command completes an interrupted set."
+    ),
+    add_arguments=add_arguments,
+    run=run,
+)
