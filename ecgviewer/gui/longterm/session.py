@@ -1,0 +1,172 @@
+"""What the user does with an open long record: page navigation, the beat pass, the action states.
+
+:class:`LongTermSession` is the part of :class:`~ecgviewer.gui.longterm.mode.LongTermMode`
+that moves through the record and handles the background passes' results; it
+works on the mode's state (``pager``, ``record``, ``beats``, the widgets) and
+redraws through its ``_show_page``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecgviewer.gui.longterm.paging import PAGE_SIZES_S, neighbour_size
+
+
+class LongTermSession:
+    """Navigation, beat pass and action states of the long-term mode (a mixin of ``LongTermMode``)."""
+
+    # -- navigation -------------------------------------------------------------------------
+    def step(self, pages: float) -> None:
+        """Move by ``pages`` pages (PgDown: +1, PgUp: -1, Right/Left: +-``pan_fraction``)."""
+        if self.pager is not None and self.pager.step(pages):
+            self._show_page()
+
+    def pan_time(self, direction: int) -> None:
+        """Left/Right: a quarter page earlier or later."""
+        self.step(direction * self.pan_fraction)
+
+    def go_start(self) -> None:
+        """First page."""
+        if self.pager is not None and self.pager.go_start():
+            self._show_page()
+
+    def reset_view(self) -> None:
+        """Home: the first page, drawn afresh (paper zoom reset)."""
+        if self.pager is None:
+            return
+        self.pager.go_start()
+        self.painter.forget_geometry()
+        self._strip_page = None
+        self._show_page()
+
+    def go_end(self) -> None:
+        """Last page (End)."""
+        if self._active and self.pager is not None and self.pager.go_end():
+            self._show_page()
+
+    def centre_on(self, t_s: float) -> None:
+        """Centre the page on record second ``t_s`` (overview and tachogram clicks)."""
+        if self._active and self.pager is not None and self.pager.centre_on(t_s):
+            self._show_page()
+
+    def set_page_size(
+        self, size_s: float, anchor_s: float | None = None, anchor_fraction: float = 0.5
+    ) -> None:
+        """Show pages of ``size_s`` seconds, keeping ``anchor_s`` (default: the page centre) in place."""
+        if not self._active or self.pager is None:
+            return
+        if self.pager.set_size(size_s, anchor_s, anchor_fraction):
+            self._show_page()
+        else:
+            self._sync_actions()
+
+    def zoom(self, factor: float) -> None:
+        """``+`` (factor > 1): the next shorter page size; ``-``: the next longer one."""
+        if self.pager is not None:
+            self.set_page_size(neighbour_size(self.pager.size_s, -1 if factor > 1 else 1))
+
+    def show_event(self, event) -> None:
+        """Centre the page on an event's beat and mark it."""
+        if not self._active or self.pager is None:
+            return
+        sample = int(event.start)
+        beats = self.beats
+        if beats is not None and 0 <= getattr(event, "beat", -1) < len(beats.r_peaks):
+            sample = int(beats.r_peaks[event.beat])
+        self.selected_sample = sample
+        self.pager.centre_on(sample / self.pager.fs_hz)
+        self._show_page()
+
+    def _on_wheel(self, steps: int, anchor_s: float, fraction: float) -> None:
+        if self.pager is not None:
+            self.set_page_size(neighbour_size(self.pager.size_s, steps), anchor_s, fraction)
+
+    def _on_strip_panned(self, start_s: float, finished: bool) -> None:
+        if self.pager is None or self.showing_paper:
+            return
+        self.pager.go_time(start_s)
+        # while dragging the strip keeps its range; at the end it snaps to the clamped page
+        self._strip_page = None if finished else self.pager.page
+        self._show_page()
+
+    # -- pyramid and beat pass ------------------------------------------------------------------
+    def _on_pyramid(self, pyramid) -> None:
+        if pyramid is None or self.record is None:
+            return
+        self.pyramid = pyramid
+        self._tile_cache.clear()
+        self.pyramidReady.emit(pyramid)
+        if self.pager is not None and not self.pager.page.is_paper:
+            self._show_page()
+
+    def analyze_beats(self) -> None:
+        """Run the beat pass over the whole record in the background (progress, Cancel in the status bar)."""
+        if self.record is None or not self._active:
+            return
+        self.events.set_message("Analysing beats…")
+        self.passes.run_beats(self.record)
+        self._sync_actions()
+
+    def cancel_beats(self) -> None:
+        """Stop the beat pass (its partial work is dropped)."""
+        if self.passes.cancel_beats():
+            note = (
+                ""
+                if self.beats is not None
+                else "Beat analysis cancelled (Tools > Analyze beats runs it again)."
+            )
+            self.events.set_result(self.beats, *self._time_facts(), note=note)
+            self.ctx.status("Beat analysis cancelled", 4000)
+            self._sync_actions()
+
+    def _time_facts(self):
+        rec = self.record
+        return (rec.start_time, rec.duration_s) if rec is not None else (None, 1.0)
+
+    def _on_beats(self, outcome) -> None:
+        self._sync_actions()
+        if outcome is None or self.record is None:
+            return
+        result = self.beats = outcome.result
+        self.beats_note = outcome.note
+        self.overview.set_beats(result)
+        self.events.set_result(result, *self._time_facts(), note=outcome.note)
+        labels = np.asarray(result.labels)
+        counts = ", ".join(f"{int((labels == c).sum()):,} {c}" for c in ("V", "F"))
+        self.ctx.status(f"Beat analysis: {labels.size:,} beats ({counts}) in {outcome.seconds:.1f} s", 8000)
+        self._mark()
+        self.beatsReady.emit(result)
+
+    def _on_beats_error(self, exc: BaseException) -> None:
+        self._sync_actions()
+        message = f"Beat analysis failed ({type(exc).__name__}: {exc})"
+        self.events.set_message(message)
+        self.ctx.status(message, 8000)
+        self.beatsFailed.emit(message)
+
+    # -- record info and actions --------------------------------------------------------------------
+    def _show_info(self) -> None:
+        from ecgviewer.gui.info_panel import record_info_html
+        from ecgviewer.gui.longterm.jobs import long_record_info
+
+        panel = self.ctx.info_panel
+        panel.info = long_record_info(self.record)
+        panel.setHtml(record_info_html(panel.info, self.ctx.filters_text()))
+
+    def _sync_actions(self) -> None:
+        action, active = self.ctx.action, self._active
+        for size in PAGE_SIZES_S:
+            act = action(f"page_size_{size:g}")
+            act.setEnabled(active)
+            act.setChecked(active and self.pager is not None and self.pager.size_s == size)
+        action("page_end").setEnabled(active)
+        action("analyze_beats").setEnabled(active and not self.passes.beats_running)
+        action("cancel_beats").setEnabled(active and self.passes.beats_running)
+        action("show_events").setEnabled(active)
+        if self.pager is not None:
+            index = self.page_combo.findData(self.pager.size_s)
+            if index >= 0 and index != self.page_combo.currentIndex():
+                self.page_combo.blockSignals(True)
+                self.page_combo.setCurrentIndex(index)
+                self.page_combo.blockSignals(False)
