@@ -28,31 +28,24 @@ idle()
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
-import numpy as np
-import shiboken6
 from PySide6.QtCore import QObject, Signal
 
-from ecgviewer.core.page_cache import PageCache
-from ecgviewer.gui.longterm.clock import format_clock, format_duration
-from ecgviewer.gui.longterm.jobs import PaperPage, PaperRequest, Tile, TileRequest, page_job
+from ecgviewer.gui.longterm.clock import format_duration
+from ecgviewer.gui.longterm.jobs import PaperPage, Tile
+from ecgviewer.gui.longterm.pages import PageFetcher
 from ecgviewer.gui.longterm.paging import LAYOUT_PAGE_MAX_S, PAGE_SIZES_S, Page, Pager, tile_bins
 from ecgviewer.gui.longterm.paper_page import PaperPagePainter
 from ecgviewer.gui.longterm.passes import BackgroundPasses
 from ecgviewer.gui.longterm.session import LongTermSession
 from ecgviewer.gui.longterm.widgets import build_widgets, size_events_dock
-from ecgviewer.gui.workers import WorkerChannel, thread_pool
+from ecgviewer.gui.workers import thread_pool
 
 if TYPE_CHECKING:
     from ecgviewer.gui.longterm.jobs import LongOpened
     from ecgviewer.gui.modes import ModeContext
 
-#: Paper pages kept in memory (1 min of 8 leads at 500 Hz is ~1 MB).
-PAPER_CACHE_PAGES = 12
-#: Envelope tiles kept in memory (12 leads x 1600 bins is ~150 kB).
-TILE_CACHE_TILES = 96
 #: Left/Right move the page by this fraction of its length.
 PAN_FRACTION = 0.25
 #: Threads of the worker pool while long records are open: pyramid, beat pass, pages, the rest.
@@ -83,8 +76,7 @@ class LongTermMode(QObject, LongTermSession):
         #: Sample of the event chosen in the list (marked in the page view).
         self.selected_sample: int | None = None
         self._active = False
-        self._paper_cache = PageCache(PAPER_CACHE_PAGES)
-        self._tile_cache = PageCache(TILE_CACHE_TILES)
+        self.fetcher = PageFetcher(self)
         self._strip_page: Page | None = None  # the page the strip's x range shows
         self._strip_drawn: tuple | None = None  # the tile requests drawn on the strip
         w = self.widgets = build_widgets(ctx)
@@ -95,12 +87,12 @@ class LongTermMode(QObject, LongTermSession):
         self.paper_marks, self.paper_selection = self.painter.marks, self.painter.selection
         self.passes = BackgroundPasses(ctx.host.statusBar(), self)
         self.pyramid_task, self.beat_task = self.passes.pyramid_task, self.passes.beat_task
-        self._pages = WorkerChannel(self)
         self._connect()
 
     def _connect(self) -> None:
-        self._pages.progress.connect(self._on_page_result)
-        self._pages.errored.connect(lambda exc: self.ctx.status(f"Cannot read this page: {exc}", 8000))
+        self.fetcher.paperReady.connect(self._draw_paper)
+        self.fetcher.tilesReady.connect(self._draw_strip)
+        self.fetcher.failed.connect(lambda exc: self.ctx.status(f"Cannot read this page: {exc}", 8000))
         p = self.passes
         p.pyramidDone.connect(self._on_pyramid)
         p.pyramidFailed.connect(
@@ -147,7 +139,7 @@ class LongTermMode(QObject, LongTermSession):
     @property
     def reading_pages(self) -> bool:
         """True while pages or envelopes (the one shown or prefetched neighbours) are being read."""
-        return self._pages.is_busy
+        return self.fetcher.is_busy
 
     @property
     def showing_paper(self) -> bool:
@@ -186,7 +178,7 @@ class LongTermMode(QObject, LongTermSession):
         self.strip.set_start_time(rec.start_time)
         self._set_strip_leads()
         self.events.set_result(None, rec.start_time, rec.duration_s)
-        self._paper_cache.put(opened.first_page.request, opened.first_page)
+        self.fetcher.paper_cache.put(opened.first_page.request, opened.first_page)
         self._show_page()
         self._show_info()
         self.ctx.opened(
@@ -231,15 +223,13 @@ class LongTermMode(QObject, LongTermSession):
 
     def _reset(self) -> None:
         """Forget the open record: stop its passes, drop its caches."""
-        self._pages.cancel()
+        self.fetcher.clear()
         self.passes.cancel()
         # The record is not closed here: a cancelled job may still be inside a read (cancellation is
         # cooperative), and the lazy sources hold no file open between reads anyway.
         self.record = self.pyramid = self.beats = None
         self.beats_note = ""
         self.selected_sample = None
-        self._paper_cache.clear()
-        self._tile_cache.clear()
         self._strip_page = self._strip_drawn = None
         self.painter.reset()
         self.overview.set_beats(None)
@@ -248,7 +238,7 @@ class LongTermMode(QObject, LongTermSession):
 
     def shutdown(self) -> None:
         """Stop every background job (window closing)."""
-        self._pages.cancel()
+        self.fetcher.cancel()
         self.passes.cancel()
 
     # -- drawing ----------------------------------------------------------------------------
@@ -256,57 +246,12 @@ class LongTermMode(QObject, LongTermSession):
         """Draw the current page from the caches, or ask the worker for what is missing."""
         if not self._active or self.pager is None or self.record is None:
             return
-        page = self.pager.page
-        self._update_furniture(page)
-        if page.is_paper:
-            plan = self._paper_cache.plan(
-                [self._paper_request(page.start, page)], self._paper_neighbours(page)
-            )
-            if plan.shown:
-                self._draw_paper(plan.shown[0])
+        self._update_furniture(self.pager.page)
+        if self.pager.page.is_paper:
+            self.fetcher.fetch_paper(self.record, self.pager, self.ctx.paper().filters)
         else:
-            needed = [self._tile_request(k, page) for k in page.tiles()]
-            last = math.ceil(self.pager.n_samples / page.tile_length()) - 1
-            around = [needed[0].index - 1, needed[-1].index + 1]
-            plan = self._tile_cache.plan(
-                needed, [self._tile_request(k, page) for k in around if 0 <= k <= last]
-            )
-            if plan.shown:
-                self._draw_strip(page, plan.shown)
-        if plan.fetch:
-            self._pages.submit(page_job, self.record, self.pyramid, plan.fetch)
-
-    def _paper_request(self, start: int, page: Page) -> PaperRequest:
-        stop = min(self.pager.n_samples, start + round(page.size_s * page.fs_hz))
-        return PaperRequest(start, stop, self.ctx.paper().filters)
-
-    def _paper_neighbours(self, page: Page) -> list[PaperRequest]:
-        n = round(page.size_s * page.fs_hz)
-        starts = (page.start + n, page.start - n)
-        return [
-            self._paper_request(min(s, self.pager.last_start), page)
-            for s in starts
-            if 0 <= s < self.pager.n_samples
-        ]
-
-    def _tile_request(self, index: int, page: Page) -> TileRequest:
-        bins = tile_bins(self.stack.width())
-        return TileRequest(index, page.tile_length(), bins, self.strip.leads, self.pyramid is not None)
-
-    def _on_page_result(self, result: object) -> None:
-        if self.pager is None:
-            return
-        page = self.pager.page
-        if isinstance(result, PaperPage):
-            self._paper_cache.put(result.request, result)
-            if page.is_paper and result.request == self._paper_request(page.start, page):
-                self._draw_paper(result)
-        elif isinstance(result, Tile):
-            self._tile_cache.put(result.request, result)
-            if not page.is_paper:
-                plan = self._tile_cache.plan([self._tile_request(k, page) for k in page.tiles()])
-                if plan.shown and result.request in {t.request for t in plan.shown}:
-                    self._draw_strip(page, plan.shown)
+            bins = tile_bins(self.stack.width())
+            self.fetcher.fetch_tiles(self.record, self.pyramid, self.pager, self.strip.leads, bins)
 
     def _draw_paper(self, pp: PaperPage) -> None:
         view = self.ctx.view
@@ -346,72 +291,3 @@ class LongTermMode(QObject, LongTermSession):
         """The display filters changed: paper pages are read again with them (strips are unfiltered)."""
         self._show_info()
         self.redraw()
-
-    def _set_strip_leads(self) -> None:
-        rec = self.record
-        if rec is None:
-            return
-        self.strip.set_gain(self.ctx.paper().gain_mm_per_mv)
-        if rec.display_leads != self.strip.leads:
-            self.strip.set_leads(rec.display_leads, [rec.unit_of(n) for n in rec.display_leads])
-
-    def _update_furniture(self, page: Page) -> None:
-        rec = self.record
-        start = format_clock(rec.start_time, page.start_s)
-        stop = format_clock(rec.start_time, page.stop_s)
-        self.page_label.setText(f"  {start} – {stop}   of {format_duration(rec.duration_s)}")
-        self.overview.set_page(page.start_s, page.stop_s)
-        self.events.set_page(page.start_s, page.stop_s)
-        self._sync_actions()
-
-    def _beats_in(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        beats = self.beats
-        if beats is None:
-            return np.zeros(0, np.int64), np.zeros(0, "<U1")
-        r = np.asarray(beats.r_peaks)
-        i0, i1 = np.searchsorted(r, [start, stop])
-        return r[i0:i1], np.asarray(beats.labels)[i0:i1]
-
-    def _mark_strip(self) -> None:
-        if self.record is None or self.pager is None:
-            return
-        fs = self.record.fs_hz
-        tiles = self.strip.tiles()
-        if tiles:
-            r, labels = self._beats_in(tiles[0].start, tiles[-1].stop)
-            self.strip.set_beats(r / fs, labels)
-        sel = self.selected_sample
-        self.strip.set_selected(None if sel is None else sel / fs)
-
-    def _mark(self) -> None:
-        if self.showing_paper:
-            self.painter.mark(self._beats_in, self.selected_sample)
-        else:
-            self._mark_strip()
-
-    # -- cursor and events dock -------------------------------------------------------------------
-    def cursor_text(self, loc) -> str:
-        """Crosshair readout on a paper page: lead, time of day, value."""
-        return self.painter.cursor_text(loc) if self.showing_paper else ""
-
-    format_location = cursor_text
-
-    def _on_strip_cursor(self, payload) -> None:
-        if payload is None or self.record is None:
-            self.ctx.set_cursor_text("")
-            return
-        t, lead = payload
-        self.ctx.set_cursor_text(f"{lead}   {format_clock(self.record.start_time, t, 2)}")
-
-    def show_events_panel(self, on: bool) -> None:
-        """View > Events panel (only while a long record is shown)."""
-        if self._active:
-            self.events_dock.setVisible(on)
-
-    def _events_visibility_changed(self, visible: bool) -> None:
-        # the dock also reports being hidden while the window is destroyed
-        host = self.ctx.host
-        if self._active and shiboken6.isValid(host) and not host.isHidden():
-            act = self.ctx.action("show_events")
-            if act.isChecked() != visible:
-                act.setChecked(visible)

@@ -1,4 +1,4 @@
-"""What the user does with an open long record: page navigation, the beat pass, the action states.
+"""What the user does with an open long record: navigation, beat pass, marks, readouts, action states.
 
 :class:`LongTermSession` is the part of :class:`~ecgviewer.gui.longterm.mode.LongTermMode`
 that moves through the record and handles the background passes' results; it
@@ -8,9 +8,16 @@ redraws through its ``_show_page``.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
+import numpy as np
+import shiboken6
+
+from ecgviewer.gui.longterm.clock import format_clock, format_duration
 from ecgviewer.gui.longterm.paging import PAGE_SIZES_S, neighbour_size
+
+if TYPE_CHECKING:
+    from ecgviewer.gui.longterm.paging import Page
 
 
 class LongTermSession:
@@ -95,7 +102,7 @@ class LongTermSession:
         if pyramid is None or self.record is None:
             return
         self.pyramid = pyramid
-        self._tile_cache.clear()
+        self.fetcher.tile_cache.clear()
         self.pyramidReady.emit(pyramid)
         if self.pager is not None and not self.pager.page.is_paper:
             self._show_page()
@@ -144,6 +151,76 @@ class LongTermSession:
         self.events.set_message(message)
         self.ctx.status(message, 8000)
         self.beatsFailed.emit(message)
+
+    # -- page furniture and beat marks ------------------------------------------------------------
+    def _set_strip_leads(self) -> None:
+        rec = self.record
+        if rec is None:
+            return
+        self.strip.set_gain(self.ctx.paper().gain_mm_per_mv)
+        if rec.display_leads != self.strip.leads:
+            self.strip.set_leads(rec.display_leads, [rec.unit_of(n) for n in rec.display_leads])
+
+    def _update_furniture(self, page: Page) -> None:
+        rec = self.record
+        start = format_clock(rec.start_time, page.start_s)
+        stop = format_clock(rec.start_time, page.stop_s)
+        self.page_label.setText(f"  {start} – {stop}   of {format_duration(rec.duration_s)}")
+        self.overview.set_page(page.start_s, page.stop_s)
+        self.events.set_page(page.start_s, page.stop_s)
+        self._sync_actions()
+
+    def _beats_in(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        beats = self.beats
+        if beats is None:
+            return np.zeros(0, np.int64), np.zeros(0, "<U1")
+        r = np.asarray(beats.r_peaks)
+        i0, i1 = np.searchsorted(r, [start, stop])
+        return r[i0:i1], np.asarray(beats.labels)[i0:i1]
+
+    def _mark_strip(self) -> None:
+        if self.record is None or self.pager is None:
+            return
+        fs = self.record.fs_hz
+        tiles = self.strip.tiles()
+        if tiles:
+            r, labels = self._beats_in(tiles[0].start, tiles[-1].stop)
+            self.strip.set_beats(r / fs, labels)
+        sel = self.selected_sample
+        self.strip.set_selected(None if sel is None else sel / fs)
+
+    def _mark(self) -> None:
+        if self.showing_paper:
+            self.painter.mark(self._beats_in, self.selected_sample)
+        else:
+            self._mark_strip()
+
+    # -- cursor and events dock -------------------------------------------------------------------
+    def cursor_text(self, loc) -> str:
+        """Crosshair readout on a paper page: lead, time of day, value."""
+        return self.painter.cursor_text(loc) if self.showing_paper else ""
+
+    format_location = cursor_text
+
+    def _on_strip_cursor(self, payload) -> None:
+        if payload is None or self.record is None:
+            self.ctx.set_cursor_text("")
+            return
+        t, lead = payload
+        self.ctx.set_cursor_text(f"{lead}   {format_clock(self.record.start_time, t, 2)}")
+
+    def show_events_panel(self, on: bool) -> None:
+        """View > Events panel (only while a long record is shown)."""
+        if self._active:
+            self.events_dock.setVisible(on)
+
+    def _events_visibility_changed(self, visible: bool) -> None:
+        # the dock also reports being hidden while the window is destroyed
+        host = self.ctx.host
+        if self._active and shiboken6.isValid(host) and not host.isHidden():
+            act = self.ctx.action("show_events")
+            if act.isChecked() != visible:
+                act.setChecked(visible)
 
     # -- record info and actions --------------------------------------------------------------------
     def _show_info(self) -> None:
