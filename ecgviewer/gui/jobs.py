@@ -133,23 +133,6 @@ def open_job(path: Path, filters_hz: FiltersHz, min_long_s: float, page_s: float
     return open_long(path, rec, filters_hz, page_s, t0, job)
 
 
-def load_job(path: Path, filters_hz: FiltersHz, job: Job) -> tuple[EcgRecord, FiltersHz, EcgRecord] | None:
-    """Read ``path`` and filter it for display: ``(record, filters_hz, display_record)``.
-
-    Raises
-    ------
-    EcgReadError
-        When the file cannot be read.
-    """
-    from ecgviewer.core.readers import read_record
-
-    record = read_record(path)
-    _freeze_imported_objects()
-    if job.cancelled:
-        return None
-    return record, filters_hz, filtered_record(record, filters_hz, job)
-
-
 def filter_job(record: EcgRecord, filters_hz: FiltersHz, job: Job) -> tuple[EcgRecord, FiltersHz, EcgRecord]:
     """Filter ``record`` for display: ``(record, filters_hz, display_record)``."""
     return record, filters_hz, filtered_record(record, filters_hz, job)

@@ -21,15 +21,13 @@ from ecgviewer.gui.info_panel import InfoPanel
 from ecgviewer.gui.jobs import FiltersHz, ShortOpened, open_job
 from ecgviewer.gui.longterm import LONG_TERM_MIN_S, PAGE_SIZES_S, LongTermMode
 from ecgviewer.gui.menus import build_menus_and_toolbar, checked_filters, open_file_filter, sync_action_states
-from ecgviewer.gui.modes import ModeContext, PaperMode, PaperSettings, ViewMode, format_location
+from ecgviewer.gui.modes import ModeContext, PaperMode, PaperSettings, ViewMode
 from ecgviewer.gui.settings import ViewerSettings
 from ecgviewer.gui.workers import WorkerChannel
 from ecgviewer.layout.choices import LAYOUT_NAMES
 
 if TYPE_CHECKING:
     from ecgviewer.core.record import EcgRecord
-
-__all__ = ["MainWindow", "format_location"]
 
 
 class MainWindow(QMainWindow):

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 
 from ecgviewer.gui.jobs import FiltersHz, ShortOpened, filter_job, filtered_record, needs_background
 from ecgviewer.gui.workers import WorkerChannel
@@ -101,8 +101,10 @@ class ModeContext:
 class ViewMode(Protocol):
     """The operations the main window forwards to the mode shown."""
 
-    #: True while a background pass of the mode runs (the screenshot waits for it).
+    #: True while a background pass of the mode runs (the screenshot waits for it) ...
     is_busy: bool
+    #: ... and this signal says when none runs any more.
+    idle: Signal
 
     def enter(self) -> None:
         """Become the window's mode (show the mode's widgets)."""
@@ -145,6 +147,8 @@ def format_location(loc) -> str:
 class PaperMode(QObject):
     """A record read whole on the ECG paper (the ordinary view)."""
 
+    #: Never emitted: the paper mode runs no background pass (filtering is not waited for).
+    idle = Signal()
     is_busy = False
 
     def __init__(self, ctx: ModeContext, parent: QObject | None = None) -> None:
@@ -172,7 +176,7 @@ class PaperMode(QObject):
         ctx.view.show_record(opened.display, p.layout, p.speed_mm_per_s, p.gain_mm_per_mv, page_start_s=0.0)
         ctx.set_record(self.record, self.display)
         self._show_info()
-        ctx.opened(opened.path if opened.path is not None else opened.record.source_path, "", opened.record)
+        ctx.opened(opened.record.source_path, "", opened.record)
         if opened.filters != p.filters:
             self.set_filters()
 

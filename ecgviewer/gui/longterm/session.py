@@ -200,8 +200,6 @@ class LongTermSession:
         """Crosshair readout on a paper page: lead, time of day, value."""
         return self.painter.cursor_text(loc) if self.showing_paper else ""
 
-    format_location = cursor_text
-
     def _on_strip_cursor(self, payload) -> None:
         if payload is None or self.record is None:
             self.ctx.set_cursor_text("")
