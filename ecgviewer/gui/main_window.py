@@ -96,10 +96,10 @@ class MainWindow(QMainWindow):
         self.exports = install_exports(self)
         ctx = self._mode_context()
         #: The view modes: records read whole on paper, long records page by page.
-        self.paper = PaperMode(ctx, self)
+        self.paper_mode = PaperMode(ctx, self)
         self.longterm = LongTermMode(ctx, self)
         #: The mode shown; every view operation goes to it.
-        self.mode: ViewMode = self.paper
+        self.mode: ViewMode = self.paper_mode
         connect_actions(self, self.actions_by_name)
         self.view.setFocus()
 
@@ -261,7 +261,7 @@ class MainWindow(QMainWindow):
         if opened is None:
             return
         try:
-            mode = self.paper if isinstance(opened, ShortOpened) else self.longterm
+            mode = self.paper_mode if isinstance(opened, ShortOpened) else self.longterm
             if mode is not self.mode:
                 self.mode.leave()
                 self.mode = mode
@@ -387,7 +387,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.analysis.shutdown()
-        self.paper.shutdown()
+        self.paper_mode.shutdown()
         self.longterm.shutdown()
         self._loader.cancel()
         self.settings.sync()

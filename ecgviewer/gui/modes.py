@@ -109,6 +109,9 @@ class ViewMode(Protocol):
     def enter(self) -> None:
         """Become the window's mode (show the mode's widgets)."""
 
+    def show(self, opened) -> None:
+        """Show a newly opened record (the mode's kind of :func:`~ecgviewer.gui.jobs.open_job` result)."""
+
     def leave(self) -> None:
         """Stop being the window's mode (hide the widgets, stop the jobs, forget the record)."""
 

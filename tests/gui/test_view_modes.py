@@ -103,18 +103,18 @@ def test_a_cancelled_open_returns_nothing(ptbxl):
 def test_the_window_switches_modes_with_the_record(window, ptbxl, holter, open_and_wait, qtbot):
     assert isinstance(window.mode, PaperMode)
     record = open_and_wait(window, ptbxl)
-    assert window.mode is window.paper and window.record is record and not window.longterm.active
+    assert window.mode is window.paper_mode and window.record is record and not window.longterm.active
     window.longterm.auto_beats = False
     open_and_wait(window, holter)
     assert isinstance(window.mode, LongTermMode) and window.mode is window.longterm and window.longterm.active
     qtbot.waitUntil(lambda: window.longterm.drawn_page() == window.longterm.page, timeout=30_000)
     # the page shown is the window's record; the paper mode forgot the short one
-    assert window.record.n_samples == round(10.0 * window.record.fs_hz) and window.paper.record is None
+    assert window.record.n_samples == round(10.0 * window.record.fs_hz) and window.paper_mode.record is None
     start = window.longterm.page.start
     window.action("page_next").trigger()  # "mode.step" reaches the long-term mode
     assert window.longterm.page.start > start
     open_and_wait(window, ptbxl)
-    assert window.mode is window.paper and not window.longterm.active
+    assert window.mode is window.paper_mode and not window.longterm.active
     assert not window.longterm.overview.isVisible() and window.record.n_samples == 5000
 
 
@@ -187,7 +187,7 @@ def test_every_action_slot_resolves(window):
         assert spec.slot, spec.name
         assert callable(resolve_slot(window, spec.slot)), spec.name
         if spec.slot.startswith("mode."):  # both modes answer the view operations
-            for mode in (window.paper, window.longterm):
+            for mode in (window.paper_mode, window.longterm):
                 assert callable(resolve_slot(mode, spec.slot.removeprefix("mode."))), spec.name
 
 
