@@ -274,8 +274,8 @@ class MainWindow(QMainWindow):
         """The mode shows other samples: they become :attr:`record` and :attr:`display_record`."""
         self._record, self._display = record, display
         controller = self.analysis.controller
-        if controller.record is not None and controller.record is not record:
-            controller.clear()  # its results belong to samples no longer shown
+        if record is not None and controller.record is not None and controller.record is not record:
+            controller.clear()  # its results belong to samples no longer shown (strip pages keep them)
 
     def _on_opened(self, path: Path | None, detail: str, record: EcgRecord) -> None:
         self.note_opened(path, detail)
