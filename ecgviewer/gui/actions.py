@@ -1,22 +1,27 @@
 """Every user action declared once: menu, toolbar, shortcut, tooltip.
 
 The table :data:`ACTIONS` is the single source for the menus, the toolbar,
-the Help > Keyboard shortcuts dialog and the README's shortcut table
-(:func:`shortcuts_markdown`). This module imports Qt only inside
-:func:`create_actions`, so the table can be rendered without a display.
+the Help > Keyboard shortcuts dialog, the README's shortcut table
+(:func:`shortcuts_markdown`) and what each action does: its ``slot``, a method
+path that :func:`ecgviewer.gui.action_wiring.connect_actions` resolves against
+the main window. The layout, speed, gain and report-paper choices come from
+:mod:`ecgviewer.layout.choices`. This module does not import Qt, so the table
+can be rendered without a display.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from ecgviewer.gui.action_spec import ActionSpec, choice_specs, export_spec, filter_specs, report_specs
 
-from ecgviewer.core.filters import HIGHPASS_CHOICES_HZ, LOWPASS_CHOICES_HZ, NOTCH_CHOICES_HZ
-
-if TYPE_CHECKING:
-    from PySide6.QtCore import QObject
-    from PySide6.QtGui import QAction
-
+__all__ = [
+    "ACTIONS",
+    "CLASSIFIER_CHOICES",
+    "MENUS",
+    "ActionSpec",
+    "shortcut_rows",
+    "shortcuts_markdown",
+    "spec",
+]
 
 #: The bundled statement classifiers offered in Tools: (label, name). The names are
 #: :data:`ecgviewer.inference.classifier.BUNDLED_CLASSIFIERS` (a test checks it); that
@@ -27,234 +32,66 @@ CLASSIFIER_CHOICES: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class ActionSpec:
-    """One user action.
-
-    Parameters
-    ----------
-    name
-        Key used in code (``window.action("open")``).
-    text
-        Menu text (``&`` marks the mnemonic).
-    menu
-        Top-level menu the action appears in.
-    shortcuts
-        Key sequences in Qt's portable text form (``"Ctrl+O"``); the first is
-        the one shown in the menu.
-    tip
-        Tooltip and status tip.
-    checkable
-        Toggle action.
-    group
-        Name of an exclusive group (radio-like); ``"?"``-prefixed names allow
-        none checked (e.g. ``"?notch"``: off, 50 Hz or 60 Hz).
-    toolbar
-        Also shown in the toolbar.
-    view_only
-        The shortcut works only while the ECG view has the keyboard focus
-        (arrows, +/-), so it does not steal keys from other widgets.
-    value
-        Payload of grouped actions (layout name, speed, gain, cut-off in Hz).
-    short
-        Shorter text for the toolbar button (default: ``text``).
-    """
-
-    name: str
-    text: str
-    menu: str
-    shortcuts: tuple[str, ...] = ()
-    tip: str = ""
-    checkable: bool = False
-    group: str | None = None
-    toolbar: bool = False
-    view_only: bool = False
-    value: object = None
-    short: str = ""
-
-
-def _filter_specs() -> tuple[ActionSpec, ...]:
-    specs = [
-        ActionSpec(
-            f"highpass_{hz:g}",
-            f"Baseline wander: high-pass {hz:g} Hz",
-            "Filters",
-            tip=(f"Remove baseline wander (zero-phase {hz:g} Hz high-pass)"),
-            checkable=True,
-            group="?highpass",
-            toolbar=True,
-            value=hz,
-            short=f"HP {hz:g} Hz",
-        )
-        for hz in HIGHPASS_CHOICES_HZ
-    ]
-    specs += [
-        ActionSpec(
-            f"notch_{hz:g}",
-            f"Powerline notch {hz:g} Hz",
-            "Filters",
-            tip=f"Remove {hz:g} Hz mains interference (zero-phase notch)",
-            checkable=True,
-            group="?notch",
-            value=hz,
-        )
-        for hz in NOTCH_CHOICES_HZ
-    ]
-    specs += [
-        ActionSpec(
-            f"lowpass_{hz:g}",
-            f"Low-pass {hz:g} Hz",
-            "Filters",
-            tip=f"Remove high-frequency noise above {hz:g} Hz (zero-phase)",
-            checkable=True,
-            group="?lowpass",
-            value=hz,
-        )
-        for hz in LOWPASS_CHOICES_HZ
-    ]
-    return tuple(specs)
-
-
 #: All actions, in menu order.
 ACTIONS: tuple[ActionSpec, ...] = (
-    ActionSpec("open", "&Open…", "File", ("Ctrl+O",), "Open an ECG file", toolbar=True),
-    ActionSpec("save_png", "Save view as &PNG…", "File", ("Ctrl+Shift+S",), "Save the ECG view as an image"),
-    ActionSpec("save_svg", "Save view as S&VG…", "File", (), "Save the ECG view as a vector image (SVG)"),
+    ActionSpec("open", "&Open…", "File", ("Ctrl+O",), "Open an ECG file", toolbar=True, slot="open_dialog"),
     ActionSpec(
+        "save_png",
+        "Save view as &PNG…",
+        "File",
+        ("Ctrl+Shift+S",),
+        "Save the ECG view as an image",
+        slot="save_png_dialog",
+    ),
+    export_spec("save_svg", "Save view as S&VG…", (), "Save the ECG view as a vector image (SVG)", "svg"),
+    export_spec(
         "export_report",
         "Export &report (PDF)…",
-        "File",
         ("Ctrl+E",),
         "Printable 12-lead report at true scale with header, measurements and median beat",
+        "pdf",
         toolbar=True,
         short="Report",
     ),
-    ActionSpec(
-        "export_csv", "Export measurements as &CSV…", "File", (), "Model, classical and device values (CSV)"
+    export_spec(
+        "export_csv", "Export measurements as &CSV…", (), "Model, classical and device values (CSV)", "csv"
     ),
-    ActionSpec(
+    export_spec(
         "export_json",
         "Export measurements as &JSON…",
-        "File",
         (),
         "Model, classical and device values with provenance (JSON, docs/measurements.md)",
+        "json",
     ),
-    ActionSpec(
+    export_spec(
         "export_wfdb",
         "Export record as &WFDB…",
-        "File",
         (),
         "Write the open record as a PhysioNet WFDB record (.hea + .dat)",
+        "wfdb",
     ),
-    *(
-        ActionSpec(
-            f"report_paper_{paper.lower()}",
-            f"Report paper: {paper}",
-            "File",
-            (),
-            f"PDF reports on {paper} paper (landscape)",
-            checkable=True,
-            group="report_paper",
-            value=paper,
-        )
-        for paper in ("A4", "Letter")
-    ),
-    *(
-        ActionSpec(
-            f"report_layout_{name}",
-            f"Report layout: {text}",
-            "File",
-            (),
-            f"PDF reports in the {text} layout",
-            checkable=True,
-            group="report_layout",
-            value=name,
-        )
-        for name, text in (("3x4", "3×4 + rhythm strip"), ("6x2", "6×2 + rhythm strip"), ("12x1", "12×1"))
-    ),
-    ActionSpec("quit", "&Quit", "File", ("Ctrl+Q",), "Quit ecgviewer"),
+    *report_specs(),
+    ActionSpec("quit", "&Quit", "File", ("Ctrl+Q",), "Quit ecgviewer", slot="close"),
+    *choice_specs(),
     ActionSpec(
-        "layout_3x4",
-        "3×4 + rhythm strip",
+        "zoom_in",
+        "Zoom &in",
         "View",
-        ("Ctrl+1",),
-        "Standard 12-lead printout: 3 rows × 4 columns of 2.5 s and a lead II rhythm strip",
-        checkable=True,
-        group="layout",
-        toolbar=True,
-        value="3x4",
+        ("+", "=", "Ctrl++"),
+        "Zoom in (also: mouse wheel)",
+        view_only=True,
+        value=1.25,
+        slot="mode.zoom",
     ),
     ActionSpec(
-        "layout_12x1",
-        "12 stacked leads",
+        "zoom_out",
+        "Zoom &out",
         "View",
-        ("Ctrl+2",),
-        "All leads stacked over the full duration",
-        checkable=True,
-        group="layout",
-        toolbar=True,
-        value="12x1",
-    ),
-    ActionSpec(
-        "speed_25",
-        "25 mm/s",
-        "View",
-        ("Ctrl+Shift+1",),
-        "Paper speed 25 mm/s",
-        checkable=True,
-        group="speed",
-        toolbar=True,
-        value=25.0,
-    ),
-    ActionSpec(
-        "speed_50",
-        "50 mm/s",
-        "View",
-        ("Ctrl+Shift+2",),
-        "Paper speed 50 mm/s",
-        checkable=True,
-        group="speed",
-        toolbar=True,
-        value=50.0,
-    ),
-    ActionSpec(
-        "gain_5",
-        "5 mm/mV",
-        "View",
-        ("Alt+1",),
-        "Gain 5 mm/mV",
-        checkable=True,
-        group="gain",
-        toolbar=True,
-        value=5.0,
-    ),
-    ActionSpec(
-        "gain_10",
-        "10 mm/mV",
-        "View",
-        ("Alt+2",),
-        "Gain 10 mm/mV (standard)",
-        checkable=True,
-        group="gain",
-        toolbar=True,
-        value=10.0,
-    ),
-    ActionSpec(
-        "gain_20",
-        "20 mm/mV",
-        "View",
-        ("Alt+3",),
-        "Gain 20 mm/mV",
-        checkable=True,
-        group="gain",
-        toolbar=True,
-        value=20.0,
-    ),
-    ActionSpec(
-        "zoom_in", "Zoom &in", "View", ("+", "=", "Ctrl++"), "Zoom in (also: mouse wheel)", view_only=True
-    ),
-    ActionSpec(
-        "zoom_out", "Zoom &out", "View", ("-", "Ctrl+-"), "Zoom out (also: mouse wheel)", view_only=True
+        ("-", "Ctrl+-"),
+        "Zoom out (also: mouse wheel)",
+        view_only=True,
+        value=0.8,
+        slot="mode.zoom",
     ),
     ActionSpec(
         "reset_view",
@@ -263,28 +100,68 @@ ACTIONS: tuple[ActionSpec, ...] = (
         ("Home", "Ctrl+0"),
         "Show the whole layout again (long-term records: go to the first page)",
         toolbar=True,
+        slot="mode.reset_view",
     ),
-    ActionSpec("pan_left", "Pan left", "View", ("Left",), "Move back in time (also: drag)", view_only=True),
     ActionSpec(
-        "pan_right", "Pan right", "View", ("Right",), "Move forward in time (also: drag)", view_only=True
+        "pan_left",
+        "Pan left",
+        "View",
+        ("Left",),
+        "Move back in time (also: drag)",
+        view_only=True,
+        value=-1,
+        slot="mode.pan_time",
     ),
-    ActionSpec("pan_up", "Pan up", "View", ("Up",), "Move the view up", view_only=True),
-    ActionSpec("pan_down", "Pan down", "View", ("Down",), "Move the view down", view_only=True),
+    ActionSpec(
+        "pan_right",
+        "Pan right",
+        "View",
+        ("Right",),
+        "Move forward in time (also: drag)",
+        view_only=True,
+        value=1,
+        slot="mode.pan_time",
+    ),
+    ActionSpec(
+        "pan_up", "Pan up", "View", ("Up",), "Move the view up", view_only=True, value=1, slot="pan_vertical"
+    ),
+    ActionSpec(
+        "pan_down",
+        "Pan down",
+        "View",
+        ("Down",),
+        "Move the view down",
+        view_only=True,
+        value=-1,
+        slot="pan_vertical",
+    ),
     ActionSpec(
         "page_prev",
         "Previous page",
         "View",
         ("PgUp",),
-        "Show the previous page (3×4 layout: the previous 10 s; long-term records: the previous page)",
+        "Show the previous page (3×4 and 6×2 layouts: the previous 10 s; long-term records: the previous "
+        "page)",
+        value=-1,
+        slot="mode.step",
     ),
     ActionSpec(
         "page_next",
         "Next page",
         "View",
         ("PgDown",),
-        "Show the next page (3×4 layout: the next 10 s; long-term records: the next page)",
+        "Show the next page (3×4 and 6×2 layouts: the next 10 s; long-term records: the next page)",
+        value=1,
+        slot="mode.step",
     ),
-    ActionSpec("page_end", "Last page", "View", ("End",), "Long-term records: show the last page"),
+    ActionSpec(
+        "page_end",
+        "Last page",
+        "View",
+        ("End",),
+        "Long-term records: show the last page",
+        slot="longterm.go_end",
+    ),
     *(
         ActionSpec(
             f"page_size_{size:g}",
@@ -295,6 +172,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
             checkable=True,
             group="page_size",
             value=float(size),
+            slot="longterm.set_page_size",
         )
         for size, text in ((10, "10 s"), (30, "30 s"), (60, "1 min"), (600, "10 min"), (3600, "1 h"))
     ),
@@ -305,6 +183,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         ("Ctrl+I",),
         "Show or hide the record information",
         checkable=True,
+        slot="toggle_info_panel",
     ),
     ActionSpec(
         "caliper",
@@ -314,8 +193,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Measure: click two points to get Δt, rate and ΔV",
         checkable=True,
         toolbar=True,
+        slot="caliper.set_enabled",
     ),
-    ActionSpec("clear_caliper", "Clear caliper", "Tools", ("Esc",), "Remove the caliper measurement"),
+    ActionSpec(
+        "clear_caliper",
+        "Clear caliper",
+        "Tools",
+        ("Esc",),
+        "Remove the caliper measurement",
+        slot="caliper.clear",
+    ),
     ActionSpec(
         "analyze",
         "&Analyze intervals",
@@ -323,8 +210,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
         ("Ctrl+R",),
         "Predict HR, PR, QRS, QT and QTc with the selected model (in the background)",
         toolbar=True,
+        slot="analysis.analyze",
     ),
-    ActionSpec("cancel_analysis", "Cancel analysis", "Tools", ("Ctrl+.",), "Stop the running analysis"),
+    ActionSpec(
+        "cancel_analysis",
+        "Cancel analysis",
+        "Tools",
+        ("Ctrl+.",),
+        "Stop the running analysis",
+        slot="analysis.controller.cancel",
+    ),
     ActionSpec(
         "analyze_beats",
         "Analyze &beats",
@@ -332,8 +227,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
         ("Ctrl+B",),
         "Long-term records: detect and classify every beat (normal, PVC, fusion) in the background",
         short="Analyze beats",
+        slot="longterm.analyze_beats",
     ),
-    ActionSpec("cancel_beats", "Cancel beat analysis", "Tools", (), "Stop the running beat analysis"),
+    ActionSpec(
+        "cancel_beats",
+        "Cancel beat analysis",
+        "Tools",
+        (),
+        "Stop the running beat analysis",
+        slot="longterm.cancel_beats",
+    ),
     *(
         ActionSpec(
             f"classifier_{name}",
@@ -345,6 +248,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
             checkable=True,
             group="classifier",
             value=name,
+            slot="choose_classifier",
         )
         for label, name in CLASSIFIER_CHOICES
     ),
@@ -357,6 +261,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         checkable=True,
         group="classifier",
         value="",
+        slot="choose_classifier",
     ),
     ActionSpec(
         "load_classifier",
@@ -364,6 +269,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Tools",
         (),
         "Use a classification checkpoint (.safetensors + .json) for the statements",
+        slot="analysis._load_classifier",
     ),
     ActionSpec(
         "load_checkpoint",
@@ -371,6 +277,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Tools",
         (),
         "Use an interval-model checkpoint (.safetensors + .json) instead of the bundled ones",
+        slot="analysis._load_checkpoint",
     ),
     ActionSpec(
         "show_intervals",
@@ -379,6 +286,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         ("Ctrl+Shift+I",),
         "Draw the PR, QRS and QT spans on the rhythm strip and the median beat",
         checkable=True,
+        slot="analysis.set_show_intervals",
     ),
     ActionSpec(
         "show_measurements",
@@ -387,6 +295,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         ("Ctrl+M",),
         "Show or hide the interval measurements",
         checkable=True,
+        slot="analysis._toggle_dock",
     ),
     ActionSpec(
         "show_classification",
@@ -395,6 +304,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         (),
         "Show or hide the classifier's statements and class probabilities",
         checkable=True,
+        slot="analysis._toggle_class_dock",
     ),
     ActionSpec(
         "show_events",
@@ -403,11 +313,26 @@ ACTIONS: tuple[ActionSpec, ...] = (
         ("Ctrl+Shift+E",),
         "Long-term records: show or hide the beat events and the tachogram",
         checkable=True,
+        slot="longterm.show_events_panel",
     ),
-    *_filter_specs(),
-    ActionSpec("filters_off", "All filters off", "Filters", ("Ctrl+Shift+F",), "Show the unfiltered signal"),
-    ActionSpec("shortcuts", "&Keyboard shortcuts", "Help", ("F1",), "List of keyboard shortcuts"),
-    ActionSpec("about", "&About ecgviewer", "Help", (), "Version and licence"),
+    *filter_specs(),
+    ActionSpec(
+        "filters_off",
+        "All filters off",
+        "Filters",
+        ("Ctrl+Shift+F",),
+        "Show the unfiltered signal",
+        slot="filters_off",
+    ),
+    ActionSpec(
+        "shortcuts",
+        "&Keyboard shortcuts",
+        "Help",
+        ("F1",),
+        "List of keyboard shortcuts",
+        slot="show_shortcuts",
+    ),
+    ActionSpec("about", "&About ecgviewer", "Help", (), "Version and licence", slot="show_about"),
 )
 
 #: Top-level menus in order.
@@ -450,52 +375,3 @@ def shortcuts_markdown() -> str:
         lines.append(f"| {menu} | {text} | {shown} |")
     lines.append("| (view) | Zoom / pan | mouse wheel / drag |")
     return "\n".join(lines) + "\n"
-
-
-def create_actions(parent: QObject, view_widget=None) -> dict[str, QAction]:
-    """Build one ``QAction`` per :data:`ACTIONS` entry.
-
-    Parameters
-    ----------
-    parent
-        Owner of the actions (the main window).
-    view_widget
-        Widget the ``view_only`` shortcuts are bound to (they then only fire
-        while it or a child has the focus).
-
-    Returns
-    -------
-    dict
-        Action name -> ``QAction``; grouped actions are in exclusive
-        ``QActionGroup``\\ s (optional ones allow none checked).
-    """
-    from PySide6.QtCore import Qt
-    from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-
-    groups: dict[str, QActionGroup] = {}
-    out: dict[str, QAction] = {}
-    for s in ACTIONS:
-        act = QAction(s.text, parent)
-        act.setObjectName(f"action_{s.name}")
-        if s.shortcuts:
-            act.setShortcuts([QKeySequence(k) for k in s.shortcuts])
-        keys = f" ({', '.join(s.shortcuts)})" if s.shortcuts else ""
-        act.setToolTip(f"{s.tip or _plain(s.text)}{keys}")
-        act.setStatusTip(s.tip)
-        act.setCheckable(s.checkable)
-        act.setData(s.value)
-        if s.short:
-            act.setIconText(s.short)
-        if s.view_only and view_widget is not None:
-            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            view_widget.addAction(act)
-        if s.group:
-            group = groups.get(s.group)
-            if group is None:
-                group = groups[s.group] = QActionGroup(parent)
-                group.setExclusive(True)
-                if s.group.startswith("?"):
-                    group.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
-            group.addAction(act)
-        out[s.name] = act
-    return out

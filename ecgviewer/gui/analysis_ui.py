@@ -76,14 +76,9 @@ class AnalysisUi(QObject):
         p.showIntervalsChanged.connect(self.set_show_intervals)
         w.recordShown.connect(self._on_record_shown)
         w.displayChanged.connect(self._place_spans)
-        a = w.actions_by_name
-        a["analyze"].triggered.connect(self.analyze)
-        a["cancel_analysis"].triggered.connect(c.cancel)
-        a["load_checkpoint"].triggered.connect(self._load_checkpoint)
+        a = w.actions_by_name  # the actions call their slots (gui.actions): only their states here
         a["show_intervals"].setChecked(w.settings.show_intervals)
-        a["show_intervals"].toggled.connect(self.set_show_intervals)
         a["show_measurements"].setChecked(w.settings.measurements_visible)
-        a["show_measurements"].toggled.connect(self._toggle_dock)
         self.dock.visibilityChanged.connect(self._dock_visibility_changed)
         a["analyze"].setEnabled(False)
         self._connect_classification()
@@ -99,13 +94,7 @@ class AnalysisUi(QObject):
         c.classificationDiscarded.connect(p.clear)
         c.cleared.connect(p.clear)
         p.classifierChanged.connect(self.set_classifier)
-        a = w.actions_by_name
-        for spec in action_table.ACTIONS:
-            if spec.group == "classifier":
-                a[spec.name].triggered.connect(lambda _=False, v=spec.value: self.set_classifier(v or None))
-        a["load_classifier"].triggered.connect(self._load_classifier)
-        a["show_classification"].setChecked(w.settings.classification_visible)
-        a["show_classification"].toggled.connect(self._toggle_class_dock)
+        w.actions_by_name["show_classification"].setChecked(w.settings.classification_visible)
         self.class_dock.visibilityChanged.connect(self._class_dock_visibility_changed)
         self._sync_classifier_actions()
 

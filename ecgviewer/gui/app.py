@@ -120,11 +120,11 @@ def _wait_for_analysis(window: MainWindow, timeout_ms: int = SCREENSHOT_TIMEOUT_
 
 def _wait_for_longterm(window: MainWindow, timeout_ms: int = LONGTERM_SCREENSHOT_TIMEOUT_MS) -> None:
     """Long records: let the beat pass and the pyramid finish, so the overview and events show."""
-    longterm = window.longterm
-    if not longterm.is_busy:
+    mode = window.mode
+    if not mode.is_busy:
         return
     loop = QEventLoop()
-    longterm.idle.connect(loop.quit)
+    mode.idle.connect(loop.quit)
     QTimer.singleShot(timeout_ms, loop.quit)
     loop.exec()
 

@@ -32,6 +32,12 @@ if TYPE_CHECKING:
 LABEL_COLOR = "#000000"
 #: Records with more samples per lead than this open on their first 10 s in the stacked layout.
 INITIAL_VIEW_S = 10.0
+#: The layouts that show one 10 s page at a time (PgUp/PgDown step pages):
+#: name -> (geometry, columns, rows of the lead grid above the rhythm strip).
+PAGED_LAYOUTS = {
+    "3x4": (ecg_layout.layout_3x4, len(ecg_layout.GRID_COLUMNS), len(ecg_layout.GRID_COLUMNS[0])),
+    "6x2": (ecg_layout.layout_6x2, len(ecg_layout.GRID_COLUMNS_6X2), len(ecg_layout.GRID_COLUMNS_6X2[0])),
+}
 
 
 def _label_font(derived: bool) -> QFont:
@@ -40,6 +46,10 @@ def _label_font(derived: bool) -> QFont:
     font.setBold(True)
     font.setItalic(derived)
     return font
+
+
+def _label_text(lead: str, unit: str) -> str:
+    return lead if unit == "mV" else f"{lead} ({unit})"
 
 
 def _fit_channel(y: np.ndarray, row_height_mm: float) -> tuple[float, float]:
@@ -76,7 +86,7 @@ class LeadLabel(QGraphicsSimpleTextItem):
 
 
 class EcgView(pg.GraphicsView):
-    """ECG paper with the leads of one record in a 3x4 or stacked layout.
+    """ECG paper with the leads of one record in a 3x4, 6x2 or stacked layout.
 
     Signals
     -------
@@ -130,7 +140,7 @@ class EcgView(pg.GraphicsView):
 
     @property
     def page_start_s(self) -> float:
-        """First second shown by the 3x4 layout."""
+        """First second shown by the paged layouts (3x4, 6x2)."""
         return self._t0_s
 
     def curves(self) -> list[tuple[Segment, pg.PlotDataItem]]:
@@ -167,8 +177,48 @@ class EcgView(pg.GraphicsView):
         if reset_view:
             self.reset_view()
 
+    def replace_samples(self, record: EcgRecord) -> bool:
+        """Draw ``record`` in the curves already on the paper, keeping the layout and the view range.
+
+        For records of the same geometry as the one drawn (layout, length, leads
+        in the same rows; only the samples and, in the stacked layout, the lead
+        names differ) this puts the new samples into the existing curves instead
+        of rebuilding every item. Returns False, drawing nothing, when ``record``
+        does not fit the drawing (then call :meth:`show_record`).
+        """
+        old, lay = self._record, self._layout
+        if old is None or lay is None or not self._curves or record.fs_hz != old.fs_hz:
+            return False
+        stacked = lay.name not in PAGED_LAYOUTS
+        if stacked and len(record.display_leads) != len(old.display_leads):
+            return False
+        fs, updates = record.fs_hz, []
+        for seg, curve in self._curves:
+            name = record.display_leads[seg.row] if stacked else seg.lead
+            i0, i1 = round(seg.t_start_s * fs), min(record.n_samples, round(seg.t_stop_s * fs))
+            x = curve.xData
+            if x is None or not record.has_lead(name) or i1 - i0 != x.size:
+                return False
+            updates.append((curve, x, self._paper_y(seg, record.lead(name, i0, i1))))
+        for curve, x, y in updates:
+            finite = bool(np.isfinite(y).all())
+            curve.setData(x, y, connect="all" if finite else "finite", skipFiniteCheck=finite)
+        self._record = record
+        if stacked:  # e.g. the clock times of folded rhythm lines
+            for seg in lay.segments:
+                label = self._labels.get((seg.row, seg.column))
+                if label is not None:
+                    label.setText(_label_text(record.display_leads[seg.row], seg.unit))
+        return True
+
+    @staticmethod
+    def _paper_y(seg: Segment, data: np.ndarray) -> np.ndarray:
+        """Paper mm of a segment's samples: its scale and offset around its baseline."""
+        scale, offset, base = (np.float32(v) for v in (seg.scale_mm_per_unit, seg.offset, seg.baseline_mm))
+        return (data - offset) * scale + base
+
     def set_page(self, page_start_s: float) -> None:
-        """3x4 layout: show ``page_start_s .. page_start_s + 10 s`` (clamped to the record)."""
+        """3x4 and 6x2 layouts: show ``page_start_s .. page_start_s + 10 s`` (clamped to the record)."""
         if self._record is None:
             return
         last = max(0.0, np.ceil(self._record.duration_s / ecg_layout.PAGE_S - 1) * ecg_layout.PAGE_S)
@@ -184,10 +234,16 @@ class EcgView(pg.GraphicsView):
         self._curves.clear()
         self._labels.clear()
 
+    @property
+    def paged(self) -> bool:
+        """True for the layouts that show 10 s pages (3x4, 6x2); False for the stacked one."""
+        return self._layout_name in PAGED_LAYOUTS
+
     def _compute_layout(self, rec: EcgRecord) -> PaperLayout:
-        if self._layout_name == "3x4":
+        paged = PAGED_LAYOUTS.get(self._layout_name)
+        if paged is not None:
             available = {n: (rec.is_derivable(n), rec.unit_of(n)) for n in rec.display_leads}
-            return ecg_layout.layout_3x4(available, rec.duration_s, self._speed, self._gain, self._t0_s)
+            return paged[0](available, rec.duration_s, self._speed, self._gain, self._t0_s)
         row_h = ecg_layout.row_height_for_gain(self._gain, ecg_layout.STACKED_MV_PER_ROW, 15.0)
         leads = []
         for name in rec.display_leads:
@@ -206,7 +262,7 @@ class EcgView(pg.GraphicsView):
         if rec is None:
             self._layout = None
             return
-        if self._layout_name != "3x4":
+        if not self.paged:
             self._t0_s = 0.0
         lay = self._layout = self._compute_layout(rec)
         self.paper.set_rect(lay.paper_rect)
@@ -221,10 +277,7 @@ class EcgView(pg.GraphicsView):
             x = x_cache.get(key)
             if x is None:
                 x = x_cache[key] = seg.x_start_mm + (np.arange(i1 - i0) / rec.fs_hz) * self._speed
-            data = rec.lead(seg.lead, i0, i1)
-            y = (data - np.float32(seg.offset)) * np.float32(seg.scale_mm_per_unit) + np.float32(
-                seg.baseline_mm
-            )
+            y = self._paper_y(seg, rec.lead(seg.lead, i0, i1))
             finite = bool(np.isfinite(y).all())
             curve = pg.PlotDataItem(
                 pen=pen,
@@ -251,8 +304,7 @@ class EcgView(pg.GraphicsView):
             pulse.setZValue(10)
             self._add(pulse)
         for seg in lay.segments:
-            text = seg.lead if seg.unit == "mV" else f"{seg.lead} ({seg.unit})"
-            label = LeadLabel(text, seg.derived)
+            label = LeadLabel(_label_text(seg.lead, seg.unit), seg.derived)
             label.setToolTip(
                 f"{seg.lead}: derived from I and II (not recorded)"
                 if seg.derived
@@ -261,11 +313,12 @@ class EcgView(pg.GraphicsView):
             label.setPos(seg.x_start_mm + 1.0, seg.baseline_mm + 0.45 * lay.row_height_mm)
             self._add(label)
             self._labels[(seg.row, seg.column)] = label
-        if lay.name == "3x4":
+        if lay.name in PAGED_LAYOUTS:
+            _, n_cols, grid_rows = PAGED_LAYOUTS[lay.name]
             xs, ys = [], []
-            cells = {(s.row, s.column) for s in lay.segments if s.row < 3}
-            for col, x in enumerate(lay.column_bounds_mm[1:4], start=1):
-                for row in range(3):
+            cells = {(s.row, s.column) for s in lay.segments if s.row < grid_rows}
+            for col, x in enumerate(lay.column_bounds_mm[1:n_cols], start=1):
+                for row in range(grid_rows):
                     if (row, col - 1) not in cells and (row, col) not in cells:
                         continue
                     b = lay.baseline_mm(row)

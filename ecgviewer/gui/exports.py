@@ -136,20 +136,6 @@ class ExportsUi(QObject):
         #: ``ask_path(parent, title, directory, name_filter) -> path | None`` (replace in tests).
         self.ask_path: Callable[[QWidget | None, str, str, str], str | None] = ask_save_path
         self._jobs: dict[int, tuple[str, str]] = {}
-        a = window.actions_by_name
-        a["save_svg"].triggered.connect(lambda: self.export("svg"))
-        a["export_report"].triggered.connect(lambda: self.export("pdf"))
-        a["export_csv"].triggered.connect(lambda: self.export("csv"))
-        a["export_json"].triggered.connect(lambda: self.export("json"))
-        a["export_wfdb"].triggered.connect(lambda: self.export("wfdb"))
-        for paper in ("A4", "Letter"):
-            a[f"report_paper_{paper.lower()}"].triggered.connect(
-                lambda _=False, v=paper: self._set_setting("report_paper", v)
-            )
-        for name in ("3x4", "6x2", "12x1"):
-            a[f"report_layout_{name}"].triggered.connect(
-                lambda _=False, v=name: self._set_setting("report_layout", v)
-            )
         window.recordShown.connect(lambda _record: self._enable(True))
         self._enable(False)
         self._sync_checks()
@@ -158,6 +144,14 @@ class ExportsUi(QObject):
     def _enable(self, on: bool) -> None:
         for name in RECORD_ACTIONS:
             self.window.actions_by_name[name].setEnabled(on)
+
+    def set_report_paper(self, paper: str) -> None:
+        """File > Report paper (the actions' slot)."""
+        self._set_setting("report_paper", paper)
+
+    def set_report_layout(self, layout: str) -> None:
+        """File > Report layout (the actions' slot)."""
+        self._set_setting("report_layout", layout)
 
     def _set_setting(self, key: str, value: str) -> None:
         setattr(self.window.settings, key, value)
@@ -173,7 +167,7 @@ class ExportsUi(QObject):
     def report_options(self) -> dict[str, Any]:
         """Options of a report of the current view: settings, speed, gain, filters, page shown."""
         w = self.window
-        start = w.view.page_start_s if w.layout_name == "3x4" else 0.0
+        start = w.view.page_start_s if w.view.paged else 0.0
         return {
             "paper": w.settings.report_paper,
             "layout": w.settings.report_layout,

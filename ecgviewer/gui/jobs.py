@@ -7,13 +7,16 @@ worker thread, so that start-up stays fast.
 from __future__ import annotations
 
 import gc
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
 if TYPE_CHECKING:
     from ecgviewer.core.record import EcgRecord
+    from ecgviewer.gui.longterm.jobs import LongOpened
     from ecgviewer.gui.workers import Job
 
 #: ``(highpass_hz, notch_hz, lowpass_hz)``, None = off.
@@ -64,21 +67,70 @@ def filtered_record(record: EcgRecord, filters_hz: FiltersHz, job: Job | None = 
     return record.with_signals(out)
 
 
-def load_job(path: Path, filters_hz: FiltersHz, job: Job) -> tuple[EcgRecord, FiltersHz, EcgRecord] | None:
-    """Read ``path`` and filter it for display: ``(record, filters_hz, display_record)``.
+@dataclass(frozen=True)
+class ShortOpened:
+    """A record read whole (shorter than the long-term threshold): as read and as drawn."""
+
+    path: Path | None
+    record: EcgRecord
+    filters: FiltersHz
+    display: EcgRecord
+
+
+#: What :func:`open_job` returns: a short record read whole, or a long one opened lazily
+#: (:class:`~ecgviewer.gui.longterm.jobs.LongOpened`).
+Opened = Union[ShortOpened, "LongOpened"]
+
+
+def open_job(path: Path, filters_hz: FiltersHz, min_long_s: float, page_s: float, job: Job) -> Opened | None:
+    """Open ``path`` once and say what it is.
+
+    Formats that can be read lazily are opened on their header; a record
+    shorter than ``min_long_s`` then has its samples read from that same open
+    file (a :class:`ShortOpened`), a longer one stays on disk and becomes a
+    :class:`~ecgviewer.gui.longterm.jobs.LongOpened` (first page read, cached
+    pyramid loaded). Other formats are read whole once and wrapped when long.
+    None when cancelled.
 
     Raises
     ------
     EcgReadError
-        When the file cannot be read.
+        When the file cannot be opened.
     """
-    from ecgviewer.core.readers import read_record
+    from ecgviewer.core.long_record import LongRecord
+    from ecgviewer.core.readers.registry import detect_format, open_long_record, read_record
 
-    record = read_record(path)
-    _freeze_imported_objects()
+    t0 = time.perf_counter()
+    path = Path(path)
+    reader = detect_format(path)
+    if reader.open_lazy is None:  # read whole anyway: decide on the record in memory
+        record = read_record(path, format=reader.name)
+        _freeze_imported_objects()
+        if record.duration_s < min_long_s:
+            return (
+                None
+                if job.cancelled
+                else ShortOpened(path, record, filters_hz, filtered_record(record, filters_hz, job))
+            )
+        rec = LongRecord.from_record(record)
+    else:
+        rec = open_long_record(path, format=reader.name)
+        _freeze_imported_objects()
+        if rec.duration_s < min_long_s:
+            try:
+                record = rec.read(0, rec.n_samples)
+            finally:
+                rec.close()
+            return (
+                None
+                if job.cancelled
+                else ShortOpened(path, record, filters_hz, filtered_record(record, filters_hz, job))
+            )
     if job.cancelled:
         return None
-    return record, filters_hz, filtered_record(record, filters_hz, job)
+    from ecgviewer.gui.longterm.jobs import open_long
+
+    return open_long(path, rec, filters_hz, page_s, t0, job)
 
 
 def filter_job(record: EcgRecord, filters_hz: FiltersHz, job: Job) -> tuple[EcgRecord, FiltersHz, EcgRecord]:

@@ -10,28 +10,24 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
 from ecgviewer.core.filters import FilterSettings
-from ecgviewer.gui import actions as action_table
+from ecgviewer.gui.action_wiring import connect_actions, create_actions
 from ecgviewer.gui.analysis_ui import install_analysis
 from ecgviewer.gui.caliper import Caliper
-from ecgviewer.gui.dialogs import ShortcutsDialog, show_about
+from ecgviewer.gui.dialogs import ShortcutsDialog
+from ecgviewer.gui.dialogs import show_about as _show_about
 from ecgviewer.gui.ecg_view import EcgView
 from ecgviewer.gui.exports import install_exports
 from ecgviewer.gui.info_panel import InfoPanel
-from ecgviewer.gui.jobs import FiltersHz, filter_job, filtered_record, needs_background
-from ecgviewer.gui.longterm import LONG_TERM_MIN_S, PAGE_SIZES_S, LongOpened, install_longterm, open_job
+from ecgviewer.gui.jobs import FiltersHz, ShortOpened, open_job
+from ecgviewer.gui.longterm import LONG_TERM_MIN_S, PAGE_SIZES_S, LongTermMode
 from ecgviewer.gui.menus import build_menus_and_toolbar, checked_filters, open_file_filter, sync_action_states
+from ecgviewer.gui.modes import ModeContext, PaperMode, PaperSettings, ViewMode
 from ecgviewer.gui.settings import ViewerSettings
 from ecgviewer.gui.workers import WorkerChannel
+from ecgviewer.layout.choices import LAYOUT_NAMES
 
 if TYPE_CHECKING:
     from ecgviewer.core.record import EcgRecord
-
-
-def format_location(loc) -> str:
-    """Crosshair readout, e.g. ``"II   t 1.234 s   0.52 mV"`` (empty outside the leads)."""
-    if loc is None:
-        return ""
-    return f"{loc.lead}   t {loc.t_s:.3f} s   {loc.value:+.2f} {loc.unit}"
 
 
 class MainWindow(QMainWindow):
@@ -86,28 +82,47 @@ class MainWindow(QMainWindow):
         self._loader = WorkerChannel(self)
         self._loader.finished.connect(self._on_loaded)
         self._loader.errored.connect(self._on_load_error)
-        self._filterer = WorkerChannel(self)
-        self._filterer.finished.connect(self._on_filtered)
-        self._filterer.errored.connect(self._on_filter_error)
         self._loading_path: Path | None = None
         #: Records at least this long (s) open in the long-term view (overview, pages, beat pass).
         self.long_term_min_s = LONG_TERM_MIN_S
 
-        self.actions_by_name = action_table.create_actions(self, self.view)
+        self.actions_by_name = create_actions(self, self.view)
         self.recent_menu, self.toolbar = build_menus_and_toolbar(self)
         self._build_status_bar()
-        self._connect_actions()
+        self.info_dock.visibilityChanged.connect(self._info_visibility_changed)
         sync_action_states(self)
         self.info_dock.setVisible(self.settings.info_panel_visible)
         self.analysis = install_analysis(self)
         self.exports = install_exports(self)
-        self.longterm = install_longterm(self)
+        ctx = self._mode_context()
+        #: The view modes: records read whole on paper, long records page by page.
+        self.paper_mode = PaperMode(ctx, self)
+        self.longterm = LongTermMode(ctx, self)
+        #: The mode shown; every view operation goes to it.
+        self.mode: ViewMode = self.paper_mode
+        connect_actions(self, self.actions_by_name)
         self.view.setFocus()
+
+    def _mode_context(self) -> ModeContext:
+        return ModeContext(
+            host=self,
+            view=self.view,
+            caliper=self.caliper,
+            info_panel=self.info_panel,
+            action=self.action,
+            paper=lambda: PaperSettings(self._layout, self._speed, self._gain, self._filters),
+            filters_text=self.filters_text,
+            set_record=self._set_record,
+            opened=self._on_opened,
+            display_changed=self.displayChanged.emit,
+            status=lambda message, ms: self.statusBar().showMessage(message, ms),
+            set_cursor_text=self.cursor_label.setText,
+        )
 
     # -- public API -----------------------------------------------------------------
     @property
     def record(self) -> EcgRecord | None:
-        """The record as read (never modified)."""
+        """The record as read (never modified); long records: the samples of the paper page shown."""
         return self._record
 
     @property
@@ -117,7 +132,7 @@ class MainWindow(QMainWindow):
 
     @property
     def layout_name(self) -> str:
-        """``"3x4"`` or ``"12x1"``."""
+        """A layout of :data:`~ecgviewer.layout.choices.LAYOUT_NAMES` (``"3x4"``, ``"6x2"``, ``"12x1"``)."""
         return self._layout
 
     @property
@@ -148,8 +163,9 @@ class MainWindow(QMainWindow):
         """Read ``path`` off the GUI thread and show it (:attr:`recordShown` or :attr:`loadFailed` follows).
 
         A file opened while another is still being read replaces it; the
-        older result is dropped. Records of :attr:`long_term_min_s` or more open
-        in the long-term view (:mod:`ecgviewer.gui.longterm`) without being read whole.
+        older result is dropped. The file is opened once
+        (:func:`~ecgviewer.gui.jobs.open_job`): records of :attr:`long_term_min_s`
+        or more are shown by the long-term mode without being read whole.
         """
         path = Path(path)
         self._loading_path = path
@@ -158,7 +174,7 @@ class MainWindow(QMainWindow):
 
     def show_record(self, record: EcgRecord) -> None:
         """Show an in-memory record (as if it had been opened); display filters are applied."""
-        self._on_loaded((record, (None, None, None), record))
+        self._on_loaded(ShortOpened(None, record, (None, None, None), record))
 
     def add_side_panel(self, widget, title: str) -> QDockWidget:
         """Dock ``widget`` in the right-hand panel area (reserved for measurement panels)."""
@@ -169,8 +185,8 @@ class MainWindow(QMainWindow):
         return dock
 
     def set_layout(self, name: str) -> None:
-        """Switch to ``"3x4"`` or ``"12x1"``."""
-        if name not in ("3x4", "12x1"):
+        """Switch to a layout of :data:`~ecgviewer.layout.choices.LAYOUT_NAMES`."""
+        if name not in LAYOUT_NAMES:
             raise ValueError(f"unknown layout {name!r}")
         self._layout = self.settings.layout = name
         self._redraw(reset_view=True)
@@ -188,58 +204,82 @@ class MainWindow(QMainWindow):
     def set_filters(
         self, highpass_hz: float | None = None, notch_hz: float | None = None, lowpass_hz: float | None = None
     ) -> None:
-        """Set the display filters (None = off); long records are filtered off the GUI thread."""
+        """Set the display filters (None = off); the mode shown filters what it draws."""
         self._filters = (highpass_hz, notch_hz, lowpass_hz)
         self.settings.filters_hz = self._filters
         sync_action_states(self)
         self._update_mode_label()
-        rec = self._record
-        if self.longterm.active:
-            self.longterm.set_filters()
-            return
-        if rec is None:
-            return
-        if needs_background(rec):
-            self.statusBar().showMessage("Filtering…")
-            self._filterer.submit(filter_job, rec, self._filters)
-        else:
-            self._filterer.cancel()
-            self._on_filtered((rec, self._filters, filtered_record(rec, self._filters)))
+        self.mode.set_filters()
+
+    def apply_filter_actions(self, _value: object = None) -> None:
+        """A filter action was toggled: the filters checked in the menu come into force."""
+        self.set_filters(*checked_filters(self.actions_by_name))
+
+    def filters_off(self) -> None:
+        """Filters > All filters off."""
+        self.set_filters(None, None, None)
 
     def page(self, direction: int) -> None:
-        """Show the next (+1) or previous (-1) 10 s: a new page in 3x4, a pan in 12x1 (long-term: a page)."""
-        if self.longterm.active:
-            self.longterm.step(direction)
-        elif self._layout == "3x4":
-            before = self.view.page_start_s
-            self.view.set_page(before + 10.0 * direction)
-            if self.view.page_start_s != before:
-                self.caliper.clear()
-                self.displayChanged.emit()
-        else:
-            self.view.vb.translateBy(x=10.0 * self._speed * direction)
+        """The next (+1) or previous (-1) page of the mode shown (3x4 and 6x2: 10 s; 12x1: a 10 s pan)."""
+        self.mode.step(direction)
+
+    def zoom(self, factor: float) -> None:
+        """Zoom in (factor > 1) or out (long-term view: the next shorter or longer page size)."""
+        self.mode.zoom(factor)
+
+    def reset_view(self) -> None:
+        """Show the whole layout again (long-term view: the first page)."""
+        self.mode.reset_view()
+
+    def pan_time(self, direction: int) -> None:
+        """Move a little later (+1) or earlier (-1): a fifth of the view (long-term view: a quarter page)."""
+        self.mode.pan_time(direction)
+
+    def pan_vertical(self, direction: int) -> None:
+        """Move the view up (+1) or down (-1) by a fifth of its height."""
+        self.view.pan(0, 0.2 * direction)
+
+    def choose_classifier(self, name: str) -> None:
+        """Tools > Classifier: a bundled classifier by name, or off (empty name)."""
+        self.analysis.set_classifier(name or None)
+
+    def toggle_info_panel(self, on: bool) -> None:
+        """View > Record info panel."""
+        self.info_dock.setVisible(on)
+        self.settings.info_panel_visible = on
+
+    def show_shortcuts(self) -> None:
+        """Help > Keyboard shortcuts."""
+        ShortcutsDialog(self).exec()
+
+    def show_about(self) -> None:
+        """Help > About."""
+        _show_about(self)
 
     # -- loading ----------------------------------------------------------------------
-    def _on_loaded(self, result) -> None:
+    def _on_loaded(self, opened) -> None:
+        if opened is None:
+            return
         try:
-            if isinstance(result, LongOpened):
-                self.caliper.clear()
-                self.longterm.show_long(result)
-            else:
-                self.longterm.leave()
-                self._show_loaded(*result)
+            mode = self.paper_mode if isinstance(opened, ShortOpened) else self.longterm
+            if mode is not self.mode:
+                self.mode.leave()
+                self.mode = mode
+                mode.enter()
+            mode.show(opened)
         except Exception as exc:  # a record the view cannot draw must not kill the app
             self._on_load_error(exc)
 
-    def _show_loaded(self, record: EcgRecord, filters: FiltersHz, display: EcgRecord) -> None:
+    def _set_record(self, record: EcgRecord | None, display: EcgRecord | None) -> None:
+        """The mode shows other samples: they become :attr:`record` and :attr:`display_record`."""
         self._record, self._display = record, display
-        self.caliper.clear()
-        self.view.show_record(display, self._layout, self._speed, self._gain, page_start_s=0.0)
-        self._update_info()
-        self.note_opened(record.source_path)
+        controller = self.analysis.controller
+        if record is not None and controller.record is not None and controller.record is not record:
+            controller.clear()  # its results belong to samples no longer shown (strip pages keep them)
+
+    def _on_opened(self, path: Path | None, detail: str, record: EcgRecord) -> None:
+        self.note_opened(path, detail)
         self.schedule_record_shown(record)
-        if filters != self._filters:
-            self.set_filters(*self._filters)
 
     def note_opened(self, path: Path | None, detail: str = "") -> None:
         """Title, status message and recent files after a record was opened from ``path``."""
@@ -250,10 +290,6 @@ class MainWindow(QMainWindow):
             self.settings.add_recent_file(path)
             self.settings.last_directory = str(Path(path).resolve().parent)
 
-    def set_page_record(self, record: EcgRecord | None, display: EcgRecord | None) -> None:
-        """Long-term view: the page drawn becomes :attr:`record` and :attr:`display_record`."""
-        self._record, self._display = record, display
-
     def _on_load_error(self, exc: BaseException) -> None:
         path = self._loading_path
         message = str(exc) if type(exc).__name__ == "EcgReadError" else f"{path}: {type(exc).__name__}: {exc}"
@@ -263,19 +299,6 @@ class MainWindow(QMainWindow):
         if self.error_dialogs:
             QMessageBox.critical(self, "Cannot open file", message)
         self.loadFailed.emit(message)
-
-    def _on_filtered(self, result) -> None:
-        record, filters, display = result
-        if record is not self._record or filters != self._filters:
-            return
-        self._display = display
-        self.statusBar().clearMessage()
-        self.view.show_record(display, reset_view=False)
-        self._update_info()
-        self.displayChanged.emit()
-
-    def _on_filter_error(self, exc: BaseException) -> None:
-        self.statusBar().showMessage(f"Filtering failed: {exc}", 6000)
 
     def schedule_record_shown(self, record: EcgRecord) -> None:
         """Emit :attr:`recordShown` with ``record`` after the next paint of the view."""
@@ -299,16 +322,8 @@ class MainWindow(QMainWindow):
         sync_action_states(self)
         self._update_mode_label()
         self.caliper.clear()
-        if self.longterm.active:
-            self.longterm.redraw()
-        elif self._display is not None:
-            self.view.show_record(self._display, self._layout, self._speed, self._gain, reset_view=reset_view)
-        else:
-            self.view.show_record(None, self._layout, self._speed, self._gain)
+        self.mode.redraw(reset_view)
         self.displayChanged.emit()
-
-    def _update_info(self) -> None:
-        self.info_panel.set_record(self._record, self.filters_text())
 
     def filters_text(self) -> str:
         """The display filters in force, e.g. ``"HP 0.5 Hz, notch 50 Hz"``."""
@@ -347,74 +362,12 @@ class MainWindow(QMainWindow):
         self.caliper.cleared.connect(lambda: self.caliper_label.setText(""))
 
     def _on_cursor_moved(self, payload) -> None:
-        if payload is None:
-            self.cursor_label.setText("")
-        elif self.longterm.active:
-            self.cursor_label.setText(self.longterm.format_location(payload[2]))
-        else:
-            self.cursor_label.setText(format_location(payload[2]))
+        self.cursor_label.setText("" if payload is None else self.mode.cursor_text(payload[2]))
 
     def _update_mode_label(self) -> None:
         self.mode_label.setText(
             f"{self._layout} · {self._speed:g} mm/s · {self._gain:g} mm/mV · {self.filters_text()}"
         )
-
-    def _connect_actions(self) -> None:
-        a = self.actions_by_name
-        a["open"].triggered.connect(self.open_dialog)
-        a["save_png"].triggered.connect(self.save_png_dialog)
-        a["quit"].triggered.connect(self.close)
-        for spec in action_table.ACTIONS:
-            act = a[spec.name]
-            if spec.group == "layout":
-                act.triggered.connect(lambda _=False, v=spec.value: self.set_layout(v))
-            elif spec.group == "speed":
-                act.triggered.connect(lambda _=False, v=spec.value: self.set_speed(v))
-            elif spec.group == "gain":
-                act.triggered.connect(lambda _=False, v=spec.value: self.set_gain(v))
-            elif spec.group and spec.group.startswith("?"):
-                act.triggered.connect(lambda: self.set_filters(*checked_filters(self.actions_by_name)))
-        a["filters_off"].triggered.connect(lambda: self.set_filters(None, None, None))
-        a["zoom_in"].triggered.connect(lambda: self.zoom(1.25))
-        a["zoom_out"].triggered.connect(lambda: self.zoom(0.8))
-        a["reset_view"].triggered.connect(self.reset_view)
-        a["pan_left"].triggered.connect(lambda: self.pan_time(-1))
-        a["pan_right"].triggered.connect(lambda: self.pan_time(1))
-        a["pan_up"].triggered.connect(lambda: self.view.pan(0, 0.2))
-        a["pan_down"].triggered.connect(lambda: self.view.pan(0, -0.2))
-        a["page_prev"].triggered.connect(lambda: self.page(-1))
-        a["page_next"].triggered.connect(lambda: self.page(1))
-        a["show_info"].toggled.connect(self._toggle_info)
-        self.info_dock.visibilityChanged.connect(self._info_visibility_changed)
-        a["caliper"].toggled.connect(self.caliper.set_enabled)
-        a["clear_caliper"].triggered.connect(self.caliper.clear)
-        a["shortcuts"].triggered.connect(lambda: ShortcutsDialog(self).exec())
-        a["about"].triggered.connect(lambda: show_about(self))
-
-    def zoom(self, factor: float) -> None:
-        """Zoom the view (long-term view: ``factor > 1`` the next shorter page size, else the next longer)."""
-        if self.longterm.active:
-            self.longterm.zoom(factor)
-        else:
-            self.view.zoom(factor)
-
-    def reset_view(self) -> None:
-        """Show the whole layout again (long-term view: the first page)."""
-        if self.longterm.active:
-            self.longterm.reset_view()
-        else:
-            self.view.reset_view()
-
-    def pan_time(self, direction: int) -> None:
-        """Move a fifth of the view later (+1) or earlier (-1) (long-term view: a quarter page)."""
-        if self.longterm.active:
-            self.longterm.step(direction * self.longterm.pan_fraction)
-        else:
-            self.view.pan(0.2 * direction, 0)
-
-    def _toggle_info(self, on: bool) -> None:
-        self.info_dock.setVisible(on)
-        self.settings.info_panel_visible = on
 
     def _info_visibility_changed(self, visible: bool) -> None:
         if not self.isHidden():  # ignore the hide that comes with closing the window
@@ -434,8 +387,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.analysis.shutdown()
+        self.paper_mode.shutdown()
         self.longterm.shutdown()
         self._loader.cancel()
-        self._filterer.cancel()
         self.settings.sync()
         super().closeEvent(event)

@@ -12,18 +12,22 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from ecgviewer.layout.choices import (
+    DEFAULT_GAIN_MM_PER_MV,
+    DEFAULT_LAYOUT,
+    DEFAULT_PAPER,
+    DEFAULT_SPEED_MM_PER_S,
+    GAINS_MM_PER_MV,
+    LAYOUT_NAMES,
+    PAPER_NAMES,
+    SPEEDS_MM_PER_S,
+)
+
 ORGANISATION = "ecgviewer"
 APPLICATION = "ecgviewer"
 #: Environment variable naming an ``.ini`` file that replaces the user's settings.
 SETTINGS_ENV = "ECGVIEWER_SETTINGS"
 MAX_RECENT_FILES = 10
-
-LAYOUTS = ("3x4", "12x1")
-SPEEDS_MM_PER_S = (25.0, 50.0)
-GAINS_MM_PER_MV = (5.0, 10.0, 20.0)
-#: PDF report choices (landscape paper; lead layouts of ``ecg_layout``).
-REPORT_PAPERS = ("A4", "Letter")
-REPORT_LAYOUTS = ("3x4", "6x2", "12x1")
 
 
 def make_qsettings() -> QSettings:
@@ -70,9 +74,9 @@ class ViewerSettings:
     # -- display ------------------------------------------------------------
     @property
     def layout(self) -> str:
-        """``"3x4"`` or ``"12x1"``."""
-        value = str(self._q.value("view/layout", "3x4"))
-        return value if value in LAYOUTS else "3x4"
+        """A lead layout of :data:`~ecgviewer.layout.choices.LAYOUT_NAMES` (3x4, 6x2, 12x1)."""
+        value = str(self._q.value("view/layout", DEFAULT_LAYOUT))
+        return value if value in LAYOUT_NAMES else DEFAULT_LAYOUT
 
     @layout.setter
     def layout(self, value: str) -> None:
@@ -81,8 +85,8 @@ class ViewerSettings:
     @property
     def speed_mm_per_s(self) -> float:
         """Paper speed (25 or 50 mm/s)."""
-        value = _float_or_none(self._q.value("view/speed_mm_per_s", 25.0))
-        return value if value in SPEEDS_MM_PER_S else 25.0
+        value = _float_or_none(self._q.value("view/speed_mm_per_s", DEFAULT_SPEED_MM_PER_S))
+        return value if value in SPEEDS_MM_PER_S else DEFAULT_SPEED_MM_PER_S
 
     @speed_mm_per_s.setter
     def speed_mm_per_s(self, value: float) -> None:
@@ -91,8 +95,8 @@ class ViewerSettings:
     @property
     def gain_mm_per_mv(self) -> float:
         """Gain (5, 10 or 20 mm/mV)."""
-        value = _float_or_none(self._q.value("view/gain_mm_per_mv", 10.0))
-        return value if value in GAINS_MM_PER_MV else 10.0
+        value = _float_or_none(self._q.value("view/gain_mm_per_mv", DEFAULT_GAIN_MM_PER_MV))
+        return value if value in GAINS_MM_PER_MV else DEFAULT_GAIN_MM_PER_MV
 
     @gain_mm_per_mv.setter
     def gain_mm_per_mv(self, value: float) -> None:
@@ -212,8 +216,8 @@ class ViewerSettings:
     @property
     def report_paper(self) -> str:
         """Paper of the PDF report: ``"A4"`` or ``"Letter"`` (landscape)."""
-        value = str(self._q.value("report/paper", "A4"))
-        return value if value in REPORT_PAPERS else "A4"
+        value = str(self._q.value("report/paper", DEFAULT_PAPER))
+        return value if value in PAPER_NAMES else DEFAULT_PAPER
 
     @report_paper.setter
     def report_paper(self, value: str) -> None:
@@ -222,8 +226,8 @@ class ViewerSettings:
     @property
     def report_layout(self) -> str:
         """Lead layout of the PDF report: ``"3x4"``, ``"6x2"`` or ``"12x1"``."""
-        value = str(self._q.value("report/layout", "3x4"))
-        return value if value in REPORT_LAYOUTS else "3x4"
+        value = str(self._q.value("report/layout", DEFAULT_LAYOUT))
+        return value if value in LAYOUT_NAMES else DEFAULT_LAYOUT
 
     @report_layout.setter
     def report_layout(self, value: str) -> None:

@@ -76,7 +76,7 @@ def _expected_start(centre_sample: int, size_s: float, n: int, fs: float) -> int
 
 # -- opening -------------------------------------------------------------------------------
 def test_208_opens_in_the_long_term_view(lt208, samples208, qtbot):
-    win, lt = lt208.window, lt208
+    win, lt = lt208.parent(), lt208
     assert samples208.duration_s > LONG_TERM_MIN_S
     assert lt.active and lt.overview.isVisible() and lt.toolbar.isVisible() and lt.events_dock.isVisible()
     assert lt.record.n_samples == samples208.n_samples and lt.record.lead_names == ("II", "V1")
@@ -112,7 +112,7 @@ def test_short_records_keep_the_ordinary_view(window, rec208, sample_path, open_
 
 # -- paging --------------------------------------------------------------------------------
 def test_keyboard_paging_moves_and_clamps(lt208, samples208, qtbot):
-    win, lt = lt208.window, lt208
+    win, lt = lt208.parent(), lt208
     n, fs = samples208.n_samples, samples208.fs_hz
     view = win.view
     view.setFocus()
@@ -188,7 +188,7 @@ def test_strip_page_draws_exact_envelopes(lt208, samples208, qtbot):
 
 
 def test_one_minute_page_folds_the_rhythm_lead(lt208, samples208, qtbot):
-    win, lt = lt208.window, lt208
+    win, lt = lt208.parent(), lt208
     lt.set_page_size(60.0)
     _settle(qtbot, lt)
     assert lt.folded and not lt.ruler.isVisible()
@@ -330,7 +330,7 @@ def test_wheel_on_the_strip_changes_the_page_size_about_the_pointer(lt208, qtbot
 
 # -- display settings -----------------------------------------------------------------------
 def test_layout_and_filters_apply_to_the_page(lt208, samples208, qtbot):
-    win, lt = lt208.window, lt208
+    win, lt = lt208.parent(), lt208
     _settle(qtbot, lt)
     win.set_layout("12x1")
     _settle(qtbot, lt)

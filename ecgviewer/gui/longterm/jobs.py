@@ -1,8 +1,7 @@
 """What the long-term view runs on worker threads (no Qt, no widgets).
 
-- :func:`open_job`: open a file; short records are read as before
-  (:func:`ecgviewer.gui.jobs.load_job`), long ones become a
-  :class:`~ecgviewer.core.long_record.LongRecord` (header only) plus, for the
+- :func:`open_long`: a long record opened by :func:`ecgviewer.gui.jobs.open_job`
+  (a :class:`~ecgviewer.core.long_record.LongRecord`, header only) plus, for the
   first paint, the first page's samples and the cached pyramid when there is one.
 - :func:`page_job`: samples of paper pages and min/max envelope tiles of strip
   pages; the first request is the page shown, the rest are prefetched
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ecgviewer.core.leads import beat_lead
-from ecgviewer.gui.jobs import FiltersHz, filtered_record, load_job
+from ecgviewer.gui.jobs import FiltersHz, filtered_record
 
 if TYPE_CHECKING:
     from ecgviewer.core.beat_pass import BeatPassResult
@@ -192,33 +191,12 @@ def page_job(
     return done
 
 
-def open_job(path: Path, filters_hz: FiltersHz, min_long_s: float, page_s: float, job: Job):
-    """Open ``path``: a :class:`LongOpened` when it lasts ``min_long_s`` or more, else what
-    :func:`~ecgviewer.gui.jobs.load_job` returns (the record read whole, as before).
+def open_long(path: Path, rec: LongRecord, filters_hz: FiltersHz, page_s: float, t0: float, job: Job):
+    """The :class:`LongOpened` of an opened long record: its cached pyramid and first page.
 
-    Raises
-    ------
-    EcgReadError
-        When the file cannot be opened.
+    Called by :func:`ecgviewer.gui.jobs.open_job` (on the worker thread); ``t0`` is
+    when the opening started (``time.perf_counter()``).
     """
-    from ecgviewer.core.long_record import LongRecord
-    from ecgviewer.core.readers.registry import detect_format, open_long_record, read_record
-
-    t0 = time.perf_counter()
-    path = Path(path)
-    reader = detect_format(path)
-    if reader.open_lazy is None:  # read whole anyway: decide on the record in memory
-        record = read_record(path, format=reader.name)
-        if record.duration_s < min_long_s:
-            return record, filters_hz, filtered_record(record, filters_hz, job)
-        rec = LongRecord.from_record(record)
-    else:
-        rec = open_long_record(path, format=reader.name)
-        if rec.duration_s < min_long_s:
-            rec.close()
-            return load_job(path, filters_hz, job)
-    if job.cancelled:
-        return None
     from ecgviewer.core.pyramid import MinMaxPyramid
 
     pyramid = MinMaxPyramid.load_cached(rec)
@@ -273,3 +251,13 @@ def beat_pass_job(rec: LongRecord, job: Job) -> BeatPassOutcome | None:
     if result is None or job.cancelled:
         return None
     return BeatPassOutcome(result, time.perf_counter() - t0, note)
+
+
+def long_record_info(rec: LongRecord) -> dict:
+    """:func:`ecgviewer.core.info.describe` of a long record (header facts; no samples are read)."""
+    from ecgviewer.core.info import describe
+
+    info = describe(rec.read(0, 0))
+    info["n_samples"] = rec.n_samples
+    info["duration_s"] = round(rec.duration_s, 3)
+    return info
