@@ -13,15 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from ecgviewer.core.qtc import qtc_bazett_ms, qtc_fridericia_ms
 from ecgviewer.core.record import EcgRecord
 from ecgviewer.inference.errors import PredictionCancelled, PredictionError
 from ecgviewer.inference.preprocess import DEFAULT_STRIDE_S, Windows, prepare_windows
-from ecgviewer.inference.result import (
-    IntervalEstimate,
-    PredictionResult,
-    qtc_bazett_ms,
-    qtc_fridericia_ms,
-)
+from ecgviewer.inference.result import IntervalEstimate, PredictionResult
 from ecgviewer.resources import checkpoints_dir
 
 #: Checkpoints shipped in ``resources/checkpoints`` (override the folder with $ECGVIEWER_CHECKPOINT_DIR).
