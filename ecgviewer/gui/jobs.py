@@ -10,14 +10,12 @@ import gc
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
+from ecgviewer.core.filters import FiltersHz, filtered_record
 
 if TYPE_CHECKING:
     from ecgviewer.core.record import EcgRecord
     from ecgviewer.gui.workers import Job
 
-#: ``(highpass_hz, notch_hz, lowpass_hz)``, None = off.
-FiltersHz = tuple[float | None, float | None, float | None]
 #: Records with more values than this (leads x samples) are filtered on a worker thread.
 BACKGROUND_FILTER_VALUES = 400_000
 
@@ -43,27 +41,6 @@ def needs_background(record: EcgRecord) -> bool:
     return record.signals.size > BACKGROUND_FILTER_VALUES
 
 
-def filtered_record(record: EcgRecord, filters_hz: FiltersHz, job: Job | None = None) -> EcgRecord:
-    """A new record with the display filters applied to its ECG (mV) channels.
-
-    The input record and its samples are never modified; with every filter off
-    the record itself is returned.
-    """
-    if all(f is None for f in filters_hz):
-        return record
-    from ecgviewer.core.filters import FilterSettings, apply_filters
-
-    settings = FilterSettings(*filters_hz)
-    rows = [i for i, unit in enumerate(record.units) if unit == "mV"]
-    out = np.array(record.signals, dtype=record.signals.dtype, copy=True)
-    # Lead by lead keeps the peak memory low and lets a cancelled job stop early.
-    for i in rows:
-        if job is not None and job.cancelled:
-            return record
-        out[i] = apply_filters(record.signals[i], record.fs_hz, settings)
-    return record.with_signals(out)
-
-
 def load_job(path: Path, filters_hz: FiltersHz, job: Job) -> tuple[EcgRecord, FiltersHz, EcgRecord] | None:
     """Read ``path`` and filter it for display: ``(record, filters_hz, display_record)``.
 
@@ -78,9 +55,9 @@ def load_job(path: Path, filters_hz: FiltersHz, job: Job) -> tuple[EcgRecord, Fi
     _freeze_imported_objects()
     if job.cancelled:
         return None
-    return record, filters_hz, filtered_record(record, filters_hz, job)
+    return record, filters_hz, filtered_record(record, filters_hz, lambda: job.cancelled)
 
 
 def filter_job(record: EcgRecord, filters_hz: FiltersHz, job: Job) -> tuple[EcgRecord, FiltersHz, EcgRecord]:
     """Filter ``record`` for display: ``(record, filters_hz, display_record)``."""
-    return record, filters_hz, filtered_record(record, filters_hz, job)
+    return record, filters_hz, filtered_record(record, filters_hz, lambda: job.cancelled)

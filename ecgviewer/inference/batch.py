@@ -259,8 +259,7 @@ def report_job(
 ) -> tuple[str, Any]:
     """Render one PDF report (``record`` None: the one this worker prepared). Returns ``("ok", pages)``."""
     try:
-        from ecgviewer.core.filters import FilterSettings
-        from ecgviewer.gui.jobs import filtered_record
+        from ecgviewer.core.filters import FilterSettings, filtered_record
         from ecgviewer.report.pdf import ReportOptions, render_report
 
         if record is None:

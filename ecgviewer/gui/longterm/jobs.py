@@ -117,7 +117,7 @@ def read_paper_page(rec: LongRecord, request: PaperRequest, job: Job | None = No
     padded = rec.read(lo, request.stop + pad)
     a = request.start - lo
     b = a + (min(request.stop, rec.n_samples) - request.start)
-    shown = filtered_record(padded, request.filters, job)
+    shown = filtered_record(padded, request.filters, None if job is None else (lambda: job.cancelled))
     return PaperPage(request, crop(padded, a, b), crop(shown, a, b))
 
 
@@ -210,7 +210,7 @@ def open_job(path: Path, filters_hz: FiltersHz, min_long_s: float, page_s: float
     if reader.open_lazy is None:  # read whole anyway: decide on the record in memory
         record = read_record(path, format=reader.name)
         if record.duration_s < min_long_s:
-            return record, filters_hz, filtered_record(record, filters_hz, job)
+            return record, filters_hz, filtered_record(record, filters_hz, lambda: job.cancelled)
         rec = LongRecord.from_record(record)
     else:
         rec = open_long_record(path, format=reader.name)
