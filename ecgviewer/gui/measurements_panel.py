@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 )
 
 from ecgviewer.gui.median_beat_view import MedianBeatView
+from ecgviewer.report.formatting import format_value
 from ecgviewer.report.measurements import ROWS, VENDOR_EXTRA, VENDOR_ROW_KEYS, classical_values, model_values
 
 if TYPE_CHECKING:
@@ -89,10 +90,6 @@ def ask_checkpoint_path(parent: QWidget | None) -> str | None:
         parent, "Load checkpoint", "", "Checkpoints (*.safetensors *.json);;All files (*)"
     )
     return path or None
-
-
-def _fmt(value: float | None, unit: str) -> str:
-    return "—" if value is None else f"{value:.0f} {unit}"
 
 
 def _spread_text(result: PredictionResult | None, key: str, half_iqr: float | None) -> str:
@@ -420,11 +417,11 @@ class MeasurementsPanel(QWidget):
                 self._disagreements.add(key)
             texts = (
                 None,
-                _fmt(value, unit),
+                format_value(value, unit),
                 _spread_text(result, key, half_iqr),
-                _fmt(cl, unit),
+                format_value(cl, unit),
                 "" if delta is None else f"{delta:+.0f}" + (" ⚠" if bad else ""),
-                _fmt(vendor.get(key), "").strip() if key in VENDOR_ROW_KEYS and vendor else "",  # unit: Model
+                format_value(vendor.get(key)) if key in VENDOR_ROW_KEYS and vendor else "",  # unit: Model
             )
             n = "" if result is None else f"{result[key].n_windows}" if key in result.intervals else ""
             for c, text in enumerate(texts):

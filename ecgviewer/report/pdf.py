@@ -44,6 +44,7 @@ import ecgviewer
 from ecgviewer.core.io_utils import atomic_write_bytes
 from ecgviewer.layout import paper as ecg_layout
 from ecgviewer.layout.spans import median_beat_spans, model_interval_ms, pick_lead
+from ecgviewer.report.formatting import format_value
 from ecgviewer.report.measurements import (
     DECISION_SUPPORT_NOTE,
     ROWS,
@@ -317,12 +318,6 @@ class _Canvas:
         self.p.restore()
 
 
-def _fmt(v: float | None, unit: str = "") -> str:
-    if v is None or not np.isfinite(v):
-        return "—"
-    return f"{v:.0f}" + (f" {unit}" if unit else "")
-
-
 def _record_title(record: EcgRecord) -> str:
     if record.source_path is not None:
         p = Path(record.source_path)
@@ -420,9 +415,9 @@ def _draw_measurements(
     yy += line + 0.4
     for key, label, unit in ROWS:
         value, _ = model.get(key, (None, None))
-        cells = [label, _fmt(value, unit), _fmt(cl.get(key), unit)]
+        cells = [label, format_value(value, unit), format_value(cl.get(key), unit)]
         if vm is not None:
-            cells.append(_fmt(vendor.get(key), unit) if key in vendor else "—")
+            cells.append(format_value(vendor.get(key), unit) if key in vendor else "—")
         xx = x
         for i, (text, cw) in enumerate(zip(cells, col_w)):
             if i == 0:
