@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ecgviewer import __version__
+from ecgviewer.resources import bundled_checkpoints
 
 #: name -> (``module:function``, one-line help). The function takes argv and returns an exit code.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -55,7 +56,8 @@ def gui_parser() -> argparse.ArgumentParser:
     p.add_argument("--layout", choices=("3x4", "12x1"), help="lead layout (default: last used, else 3x4)")
     p.add_argument("--speed", type=float, choices=(25.0, 50.0), help="paper speed in mm/s")
     p.add_argument("--gain", type=float, choices=(5.0, 10.0, 20.0), help="gain in mm/mV")
-    p.add_argument("--model", metavar="resnet1d|vit1d|PATH", help="interval model for this run")
+    models = "|".join(c.name for c in bundled_checkpoints("intervals"))
+    p.add_argument("--model", metavar=f"{models}|PATH", help="interval model for this run")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where the model runs")
     p.add_argument("--size", default="1600x1000", metavar="WxH", help="window size for --screenshot")
     p.add_argument("--version", action="version", version=f"ecgviewer {__version__}")

@@ -12,18 +12,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ecgviewer.core.filters import HIGHPASS_CHOICES_HZ, LOWPASS_CHOICES_HZ, NOTCH_CHOICES_HZ
+from ecgviewer.resources import bundled_checkpoints
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QObject
     from PySide6.QtGui import QAction
 
 
-#: The bundled statement classifiers offered in Tools: (label, name). The names are
-#: :data:`ecgviewer.inference.classifier.BUNDLED_CLASSIFIERS` (a test checks it); that
-#: module is not imported here because it pulls in scipy, which start-up does not need.
-CLASSIFIER_CHOICES: tuple[tuple[str, str], ...] = (
-    ("PTB-XL CRNN", "ptbxl_crnn"),
-    ("PTB-XL ResNet18", "ptbxl_resnet18"),
+#: The bundled statement classifiers offered in Tools: (label, name), the default first, from the
+#: checkpoint JSONs (:func:`ecgviewer.resources.bundled_checkpoints`: no torch, no scipy at start-up).
+CLASSIFIER_CHOICES: tuple[tuple[str, str], ...] = tuple(
+    (c.label, c.name) for c in bundled_checkpoints("classification")
 )
 
 

@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
 from ecgviewer.gui.median_beat_view import MedianBeatView
 from ecgviewer.report.formatting import format_value
 from ecgviewer.report.measurements import ROWS, VENDOR_EXTRA, VENDOR_ROW_KEYS, classical_values, model_values
+from ecgviewer.resources import bundled_checkpoints, default_checkpoint
 
 if TYPE_CHECKING:
     from ecgviewer.core.beats import BeatAnalysis
@@ -67,8 +68,10 @@ DISAGREEMENT_THRESHOLDS: dict[str, float] = {
     "qtc_bazett_ms": 40.0,
     "qtc_fridericia_ms": 40.0,
 }
-#: Bundled models offered by the selector: (label, model name).
-BUNDLED_CHOICES: tuple[tuple[str, str], ...] = (("ResNet (resnet1d)", "resnet1d"), ("ViT (vit1d)", "vit1d"))
+#: Bundled models offered by the selector: (label, model name), the default first.
+BUNDLED_CHOICES: tuple[tuple[str, str], ...] = tuple(
+    (c.label, c.name) for c in bundled_checkpoints("intervals")
+)
 LOAD_CHECKPOINT = "Load checkpoint…"
 _LOAD_SENTINEL = "\x00load"
 DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
@@ -118,7 +121,7 @@ class MeasurementsPanel(QWidget):
         self._prediction: PredictionResult | None = None
         self._classical: BeatAnalysis | None = None
         self._vendor: VendorMeasurements | None = None
-        self._model = BUNDLED_CHOICES[0][1]
+        self._model = default_checkpoint("intervals") or "resnet1d"
         self._can_analyze = True
         self._disagreements: set[str] = set()
 

@@ -156,11 +156,15 @@ class ViewerSettings:
 
     @property
     def model(self) -> str:
-        """Bundled model name or checkpoint path (an unusable stored path falls back to resnet1d)."""
-        value = str(self._q.value("analysis/model", "resnet1d") or "resnet1d")
-        if value in ("resnet1d", "vit1d") or Path(value).with_suffix(".json").exists():
+        """Bundled model name or checkpoint path (an unusable stored path falls back to the default)."""
+        from ecgviewer.resources import bundled_checkpoints, default_checkpoint
+
+        default = default_checkpoint("intervals") or "resnet1d"
+        value = str(self._q.value("analysis/model", default) or default)
+        bundled = {c.name for c in bundled_checkpoints("intervals")}
+        if value in bundled or Path(value).with_suffix(".json").exists():
             return value
-        return "resnet1d"
+        return default
 
     @model.setter
     def model(self, value: str) -> None:

@@ -18,10 +18,11 @@ from ecgviewer.core.record import EcgRecord
 from ecgviewer.inference.errors import PredictionCancelled, PredictionError
 from ecgviewer.inference.preprocess import DEFAULT_STRIDE_S, Windows, prepare_windows
 from ecgviewer.inference.result import IntervalEstimate, PredictionResult
-from ecgviewer.resources import checkpoints_dir
+from ecgviewer.resources import bundled_checkpoints, checkpoints_dir, default_checkpoint
 
-#: Checkpoints shipped in ``resources/checkpoints`` (override the folder with $ECGVIEWER_CHECKPOINT_DIR).
-BUNDLED_MODELS: tuple[str, ...] = ("resnet1d", "vit1d")
+#: Interval checkpoints in ``resources/checkpoints`` when this module was imported, the default first
+#: (:func:`ecgviewer.resources.bundled_checkpoints`; $ECGVIEWER_CHECKPOINT_DIR overrides the folder).
+BUNDLED_MODELS: tuple[str, ...] = tuple(c.name for c in bundled_checkpoints("intervals"))
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 
 
@@ -75,7 +76,7 @@ class CheckpointRunner:
     #: The checkpoint ``task`` this runner accepts.
     task = "intervals"
     #: Bundled checkpoint used when no model is given.
-    default_model = "resnet1d"
+    default_model = default_checkpoint("intervals") or "resnet1d"
 
     def __init__(
         self,
@@ -239,7 +240,6 @@ class Predictor(CheckpointRunner):
     """
 
     task = "intervals"
-    default_model = "resnet1d"
 
     # -- prediction ------------------------------------------------------------
     def predict(
