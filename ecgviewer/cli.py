@@ -19,21 +19,8 @@ from ecgviewer.resources import bundled_checkpoints
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "info": ("ecgviewer.core.info:main", "print what a file holds (format, leads, rate, metadata)"),
     "convert": ("ecgviewer.core.convert:main", "convert a file to WFDB, EDF+ or BDF+"),
+    "analyze": ("ecgviewer.analysis.cli:main", "predict PR/QRS/QT/HR with a model (and classically)"),
 }
-
-
-def register_subcommand(name: str, target: str, help_text: str) -> None:
-    """Add a subcommand (used by packages that extend the CLI)."""
-    SUBCOMMANDS[name] = (target, help_text)
-
-
-def _load_optional_subcommands() -> None:
-    for module in ("ecgviewer.inference.cli",):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
 
 
 def gui_parser() -> argparse.ArgumentParser:
@@ -67,7 +54,6 @@ def gui_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ecgviewer`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    _load_optional_subcommands()
     if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).exists():
         module, func = SUBCOMMANDS[argv[0]][0].split(":")
         return int(getattr(importlib.import_module(module), func)(argv[1:]) or 0)
