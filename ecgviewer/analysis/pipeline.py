@@ -124,19 +124,25 @@ class StageFinished:
     classical measurement failed) for ``"classical"``, the
     :class:`~ecgviewer.inference.PredictionResult` for ``"intervals"``, the
     :class:`~ecgviewer.inference.ClassificationResult` for ``"classification"``.
+    ``analysis``: every result so far (the later stages' fields as in ``previous``, else empty).
     """
 
     stage: str
     value: Any
+    analysis: RecordAnalysis | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
 class StageFailed:
-    """A stage failed: ``message`` is one user-facing line, ``error`` the exception."""
+    """A stage failed: ``message`` is one user-facing line, ``error`` the exception.
+
+    ``analysis``: every result so far, this stage's failure included.
+    """
 
     stage: str
     message: str
     error: BaseException
+    analysis: RecordAnalysis | None = field(default=None, repr=False)
 
 
 #: What ``on_event`` receives.
@@ -300,6 +306,28 @@ class _Run:
     emit: Callable[[AnalysisEvent], None]
     should_stop: Callable[[], bool]
     values: dict[str, Any]
+    source: str | None = None
+
+    def snapshot(self) -> RecordAnalysis:
+        """The results so far."""
+        v = self.values
+        return record_analysis(
+            self.record,
+            classical=v.get("classical"),
+            prediction=v.get("prediction"),
+            interval_error=v.get("interval_error"),
+            classification=v.get("classification"),
+            classifier_name=v.get("classifier_name"),
+            classifier_meta=v.get("classifier_meta"),
+            timings_s=v.get("timings_s"),
+            source=self.source,
+        )
+
+    def finished(self, stage: str, value: Any) -> None:
+        self.emit(StageFinished(stage, value, self.snapshot()))
+
+    def failed(self, stage: str, exc: BaseException, message: str) -> None:
+        self.emit(StageFailed(stage, message, exc, self.snapshot()))
 
     def check(self) -> None:
         if self.should_stop():
@@ -314,7 +342,7 @@ def _run_classical(run: _Run) -> None:
         return
     run.emit(StageStarted("classical"))
     run.values["classical"] = value = classical_analysis(run.record)
-    run.emit(StageFinished("classical", value))
+    run.finished("classical", value)
 
 
 def _run_intervals(run: _Run) -> None:
@@ -331,10 +359,10 @@ def _run_intervals(run: _Run) -> None:
     except Exception as exc:
         log.info("analysis failed: %s", exc, exc_info=not is_user_error(exc))
         run.values["prediction"], run.values["interval_error"] = None, reason(exc)
-        run.emit(StageFailed("intervals", error_message(exc), exc))
+        run.failed("intervals", exc, error_message(exc))
     else:
         run.values["prediction"], run.values["interval_error"] = prediction, None
-        run.emit(StageFinished("intervals", prediction))
+        run.finished("intervals", prediction)
 
 
 def _run_classification(run: _Run) -> None:
@@ -355,10 +383,10 @@ def _run_classification(run: _Run) -> None:
     except Exception as exc:
         log.info("classification failed: %s", exc, exc_info=not is_user_error(exc))
         run.values["classification"] = exc
-        run.emit(StageFailed("classification", error_message(exc, classifier=True), exc))
+        run.failed("classification", exc, error_message(exc, classifier=True))
     else:
         run.values["classification"], run.values["classifier_meta"] = result, clf.meta
-        run.emit(StageFinished("classification", result))
+        run.finished("classification", result)
 
 
 #: Stage name -> the function that runs it (see the module notes on adding a stage).
@@ -430,6 +458,7 @@ def analyze_record(
             values["interval_error"] = previous.interval_error
         source = source if source is not None else previous.source
     timings = dict(previous.timings_s) if previous is not None else {}
+    values["timings_s"] = timings
     run = _Run(
         record,
         options or AnalysisOptions(),
@@ -437,6 +466,7 @@ def analyze_record(
         on_event or (lambda event: None),
         should_stop or (lambda: False),
         values,
+        source,
     )
     for stage in STAGES:
         if stage not in stages:
@@ -445,14 +475,4 @@ def analyze_record(
         t0 = time.perf_counter()
         _RUNNERS[stage](run)
         timings[stage] = time.perf_counter() - t0
-    return record_analysis(
-        record,
-        classical=values.get("classical"),
-        prediction=values.get("prediction"),
-        interval_error=values.get("interval_error"),
-        classification=values.get("classification"),
-        classifier_name=values.get("classifier_name"),
-        classifier_meta=values.get("classifier_meta"),
-        timings_s=timings,
-        source=source,
-    )
+    return run.snapshot()
