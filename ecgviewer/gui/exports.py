@@ -30,7 +30,9 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from ecgviewer.analysis import RecordAnalysis
+from ecgviewer.core.io_utils import atomic_write_bytes
 from ecgviewer.gui.workers import Worker
+from ecgviewer.report.measurements import csv_text
 
 if TYPE_CHECKING:
     from ecgviewer.gui.main_window import MainWindow
@@ -57,8 +59,6 @@ def ask_save_path(parent: QWidget | None, title: str, directory: str, name_filte
 # -- worker functions (no widgets) --------------------------------------------------------
 def write_png(image: QImage, path: str) -> Path:
     """Encode ``image`` as PNG and write it atomically."""
-    from ecgviewer.core.io_utils import atomic_write_bytes
-
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -70,8 +70,6 @@ def write_png(image: QImage, path: str) -> Path:
 
 def write_bytes(data: bytes, path: str) -> Path:
     """Write ready bytes atomically."""
-    from ecgviewer.core.io_utils import atomic_write_bytes
-
     return atomic_write_bytes(path, data)
 
 
@@ -90,9 +88,6 @@ def write_measurements(path: str, doc: dict[str, Any], kind: str) -> Path:
 
     ``doc`` is :meth:`ecgviewer.analysis.RecordAnalysis.document`, as ``ecgviewer analyze`` writes it.
     """
-    from ecgviewer.core.io_utils import atomic_write_bytes
-    from ecgviewer.report.measurements import csv_text
-
     text = json.dumps(doc, indent=2) + "\n" if kind == "json" else csv_text([doc])
     return atomic_write_bytes(path, text.encode("utf-8"))
 

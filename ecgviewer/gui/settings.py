@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from ecgviewer.resources import bundled_checkpoints, default_checkpoint, installed_checkpoints
+
 ORGANISATION = "ecgviewer"
 APPLICATION = "ecgviewer"
 #: Environment variable naming an ``.ini`` file that replaces the user's settings.
@@ -157,8 +159,6 @@ class ViewerSettings:
     @property
     def model(self) -> str:
         """Bundled model name or checkpoint path (an unusable stored path falls back to the default)."""
-        from ecgviewer.resources import bundled_checkpoints, default_checkpoint
-
         default = default_checkpoint("intervals") or "resnet1d"
         value = str(self._q.value("analysis/model", default) or default)
         bundled = {c.name for c in bundled_checkpoints("intervals")}
@@ -178,7 +178,6 @@ class ViewerSettings:
         installed bundled classifier, or None when none is installed.
         """
         from ecgviewer.gui.actions import CLASSIFIER_CHOICES
-        from ecgviewer.resources import installed_checkpoints
 
         installed = installed_checkpoints(name for _, name in CLASSIFIER_CHOICES)
         default = installed[0] if installed else None

@@ -18,6 +18,7 @@ from ecgviewer.core.record import EcgRecord
 from ecgviewer.inference.errors import PredictionCancelled, PredictionError
 from ecgviewer.inference.preprocess import DEFAULT_STRIDE_S, Windows, prepare_windows
 from ecgviewer.inference.result import IntervalEstimate, PredictionResult
+from ecgviewer.models.checkpoint import CheckpointError, load_checkpoint, read_meta
 from ecgviewer.resources import bundled_checkpoints, checkpoints_dir, default_checkpoint
 
 #: Interval checkpoints in ``resources/checkpoints`` when this module was imported, the default first
@@ -106,8 +107,6 @@ class CheckpointRunner:
             Invalid or missing checkpoint, or one made for another task.
         """
         if self._loaded is None:
-            from ecgviewer.models.checkpoint import CheckpointError, load_checkpoint, read_meta
-
             task = read_meta(self.checkpoint_path).task
             if task != self.task:
                 kind = "an interval model" if self.task == "intervals" else f"a {self.task} model"

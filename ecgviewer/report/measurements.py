@@ -157,7 +157,7 @@ def classification_section(
 
 def record_section(record: EcgRecord) -> dict[str, Any]:
     """What the file holds (the same fields as ``ecgviewer info --json``)."""
-    from ecgviewer.core.info import describe
+    from ecgviewer.core.info import describe  # the reader registry: not while the viewer starts
 
     return describe(record)
 

@@ -42,6 +42,7 @@ import numpy as np
 
 import ecgviewer
 from ecgviewer.core.io_utils import atomic_write_bytes
+from ecgviewer.core.privacy import is_patient_field
 from ecgviewer.layout import paper as ecg_layout
 from ecgviewer.layout.spans import median_beat_spans, model_interval_ms, pick_lead
 from ecgviewer.report.formatting import format_value
@@ -331,7 +332,6 @@ def header_fields(record: EcgRecord, include_patient: bool = True) -> list[tuple
     With ``include_patient=False`` the patient fields (:func:`ecgviewer.core.privacy.is_patient_field`)
     are left out and one line says how many.
     """
-    from ecgviewer.core.privacy import is_patient_field
 
     out: list[tuple[str, str]] = []
     when = record.start_time.strftime("%Y-%m-%d %H:%M:%S") if record.start_time else None
