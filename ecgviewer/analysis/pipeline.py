@@ -284,14 +284,13 @@ def record_analysis(
 
 
 def classical_analysis(record: EcgRecord) -> BeatAnalysis | None:
-    """The classical median-beat measurement of ``record``, or None when it fails (logged)."""
+    """The classical median-beat measurement of ``record``, or None when it fails (logged at INFO)."""
     from ecgviewer.core.beats import analyze_beats  # scipy: on first use
 
     try:
         return analyze_beats(record)
     except Exception as exc:  # the model results still count
-        log.warning("classical beat analysis failed: %s: %s", type(exc).__name__, exc)
-        log.debug("classical beat analysis failed", exc_info=True)
+        log.info("classical beat analysis failed: %s: %s", type(exc).__name__, exc, exc_info=True)
         return None
 
 

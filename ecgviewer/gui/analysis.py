@@ -2,23 +2,16 @@
 
 :class:`AnalysisController` is the Qt adapter of the analysis layer: it holds
 the chosen interval model, statement classifier (bundled names or checkpoint
-paths; the classifier may be None: off) and device, and for each
-:meth:`~AnalysisController.analyze` request runs
-:func:`ecgviewer.analysis.analyze_record` in one job on one
+paths; None: off) and device, and for each :meth:`~AnalysisController.analyze`
+request runs :func:`ecgviewer.analysis.analyze_record` in one job on one
 :class:`~ecgviewer.gui.workers.WorkerChannel`, with the networks of a
 :class:`~ecgviewer.analysis.ModelSet` (loaded once, kept across records). The
-pipeline's typed events become the signals below, in the pipeline's order:
-
-1. the classical beat analysis (fast) -- ``classicalReady``;
-2. the model prediction, with per-batch progress and cooperative cancellation
-   -- ``predictionReady`` (or ``failed``);
-3. when a classifier is chosen, the classification (after the intervals, so
-   they are shown first) -- ``classificationReady`` (or ``classificationFailed``,
-   which never costs the interval results; an interval failure does not stop
-   the classifier either).
-
-The outcome of a request's last stage is reported when the request ends (after
-``busy(False)``). After every step, ``analysisChanged`` publishes the whole
+pipeline's typed events become the signals below, in its order: the classical
+beat analysis, the model prediction (with progress and cooperative
+cancellation), then, with a classifier, the classification -- whose failure
+never costs the interval results (nor does an interval failure stop it). The
+outcome of a request's last stage is reported when it ends (after
+``busy(False)``); after every step ``analysisChanged`` publishes the whole
 :class:`~ecgviewer.analysis.RecordAnalysis` so far (exports build their
 documents from it).
 
@@ -56,12 +49,6 @@ busy(bool)
 failed(str)
     A user-facing message (missing leads, record too short, bad checkpoint,
     unavailable device, or an unexpected error summarised in one line).
-
-Example
--------
->>> controller = AnalysisController()                     # doctest: +SKIP
->>> controller.predictionReady.connect(panel.set_prediction)  # doctest: +SKIP
->>> controller.analyze(record)                            # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -102,7 +89,6 @@ log = logging.getLogger(__name__)
 #: Windows per forward pass in the GUI: small batches give smooth progress and quick cancellation.
 GUI_BATCH_SIZE = 8
 DEFAULT_DEVICE = "auto"
-__all__ = ["DEFAULT_DEVICE", "DEFAULT_MODEL", "GUI_BATCH_SIZE", "AnalysisController", "error_message"]
 
 
 class AnalysisController(QObject):
@@ -311,15 +297,12 @@ class AnalysisController(QObject):
         o = self.options()
 
         def load() -> None:
-            try:
-                self._models.predictor(o.model, o.device, batch_size=o.batch_size)
-            except Exception:  # reported by the next analyze()
-                log.debug("predictor warm-up failed", exc_info=True)
-            if o.classifier is not None:
+            for get, name in ((self._models.predictor, o.model), (self._models.classifier, o.classifier)):
                 try:
-                    self._models.classifier(o.classifier, o.device, batch_size=o.batch_size)
-                except Exception:
-                    log.debug("classifier warm-up failed", exc_info=True)
+                    if name is not None:
+                        get(name, o.device, batch_size=o.batch_size)
+                except Exception:  # reported by the next analyze()
+                    log.debug("warm-up of %s failed", name, exc_info=True)
 
         start_worker(load)
 
@@ -330,7 +313,8 @@ class AnalysisController(QObject):
             s for s in STAGES if s in stages and (s != "classification" or options.classifier is not None)
         ]
         self._last_stage = runs[-1] if runs else None
-        self._channel.submit(self._run, record, options, stages, self._analysis)
+        previous = self._analysis if self._analysis is not None and self._analysis.record is record else None
+        self._channel.submit(self._run, record, options, stages, previous)
 
     def _change(self, model: str, device: str) -> None:
         if (model, device) == (self._model, self._device):
@@ -361,33 +345,22 @@ class AnalysisController(QObject):
 
     # -- worker side -------------------------------------------------------------
     def _run(
-        self,
-        record: EcgRecord,
-        options: AnalysisOptions,
-        stages: tuple[str, ...],
-        previous: RecordAnalysis | None,
-        job: Job,
-    ) -> RecordAnalysis | None:
+        self, record: EcgRecord, options: AnalysisOptions, stages: tuple, previous: Any, job: Job
+    ) -> Any:
         """The pipeline on a worker thread: events become progress; None when cancelled."""
+        kwargs = {"models": self._models, "on_event": job.progress, "stages": stages, "previous": previous}
         try:
-            return analyze_record(
-                record,
-                options,
-                models=self._models,
-                on_event=job.progress,
-                should_stop=lambda: job.cancelled,
-                stages=stages,
-                previous=previous if previous is not None and previous.record is record else None,
-            )
+            return analyze_record(record, options, should_stop=lambda: job.cancelled, **kwargs)
         except AnalysisCancelled:
             return None
 
     # -- GUI side ------------------------------------------------------------------
-    def _current(self, analysis: RecordAnalysis | None) -> RecordAnalysis | None:
-        """``analysis`` without a classification made with a classifier that has since been replaced."""
-        if analysis is not None and self._job is not None and self._job.classifier != self._classifier_name:
+    def _publish(self, analysis: RecordAnalysis) -> None:
+        """Make ``analysis`` current (less a classification by a classifier replaced since) and say so."""
+        if self._job is not None and self._job.classifier != self._classifier_name:
             analysis = dataclasses.replace(analysis, classification=None, classifier_meta=None)
-        return analysis
+        self._analysis = analysis
+        self.analysisChanged.emit(analysis)
 
     def _on_event(self, event: object) -> None:
         if isinstance(event, StageProgress):
@@ -400,12 +373,10 @@ class AnalysisController(QObject):
                 self._apply(event)
 
     def _apply(self, event: StageFinished | StageFailed) -> None:
-        stale = self._job is not None and self._job.classifier != self._classifier_name
-        if event.stage == "classification" and stale:
+        if event.stage == "classification" and self._job and self._job.classifier != self._classifier_name:
             return  # made with a classifier that has since been replaced
         if event.analysis is not None:
-            self._analysis = self._current(event.analysis)
-            self.analysisChanged.emit(self._analysis)
+            self._publish(event.analysis)
         if isinstance(event, StageFailed):
             if event.stage == "classification":
                 self._classification_error = event.message
@@ -426,8 +397,7 @@ class AnalysisController(QObject):
             return  # cancelled
         if deferred is not None:
             self._apply(deferred)
-        self._analysis = self._current(result)  # with the timings
-        self.analysisChanged.emit(self._analysis)
+        self._publish(result)  # with the timings
 
     def _on_errored(self, exc: object) -> None:
         self._deferred = None
