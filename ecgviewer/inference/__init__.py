@@ -1,4 +1,9 @@
-"""Interval prediction and statement classification for ECG records (the deep-learning backend).
+"""Record windows -> network outputs: interval prediction, statement and beat classification.
+
+The deep-learning backend: preprocessing (:mod:`~ecgviewer.inference.preprocess`),
+the :class:`Predictor` and :class:`Classifier` and the beat classifiers, and their
+typed results. Analysing a record with them (with the classical measurement,
+events, cancellation, documents, ``ecgviewer analyze``) is :mod:`ecgviewer.analysis`.
 
 ``import ecgviewer.inference`` does not import torch: the names below are loaded
 on first access, and torch only when a :class:`Predictor` loads its checkpoint.

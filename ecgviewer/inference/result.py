@@ -135,7 +135,7 @@ class PredictionResult:
         return None if self.trained else PLACEHOLDER_WARNING
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (the ``ecgviewer analyze --json`` fields, without ``file``)."""
+        """JSON-ready dict of this result alone (exports write the measurement document instead)."""
         d: dict[str, Any] = {
             "model": self.model_name,
             "status": self.checkpoint_status,
