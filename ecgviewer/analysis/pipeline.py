@@ -367,7 +367,7 @@ def _run_intervals(run: _Run) -> None:
 def _run_classification(run: _Run) -> None:
     o = run.options
     if o.classifier is None:
-        run.values["classification"] = None
+        run.values["classification"] = run.values["classifier_meta"] = None
         return
     run.emit(StageStarted("classification"))
     run.values["classifier_name"] = checkpoint_name(o.classifier)
