@@ -39,9 +39,13 @@ def test_json_output_is_the_measurement_document(ptbxl_dir: Path, capsys: pytest
         assert doc["classical"]["n_beats"] > 3 and doc["classification"] is None
 
 
-def test_json_equals_the_batch_document(ptbxl_dir: Path, tmp_path: Path, capsys) -> None:
-    """``analyze --json`` prints exactly what ``analyze --out`` writes as KEY.json (time stamp aside)."""
-    record = sorted(ptbxl_dir.glob("*_hr.hea"))[0]
+@pytest.mark.parametrize("name", ["ptb-xl/records500/00000/00001_hr.hea", "wfdb-samples/s0010_re.hea"])
+def test_json_equals_the_batch_document(shared_data: Path, name: str, tmp_path: Path, capsys) -> None:
+    """``analyze --json`` prints exactly what ``analyze --out`` writes as KEY.json (time stamp aside).
+
+    The second record is 38 s at 1000 Hz: several windows (spread) and resampling notes.
+    """
+    record = shared_data / name
     common = ["--device", "cpu", "--stride", "2.5"]  # default classifier: the bundled one when installed
     assert main(["analyze", str(record), "--json", *common]) == 0
     [single] = json.loads(capsys.readouterr().out)
@@ -52,6 +56,8 @@ def test_json_equals_the_batch_document(ptbxl_dir: Path, tmp_path: Path, capsys)
     assert set(single) == set(batch)
     assert _comparable(single) == _comparable(batch)
     assert single["measurements"]["qt_ms"]["model"] is not None
+    if name.startswith("wfdb-samples"):
+        assert single["model"]["n_windows"] > 1 and single["model"]["warnings"]
 
 
 def test_bad_file_among_good_ones(
