@@ -14,26 +14,14 @@ from pathlib import Path
 
 from ecgviewer import __version__
 from ecgviewer.layout.choices import GAINS_MM_PER_MV, LAYOUT_NAMES, SPEEDS_MM_PER_S
+from ecgviewer.resources import bundled_checkpoints
 
 #: name -> (``module:function``, one-line help). The function takes argv and returns an exit code.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "info": ("ecgviewer.core.info:main", "print what a file holds (format, leads, rate, metadata)"),
     "convert": ("ecgviewer.core.convert:main", "convert a file to WFDB, EDF+ or BDF+"),
+    "analyze": ("ecgviewer.analysis.cli:main", "predict PR/QRS/QT/HR with a model (and classically)"),
 }
-
-
-def register_subcommand(name: str, target: str, help_text: str) -> None:
-    """Add a subcommand (used by packages that extend the CLI)."""
-    SUBCOMMANDS[name] = (target, help_text)
-
-
-def _load_optional_subcommands() -> None:
-    for module in ("ecgviewer.inference.cli",):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
 
 
 def gui_parser() -> argparse.ArgumentParser:
@@ -56,7 +44,8 @@ def gui_parser() -> argparse.ArgumentParser:
     p.add_argument("--layout", choices=LAYOUT_NAMES, help="lead layout (default: last used, else 3x4)")
     p.add_argument("--speed", type=float, choices=SPEEDS_MM_PER_S, help="paper speed in mm/s")
     p.add_argument("--gain", type=float, choices=GAINS_MM_PER_MV, help="gain in mm/mV")
-    p.add_argument("--model", metavar="resnet1d|vit1d|PATH", help="interval model for this run")
+    models = "|".join(c.name for c in bundled_checkpoints("intervals"))
+    p.add_argument("--model", metavar=f"{models}|PATH", help="interval model for this run")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where the model runs")
     p.add_argument("--size", default="1600x1000", metavar="WxH", help="window size for --screenshot")
     p.add_argument("--version", action="version", version=f"ecgviewer {__version__}")
@@ -66,7 +55,6 @@ def gui_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ecgviewer`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    _load_optional_subcommands()
     if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).exists():
         module, func = SUBCOMMANDS[argv[0]][0].split(":")
         return int(getattr(importlib.import_module(module), func)(argv[1:]) or 0)

@@ -1,4 +1,4 @@
-"""Where the bundled files live: sample ECGs and model checkpoints.
+"""Where the bundled files live: sample ECGs and model checkpoints (and which checkpoints there are).
 
 ``resources/`` sits beside the ``ecgviewer`` package in the source tree (the
 project is installed in editable mode by ``make``). ``$ECGVIEWER_RESOURCES``
@@ -7,9 +7,20 @@ points elsewhere, e.g. for a packaged build.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+
+#: The bundled checkpoint each task uses by default: listed first by :func:`bundled_checkpoints`
+#: (the others follow by name). The one place these defaults are written down.
+DEFAULT_CHECKPOINTS: dict[str, str] = {
+    "intervals": "resnet1d",
+    "classification": "ptbxl_crnn",
+    "beats": "beatnet",
+}
 
 
 def resources_dir() -> Path:
@@ -33,6 +44,70 @@ def installed_checkpoints(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(
         n for n in names if (folder / f"{n}.json").is_file() and (folder / f"{n}.safetensors").is_file()
     )
+
+
+@dataclass(frozen=True)
+class BundledCheckpoint:
+    """A checkpoint found in :func:`checkpoints_dir` (from its JSON only).
+
+    Attributes
+    ----------
+    name
+        File name without extension, e.g. ``"resnet1d"`` (what ``--model`` and the settings store).
+    label
+        Display label: the JSON's ``label`` field, else the name.
+    task
+        The JSON's ``task`` (``"intervals"`` when absent, as in :mod:`ecgviewer.models.checkpoint`).
+    """
+
+    name: str
+    label: str
+    task: str
+
+
+def default_checkpoint(task: str) -> str | None:
+    """The bundled checkpoint name ``task`` uses by default (None for a task without one)."""
+    return DEFAULT_CHECKPOINTS.get(task)
+
+
+def bundled_checkpoints(task: str) -> tuple[BundledCheckpoint, ...]:
+    """The checkpoints of ``task`` in :func:`checkpoints_dir`, the default first, then by name.
+
+    Reads only the ``*.json`` files (no torch, no validation of the weights), so
+    menus can be built at start-up; a JSON that is not an object is skipped.
+    The result is cached until the folder changes (its modification time).
+
+    Parameters
+    ----------
+    task
+        ``"intervals"``, ``"classification"``, ``"beats"`` ... (the checkpoint JSON's ``task``).
+
+    Examples
+    --------
+    >>> [c.name for c in bundled_checkpoints("intervals")][:1]
+    ['resnet1d']
+    """
+    folder = checkpoints_dir()
+    try:
+        stamp = folder.stat().st_mtime_ns
+    except OSError:
+        return ()
+    return tuple(c for c in _scan(str(folder), stamp) if c.task == task)
+
+
+@lru_cache(maxsize=8)
+def _scan(folder: str, _stamp: int) -> tuple[BundledCheckpoint, ...]:
+    found = []
+    for path in Path(folder).glob("*.json"):
+        try:
+            obj = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(obj, dict) or "architecture" not in obj:
+            continue
+        task = str(obj.get("task", "intervals"))
+        found.append(BundledCheckpoint(path.stem, str(obj.get("label") or path.stem), task))
+    return tuple(sorted(found, key=lambda c: (c.name != DEFAULT_CHECKPOINTS.get(c.task), c.name)))
 
 
 def sample_record() -> Path:

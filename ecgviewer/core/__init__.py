@@ -14,6 +14,7 @@ _EXPORTS = {
     "EcgReadError": "ecgviewer.core.errors",
     "FilterSettings": "ecgviewer.core.filters",
     "apply_filters": "ecgviewer.core.filters",
+    "filtered_record": "ecgviewer.core.filters",
     "INDEPENDENT_LEADS": "ecgviewer.core.leads",
     "STANDARD_LEADS": "ecgviewer.core.leads",
     "normalize_lead_name": "ecgviewer.core.leads",
@@ -32,6 +33,7 @@ __all__ = [
     "FilterSettings",
     "LongRecord",
     "apply_filters",
+    "filtered_record",
     "normalize_lead_name",
     "open_long_record",
     "read_record",
@@ -41,7 +43,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from ecgviewer.core.errors import EcgReadError
-    from ecgviewer.core.filters import FilterSettings, apply_filters
+    from ecgviewer.core.filters import FilterSettings, apply_filters, filtered_record
     from ecgviewer.core.leads import INDEPENDENT_LEADS, STANDARD_LEADS, normalize_lead_name
     from ecgviewer.core.long_record import LongRecord
     from ecgviewer.core.readers import read_record, readers

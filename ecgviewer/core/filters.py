@@ -5,10 +5,18 @@ scipy is imported on first use, so the GUI can import the filter choices at star
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ecgviewer.core.record import EcgRecord
+
+#: ``(highpass_hz, notch_hz, lowpass_hz)``, None = off.
+FiltersHz = tuple[float | None, float | None, float | None]
 
 #: Choices offered in the GUI.
 HIGHPASS_CHOICES_HZ: tuple[float, ...] = (0.5,)
@@ -98,3 +106,36 @@ def apply_filters(x: np.ndarray, fs_hz: float, settings: FilterSettings) -> np.n
 
     y = signal.sosfiltfilt(sos, x, axis=-1, padlen=padlen)
     return y.astype(x.dtype, copy=False)
+
+
+def filtered_record(
+    record: EcgRecord, filters_hz: FiltersHz, should_stop: Callable[[], bool] | None = None
+) -> EcgRecord:
+    """A new record with the display filters applied to its ECG (mV) channels.
+
+    Parameters
+    ----------
+    record
+        The record; it and its samples are never modified.
+    filters_hz
+        ``(highpass_hz, notch_hz, lowpass_hz)`` of :class:`FilterSettings`, None = off.
+    should_stop
+        Checked before each lead; when it returns True the filtering stops and
+        ``record`` itself is returned (the caller drops the result).
+
+    Returns
+    -------
+    EcgRecord
+        The filtered copy; with every filter off, ``record`` itself.
+    """
+    if all(f is None for f in filters_hz):
+        return record
+    settings = FilterSettings(*filters_hz)
+    rows = [i for i, unit in enumerate(record.units) if unit == "mV"]
+    out = np.array(record.signals, dtype=record.signals.dtype, copy=True)
+    # Lead by lead keeps the peak memory low and lets a cancelled caller stop early.
+    for i in rows:
+        if should_stop is not None and should_stop():
+            return record
+        out[i] = apply_filters(record.signals[i], record.fs_hz, settings)
+    return record.with_signals(out)

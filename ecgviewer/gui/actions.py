@@ -12,6 +12,7 @@ can be rendered without a display.
 from __future__ import annotations
 
 from ecgviewer.gui.action_spec import ActionSpec, choice_specs, export_spec, filter_specs, report_specs
+from ecgviewer.resources import bundled_checkpoints
 
 __all__ = [
     "ACTIONS",
@@ -23,12 +24,10 @@ __all__ = [
     "spec",
 ]
 
-#: The bundled statement classifiers offered in Tools: (label, name). The names are
-#: :data:`ecgviewer.inference.classifier.BUNDLED_CLASSIFIERS` (a test checks it); that
-#: module is not imported here because it pulls in scipy, which start-up does not need.
-CLASSIFIER_CHOICES: tuple[tuple[str, str], ...] = (
-    ("PTB-XL CRNN", "ptbxl_crnn"),
-    ("PTB-XL ResNet18", "ptbxl_resnet18"),
+#: The bundled statement classifiers offered in Tools: (label, name), the default first, from the
+#: checkpoint JSONs (:func:`ecgviewer.resources.bundled_checkpoints`: no torch, no scipy at start-up).
+CLASSIFIER_CHOICES: tuple[tuple[str, str], ...] = tuple(
+    (c.label, c.name) for c in bundled_checkpoints("classification")
 )
 
 

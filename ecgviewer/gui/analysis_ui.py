@@ -16,6 +16,7 @@ from ecgviewer.gui.analysis import AnalysisController
 from ecgviewer.gui.classification_panel import ClassificationPanel
 from ecgviewer.gui.interval_spans import IntervalSpansItem
 from ecgviewer.gui.measurements_panel import MeasurementsPanel
+from ecgviewer.resources import checkpoints_dir, installed_checkpoints
 
 if TYPE_CHECKING:
     from ecgviewer.gui.main_window import MainWindow
@@ -134,8 +135,6 @@ class AnalysisUi(QObject):
             self.set_classifier(str(path))
 
     def _update_installed_classifiers(self) -> None:
-        from ecgviewer.resources import checkpoints_dir, installed_checkpoints
-
         installed = installed_checkpoints(n for _, n in action_table.CLASSIFIER_CHOICES)
         self.class_panel.set_installed(installed, checkpoints_dir())
         for _, name in action_table.CLASSIFIER_CHOICES:

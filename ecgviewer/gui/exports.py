@@ -2,7 +2,8 @@
 
 :func:`install_exports` is called once by the main window. Every export asks
 for a path (``ExportsUi.ask_path``, replaceable in tests), gathers what it needs
-on the GUI thread (the record, the analysis results, the settings; for the view
+on the GUI thread (the record, the controller's published
+:class:`~ecgviewer.analysis.RecordAnalysis`, the settings; for the view
 images the rendering of the widget, which Qt allows only there) and writes the
 file on a worker thread (:class:`~ecgviewer.gui.workers.Worker`),
 atomically (:mod:`ecgviewer.core.io_utils`). The PDF report is drawn on the
@@ -28,7 +29,10 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRect, QSize
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from ecgviewer.analysis import RecordAnalysis
+from ecgviewer.core.io_utils import atomic_write_bytes
 from ecgviewer.gui.workers import Worker
+from ecgviewer.report.measurements import csv_text
 
 if TYPE_CHECKING:
     from ecgviewer.gui.main_window import MainWindow
@@ -55,8 +59,6 @@ def ask_save_path(parent: QWidget | None, title: str, directory: str, name_filte
 # -- worker functions (no widgets) --------------------------------------------------------
 def write_png(image: QImage, path: str) -> Path:
     """Encode ``image`` as PNG and write it atomically."""
-    from ecgviewer.core.io_utils import atomic_write_bytes
-
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -68,8 +70,6 @@ def write_png(image: QImage, path: str) -> Path:
 
 def write_bytes(data: bytes, path: str) -> Path:
     """Write ready bytes atomically."""
-    from ecgviewer.core.io_utils import atomic_write_bytes
-
     return atomic_write_bytes(path, data)
 
 
@@ -84,10 +84,10 @@ def write_report(
 
 
 def write_measurements(path: str, doc: dict[str, Any], kind: str) -> Path:
-    """Write one measurement document as JSON or as a one-row CSV (worker thread)."""
-    from ecgviewer.core.io_utils import atomic_write_bytes
-    from ecgviewer.report.measurements import csv_text
+    """Write one measurement document as JSON or as a one-row CSV (worker thread).
 
+    ``doc`` is :meth:`ecgviewer.analysis.RecordAnalysis.document`, as ``ecgviewer analyze`` writes it.
+    """
     text = json.dumps(doc, indent=2) + "\n" if kind == "json" else csv_text([doc])
     return atomic_write_bytes(path, text.encode("utf-8"))
 
@@ -177,22 +177,11 @@ class ExportsUi(QObject):
             "filters": w.filters_text(),
         }
 
-    def _results(self):
-        """``(prediction, classical, classification)`` of the open record (None where not ready).
-
-        ``classification`` is the classifier's result, a
-        :class:`~ecgviewer.report.measurements.ClassificationFailure` when it failed, or None.
-        """
-        from ecgviewer.report.measurements import ClassificationFailure
-
-        c = self.window.analysis.controller
-        if c.record is not self.window.record:
-            return None, None, None
-        classification = c.classification
-        if classification is None and c.classification_error and c.classifier is not None:
-            name = Path(c.classifier).name.removesuffix(".safetensors").removesuffix(".json")
-            classification = ClassificationFailure(name, c.classification_error)
-        return c.prediction, c.classical, classification
+    def _analysis(self) -> RecordAnalysis:
+        """The published analysis of the open record (an empty one when there is none yet)."""
+        record = self.window.record
+        analysis = self.window.analysis.controller.analysis
+        return analysis if analysis is not None and analysis.record is record else RecordAnalysis(record)
 
     def _default_name(self, suffix: str) -> str:
         w = self.window
@@ -248,16 +237,18 @@ class ExportsUi(QObject):
             return write_bytes, (render_svg(w.view, f"ECG view of {Path(path).stem}"), path)
         if kind == "wfdb":
             return write_wfdb, (w.record, path)
-        prediction, classical, classification = self._results()
+        a = self._analysis()
         if kind == "pdf":
             options = self.report_options()
-            return write_report, (path, w.display_record, prediction, classical, options, classification)
-        from ecgviewer.report.measurements import measurement_document
-
-        doc = measurement_document(
-            w.record, prediction, classical, classification=classification, filters=w.filters_text()
-        )
-        return write_measurements, (path, doc, kind)
+            return write_report, (
+                path,
+                w.display_record,
+                a.prediction,
+                a.classical,
+                options,
+                a.classification,
+            )
+        return write_measurements, (path, a.document(filters=w.filters_text()), kind)
 
     def _on_finished(self, request_id: int, out: object) -> None:
         kind, _path = self._jobs.pop(request_id, ("", ""))

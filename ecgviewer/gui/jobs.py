@@ -12,15 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-import numpy as np
+from ecgviewer.core.filters import FiltersHz, filtered_record
 
 if TYPE_CHECKING:
     from ecgviewer.core.record import EcgRecord
     from ecgviewer.gui.longterm.jobs import LongOpened
     from ecgviewer.gui.workers import Job
 
-#: ``(highpass_hz, notch_hz, lowpass_hz)``, None = off.
-FiltersHz = tuple[float | None, float | None, float | None]
 #: Records with more values than this (leads x samples) are filtered on a worker thread.
 BACKGROUND_FILTER_VALUES = 400_000
 
@@ -44,27 +42,6 @@ def _freeze_imported_objects() -> None:
 def needs_background(record: EcgRecord) -> bool:
     """True when filtering ``record`` could freeze the window noticeably."""
     return record.signals.size > BACKGROUND_FILTER_VALUES
-
-
-def filtered_record(record: EcgRecord, filters_hz: FiltersHz, job: Job | None = None) -> EcgRecord:
-    """A new record with the display filters applied to its ECG (mV) channels.
-
-    The input record and its samples are never modified; with every filter off
-    the record itself is returned.
-    """
-    if all(f is None for f in filters_hz):
-        return record
-    from ecgviewer.core.filters import FilterSettings, apply_filters
-
-    settings = FilterSettings(*filters_hz)
-    rows = [i for i, unit in enumerate(record.units) if unit == "mV"]
-    out = np.array(record.signals, dtype=record.signals.dtype, copy=True)
-    # Lead by lead keeps the peak memory low and lets a cancelled job stop early.
-    for i in rows:
-        if job is not None and job.cancelled:
-            return record
-        out[i] = apply_filters(record.signals[i], record.fs_hz, settings)
-    return record.with_signals(out)
 
 
 @dataclass(frozen=True)
@@ -107,11 +84,7 @@ def open_job(path: Path, filters_hz: FiltersHz, min_long_s: float, page_s: float
         record = read_record(path, format=reader.name)
         _freeze_imported_objects()
         if record.duration_s < min_long_s:
-            return (
-                None
-                if job.cancelled
-                else ShortOpened(path, record, filters_hz, filtered_record(record, filters_hz, job))
-            )
+            return _short(path, record, filters_hz, job)
         rec = LongRecord.from_record(record)
     else:
         rec = open_long_record(path, format=reader.name)
@@ -121,11 +94,7 @@ def open_job(path: Path, filters_hz: FiltersHz, min_long_s: float, page_s: float
                 record = rec.read(0, rec.n_samples)
             finally:
                 rec.close()
-            return (
-                None
-                if job.cancelled
-                else ShortOpened(path, record, filters_hz, filtered_record(record, filters_hz, job))
-            )
+            return _short(path, record, filters_hz, job)
     if job.cancelled:
         return None
     from ecgviewer.gui.longterm.jobs import open_long
@@ -133,6 +102,13 @@ def open_job(path: Path, filters_hz: FiltersHz, min_long_s: float, page_s: float
     return open_long(path, rec, filters_hz, page_s, t0, job)
 
 
+def _short(path: Path, record: EcgRecord, filters_hz: FiltersHz, job: Job) -> ShortOpened | None:
+    """The :class:`ShortOpened` of a record read whole (None when cancelled)."""
+    if job.cancelled:
+        return None
+    return ShortOpened(path, record, filters_hz, filtered_record(record, filters_hz, lambda: job.cancelled))
+
+
 def filter_job(record: EcgRecord, filters_hz: FiltersHz, job: Job) -> tuple[EcgRecord, FiltersHz, EcgRecord]:
     """Filter ``record`` for display: ``(record, filters_hz, display_record)``."""
-    return record, filters_hz, filtered_record(record, filters_hz, job)
+    return record, filters_hz, filtered_record(record, filters_hz, lambda: job.cancelled)

@@ -49,7 +49,9 @@ from PySide6.QtWidgets import (
 )
 
 from ecgviewer.gui.median_beat_view import MedianBeatView
+from ecgviewer.report.formatting import format_value
 from ecgviewer.report.measurements import ROWS, VENDOR_EXTRA, VENDOR_ROW_KEYS, classical_values, model_values
+from ecgviewer.resources import bundled_checkpoints, default_checkpoint
 
 if TYPE_CHECKING:
     from ecgviewer.core.beats import BeatAnalysis
@@ -66,8 +68,10 @@ DISAGREEMENT_THRESHOLDS: dict[str, float] = {
     "qtc_bazett_ms": 40.0,
     "qtc_fridericia_ms": 40.0,
 }
-#: Bundled models offered by the selector: (label, model name).
-BUNDLED_CHOICES: tuple[tuple[str, str], ...] = (("ResNet (resnet1d)", "resnet1d"), ("ViT (vit1d)", "vit1d"))
+#: Bundled models offered by the selector: (label, model name), the default first.
+BUNDLED_CHOICES: tuple[tuple[str, str], ...] = tuple(
+    (c.label, c.name) for c in bundled_checkpoints("intervals")
+)
 LOAD_CHECKPOINT = "Load checkpoint…"
 _LOAD_SENTINEL = "\x00load"
 DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
@@ -89,10 +93,6 @@ def ask_checkpoint_path(parent: QWidget | None) -> str | None:
         parent, "Load checkpoint", "", "Checkpoints (*.safetensors *.json);;All files (*)"
     )
     return path or None
-
-
-def _fmt(value: float | None, unit: str) -> str:
-    return "—" if value is None else f"{value:.0f} {unit}"
 
 
 def _spread_text(result: PredictionResult | None, key: str, half_iqr: float | None) -> str:
@@ -121,7 +121,7 @@ class MeasurementsPanel(QWidget):
         self._prediction: PredictionResult | None = None
         self._classical: BeatAnalysis | None = None
         self._vendor: VendorMeasurements | None = None
-        self._model = BUNDLED_CHOICES[0][1]
+        self._model = default_checkpoint("intervals") or "resnet1d"
         self._can_analyze = True
         self._disagreements: set[str] = set()
 
@@ -420,11 +420,11 @@ class MeasurementsPanel(QWidget):
                 self._disagreements.add(key)
             texts = (
                 None,
-                _fmt(value, unit),
+                format_value(value, unit),
                 _spread_text(result, key, half_iqr),
-                _fmt(cl, unit),
+                format_value(cl, unit),
                 "" if delta is None else f"{delta:+.0f}" + (" ⚠" if bad else ""),
-                _fmt(vendor.get(key), "").strip() if key in VENDOR_ROW_KEYS and vendor else "",  # unit: Model
+                format_value(vendor.get(key)) if key in VENDOR_ROW_KEYS and vendor else "",  # unit: Model
             )
             n = "" if result is None else f"{result[key].n_windows}" if key in result.intervals else ""
             for c, text in enumerate(texts):

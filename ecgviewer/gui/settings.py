@@ -22,6 +22,7 @@ from ecgviewer.layout.choices import (
     PAPER_NAMES,
     SPEEDS_MM_PER_S,
 )
+from ecgviewer.resources import bundled_checkpoints, default_checkpoint, installed_checkpoints
 
 ORGANISATION = "ecgviewer"
 APPLICATION = "ecgviewer"
@@ -160,11 +161,13 @@ class ViewerSettings:
 
     @property
     def model(self) -> str:
-        """Bundled model name or checkpoint path (an unusable stored path falls back to resnet1d)."""
-        value = str(self._q.value("analysis/model", "resnet1d") or "resnet1d")
-        if value in ("resnet1d", "vit1d") or Path(value).with_suffix(".json").exists():
+        """Bundled model name or checkpoint path (an unusable stored path falls back to the default)."""
+        default = default_checkpoint("intervals") or "resnet1d"
+        value = str(self._q.value("analysis/model", default) or default)
+        bundled = {c.name for c in bundled_checkpoints("intervals")}
+        if value in bundled or Path(value).with_suffix(".json").exists():
             return value
-        return "resnet1d"
+        return default
 
     @model.setter
     def model(self, value: str) -> None:
@@ -178,7 +181,6 @@ class ViewerSettings:
         installed bundled classifier, or None when none is installed.
         """
         from ecgviewer.gui.actions import CLASSIFIER_CHOICES
-        from ecgviewer.resources import installed_checkpoints
 
         installed = installed_checkpoints(name for _, name in CLASSIFIER_CHOICES)
         default = installed[0] if installed else None

@@ -1,8 +1,9 @@
-"""The deep-learning backend: interval prediction, statement classification and beat labelling.
+"""Record windows -> network outputs: interval prediction, statement and beat classification.
 
-:class:`Predictor` (PR/QRS/QT/RR), :class:`Classifier` (record statements), the beat
-pass (:func:`run_beat_pass` with the :class:`BeatClassifier`) and the ECG-image
-segmentation of PVC / fusion beats (:mod:`ecgviewer.inference.beat_segmentation`).
+The deep-learning backend: preprocessing (:mod:`~ecgviewer.inference.preprocess`),
+the :class:`Predictor` and :class:`Classifier` and the beat classifiers, and their
+typed results. Analysing a record with them (with the classical measurement,
+events, cancellation, documents, ``ecgviewer analyze``) is :mod:`ecgviewer.analysis`.
 
 ``import ecgviewer.inference`` does not import torch: the names below are loaded
 on first access, and torch only when a :class:`Predictor` loads its checkpoint.

@@ -20,11 +20,14 @@ from ecgviewer.core.record import EcgRecord
 from ecgviewer.inference.errors import PredictionError
 from ecgviewer.inference.predictor import CheckpointRunner
 from ecgviewer.inference.preprocess import Windows
+from ecgviewer.resources import bundled_checkpoints, default_checkpoint
 
-#: Classification checkpoints shipped in ``resources/checkpoints``; the first is the default
-#: (the CRNN: the higher validation macro AUC, see docs/accuracy.md "Diagnostic classification").
-BUNDLED_CLASSIFIERS: tuple[str, ...] = ("ptbxl_crnn", "ptbxl_resnet18")
-DEFAULT_CLASSIFIER = BUNDLED_CLASSIFIERS[0]
+#: Classification checkpoints in ``resources/checkpoints`` when this module was imported
+#: (:func:`ecgviewer.resources.bundled_checkpoints`); the first is the default.
+BUNDLED_CLASSIFIERS: tuple[str, ...] = tuple(c.name for c in bundled_checkpoints("classification"))
+#: The default classifier (the CRNN: the higher validation macro AUC, see docs/accuracy.md
+#: "Diagnostic classification"), from :data:`ecgviewer.resources.DEFAULT_CHECKPOINTS`.
+DEFAULT_CLASSIFIER: str = default_checkpoint("classification") or "ptbxl_crnn"
 
 
 @dataclass(frozen=True)

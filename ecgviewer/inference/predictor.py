@@ -13,19 +13,17 @@ from typing import Any
 
 import numpy as np
 
+from ecgviewer.core.qtc import qtc_bazett_ms, qtc_fridericia_ms
 from ecgviewer.core.record import EcgRecord
 from ecgviewer.inference.errors import PredictionCancelled, PredictionError
 from ecgviewer.inference.preprocess import DEFAULT_STRIDE_S, Windows, prepare_windows
-from ecgviewer.inference.result import (
-    IntervalEstimate,
-    PredictionResult,
-    qtc_bazett_ms,
-    qtc_fridericia_ms,
-)
-from ecgviewer.resources import checkpoints_dir
+from ecgviewer.inference.result import IntervalEstimate, PredictionResult
+from ecgviewer.models.checkpoint import CheckpointError, load_checkpoint, read_meta
+from ecgviewer.resources import bundled_checkpoints, checkpoints_dir, default_checkpoint
 
-#: Checkpoints shipped in ``resources/checkpoints`` (override the folder with $ECGVIEWER_CHECKPOINT_DIR).
-BUNDLED_MODELS: tuple[str, ...] = ("resnet1d", "vit1d")
+#: Interval checkpoints in ``resources/checkpoints`` when this module was imported, the default first
+#: (:func:`ecgviewer.resources.bundled_checkpoints`; $ECGVIEWER_CHECKPOINT_DIR overrides the folder).
+BUNDLED_MODELS: tuple[str, ...] = tuple(c.name for c in bundled_checkpoints("intervals"))
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 
 
@@ -79,7 +77,7 @@ class CheckpointRunner:
     #: The checkpoint ``task`` this runner accepts.
     task = "intervals"
     #: Bundled checkpoint used when no model is given.
-    default_model = "resnet1d"
+    default_model = default_checkpoint("intervals") or "resnet1d"
 
     def __init__(
         self,
@@ -109,8 +107,6 @@ class CheckpointRunner:
             Invalid or missing checkpoint, or one made for another task.
         """
         if self._loaded is None:
-            from ecgviewer.models.checkpoint import CheckpointError, load_checkpoint, read_meta
-
             task = read_meta(self.checkpoint_path).task
             if task != self.task:
                 kind = "an interval model" if self.task == "intervals" else f"a {self.task} model"
@@ -243,7 +239,6 @@ class Predictor(CheckpointRunner):
     """
 
     task = "intervals"
-    default_model = "resnet1d"
 
     # -- prediction ------------------------------------------------------------
     def predict(

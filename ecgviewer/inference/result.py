@@ -93,7 +93,7 @@ class PredictionResult:
     intervals
         ``name -> IntervalEstimate`` for ``hr_bpm``, ``rr_ms``, ``pr_ms``, ``qrs_ms``, ``qt_ms``.
     qtc_bazett_ms, qtc_fridericia_ms
-        QTc from the median QT and RR: QT / sqrt(RR_s) and QT / RR_s^(1/3).
+        QTc from the median QT and RR (:mod:`ecgviewer.core.qtc`): QT / sqrt(RR_s) and QT / RR_s^(1/3).
     model_name, checkpoint_status, checkpoint_sha256, trained
         Which checkpoint produced the values; ``trained`` False means placeholder.
     device
@@ -135,7 +135,7 @@ class PredictionResult:
         return None if self.trained else PLACEHOLDER_WARNING
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (the ``ecgviewer analyze --json`` fields, without ``file``)."""
+        """JSON-ready dict of this result alone (exports write the measurement document instead)."""
         d: dict[str, Any] = {
             "model": self.model_name,
             "status": self.checkpoint_status,
@@ -157,13 +157,3 @@ class PredictionResult:
             warnings=list(self.warnings),
         )
         return d
-
-
-def qtc_bazett_ms(qt_ms: float, rr_ms: float) -> float:
-    """Bazett: QT / sqrt(RR in s)."""
-    return float(qt_ms / np.sqrt(rr_ms / 1000.0))
-
-
-def qtc_fridericia_ms(qt_ms: float, rr_ms: float) -> float:
-    """Fridericia: QT / (RR in s)^(1/3)."""
-    return float(qt_ms / np.cbrt(rr_ms / 1000.0))

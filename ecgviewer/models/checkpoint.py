@@ -5,6 +5,8 @@ The JSON (format version 1) holds::
     format_version   1
     architecture     registry name ("resnet1d", "vit1d", "fcn", "resnet18_1d", "crnn", "beatnet",
                      "deeplabv3", ...)
+    label            optional display label of menus ("PTB-XL CRNN"); the file name when absent
+                     (read by :func:`ecgviewer.resources.bundled_checkpoints`)
     config           the architecture's config dataclass as a dict
     input            {"leads": ["I", "II", "V1", ..., "V6"], "fs_hz": 500,
                       "window_samples": 5000,

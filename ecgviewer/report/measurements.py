@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import ecgviewer
+from ecgviewer.core.qtc import qtc_bazett_ms, qtc_fridericia_ms
 
 if TYPE_CHECKING:
     from ecgviewer.core.beats import BeatAnalysis
@@ -71,8 +72,6 @@ def _num(v: Any) -> float | None:
 
 def classical_values(analysis: BeatAnalysis | None) -> dict[str, float | None]:
     """Classical value per row key (QTc computed from the classical QT and RR)."""
-    from ecgviewer.inference.result import qtc_bazett_ms, qtc_fridericia_ms
-
     if analysis is None:
         return {}
     iv = analysis.intervals
@@ -158,7 +157,7 @@ def classification_section(
 
 def record_section(record: EcgRecord) -> dict[str, Any]:
     """What the file holds (the same fields as ``ecgviewer info --json``)."""
-    from ecgviewer.core.info import describe
+    from ecgviewer.core.info import describe  # the reader registry: not while the viewer starts
 
     return describe(record)
 

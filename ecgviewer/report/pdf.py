@@ -42,6 +42,7 @@ import numpy as np
 
 import ecgviewer
 from ecgviewer.core.io_utils import atomic_write_bytes
+from ecgviewer.core.privacy import is_patient_field
 from ecgviewer.layout import paper as ecg_layout
 from ecgviewer.layout.choices import (
     DEFAULT_GAIN_MM_PER_MV,
@@ -55,6 +56,7 @@ from ecgviewer.layout.choices import (
     SPEEDS_MM_PER_S,
 )
 from ecgviewer.layout.spans import median_beat_spans, model_interval_ms, pick_lead
+from ecgviewer.report.formatting import format_value
 from ecgviewer.report.measurements import (
     DECISION_SUPPORT_NOTE,
     ROWS,
@@ -338,12 +340,6 @@ class _Canvas:
         self.p.restore()
 
 
-def _fmt(v: float | None, unit: str = "") -> str:
-    if v is None or not np.isfinite(v):
-        return "—"
-    return f"{v:.0f}" + (f" {unit}" if unit else "")
-
-
 def _record_title(record: EcgRecord) -> str:
     if record.source_path is not None:
         p = Path(record.source_path)
@@ -357,7 +353,6 @@ def header_fields(record: EcgRecord, include_patient: bool = True) -> list[tuple
     With ``include_patient=False`` the patient fields (:func:`ecgviewer.core.privacy.is_patient_field`)
     are left out and one line says how many.
     """
-    from ecgviewer.core.privacy import is_patient_field
 
     out: list[tuple[str, str]] = []
     when = record.start_time.strftime("%Y-%m-%d %H:%M:%S") if record.start_time else None
@@ -441,9 +436,9 @@ def _draw_measurements(
     yy += line + 0.4
     for key, label, unit in ROWS:
         value, _ = model.get(key, (None, None))
-        cells = [label, _fmt(value, unit), _fmt(cl.get(key), unit)]
+        cells = [label, format_value(value, unit), format_value(cl.get(key), unit)]
         if vm is not None:
-            cells.append(_fmt(vendor.get(key), unit) if key in vendor else "—")
+            cells.append(format_value(vendor.get(key), unit) if key in vendor else "—")
         xx = x
         for i, (text, cw) in enumerate(zip(cells, col_w)):
             if i == 0:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from ecgviewer.core import FilterSettings, apply_filters, read_record, resample_record
+from ecgviewer.core import FilterSettings, apply_filters, filtered_record, read_record, resample_record
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +65,14 @@ def test_resample_to_500(shared_data):
     t_out = np.argmax(up.lead("II")) / 500
     assert abs(t_in - t_out) < 0.004
     assert short.fs_hz == 360  # the input record is untouched
+
+
+def test_filtered_record_copies_filters_mv_leads_and_stops_on_request(rec):
+    before = rec.signals.copy()
+    assert filtered_record(rec, (None, None, None)) is rec
+    out = filtered_record(rec, (0.5, None, 40.0))
+    assert out is not rec and out.signals.shape == rec.signals.shape
+    assert np.array_equal(rec.signals, before)  # the record is never modified
+    expected = apply_filters(rec.lead("II"), rec.fs_hz, FilterSettings(0.5, None, 40.0))
+    assert np.allclose(out.lead("II"), expected)
+    assert filtered_record(rec, (0.5, None, None), should_stop=lambda: True) is rec

@@ -12,7 +12,7 @@ from PySide6.QtCore import QElapsedTimer, QTimer
 from ecgviewer.core.beats import BeatAnalysis
 from ecgviewer.core.readers import read_record
 from ecgviewer.core.record import EcgRecord
-from ecgviewer.gui.analysis import AnalysisController
+from ecgviewer.gui.analysis import GUI_BATCH_SIZE, AnalysisController
 from ecgviewer.gui.workers import wait_for_workers
 from ecgviewer.inference.predictor import Predictor
 
@@ -49,6 +49,7 @@ class Recorder:
         c.failed.connect(lambda m: self.events.append(("failed", m)))
         c.busy.connect(lambda b: self.events.append(("busy", b)))
         c.progress.connect(lambda d, n: self.events.append(("progress", (d, n))))
+        c.analysisChanged.connect(lambda a: self.events.append(("analysis", a)))
 
     def of(self, kind: str) -> list:
         return [v for k, v in self.events if k == kind]
@@ -102,11 +103,16 @@ def test_classical_then_prediction(qtbot, controller, rec_a):
     assert controller.prediction is result and controller.classical is analysis
     assert controller.predictor_loaded
 
+    published = controller.analysis
+    assert published.record is rec_a and published.prediction is result and published.classical is analysis
+    assert published.document()["measurements"]["qrs_ms"]["model"] == result["qrs_ms"].value
+
     # a second record reuses the cached predictor
-    predictor = controller._predictor
+    predictor = controller.models.predictor("resnet1d", "cpu", batch_size=GUI_BATCH_SIZE, load=False)
+    assert predictor.loaded
     with qtbot.waitSignal(controller.predictionReady, timeout=TIMEOUT_MS):
         controller.analyze(rec_a.with_signals(rec_a.signals[:, ::-1].copy()))
-    assert controller._predictor is predictor
+    assert controller.models.predictor("resnet1d", "cpu", batch_size=GUI_BATCH_SIZE, load=False) is predictor
 
 
 def test_newer_record_wins_over_slow_older_prediction(qtbot, controller, rec_a, rec_b, gated_predict):
@@ -125,6 +131,10 @@ def test_newer_record_wins_over_slow_older_prediction(qtbot, controller, rec_a, 
     assert produced[id(results[0])] is rec_b
     assert len(produced) == 2  # A's result was produced, and dropped
     assert controller.record is rec_b and controller.prediction is results[0]
+    published = rec.of("analysis")
+    after = published[len(published) - published[::-1].index(None) :]  # after the switch withdrew A's
+    assert after and all(a.record is rec_b for a in after)  # A's late prediction was never published
+    assert after[-1].prediction is results[0]
     assert rec.of("busy")[-1] is False and not controller.is_busy
 
 
@@ -145,7 +155,8 @@ def test_model_switch_mid_run_drops_old_result(qtbot, controller, rec_a, gated_p
     qtbot.wait(50)
     assert [r.model_name for r in rec.of("prediction")] == ["vit1d"]
     assert len(produced) == 2  # the resnet1d result was produced, and dropped
-    assert controller._predictor_key == ("vit1d", "cpu")
+    assert controller.predictor_loaded and controller.model == "vit1d"
+    assert not controller.models.is_loaded("intervals", "resnet1d", "cpu")  # the replaced one was dropped
 
 
 def test_short_record_fails_with_message(qtbot, controller, rec_a):

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtGui import QColor
 
 from ecgviewer.core.beats import BeatAnalysis, Beats, ClassicalIntervals, analyze_beats
+from ecgviewer.core.qtc import qtc_bazett_ms, qtc_fridericia_ms
 from ecgviewer.core.readers import read_record
 from ecgviewer.gui.interval_spans import IntervalSpansItem
 from ecgviewer.gui.measurements_panel import (
@@ -18,13 +19,7 @@ from ecgviewer.gui.measurements_panel import (
     MeasurementsPanel,
 )
 from ecgviewer.gui.median_beat_view import MedianBeatView, ms_to_mm
-from ecgviewer.inference.result import (
-    PLACEHOLDER_WARNING,
-    IntervalEstimate,
-    PredictionResult,
-    qtc_bazett_ms,
-    qtc_fridericia_ms,
-)
+from ecgviewer.inference.result import PLACEHOLDER_WARNING, IntervalEstimate, PredictionResult
 
 pytestmark = pytest.mark.gui
 

@@ -47,6 +47,13 @@ def test_every_export_writes_a_complete_file(analysed_window, qtbot, tmp_path):
     prediction = w.analysis.controller.prediction
     assert doc["measurements"]["qt_ms"]["model"] == pytest.approx(prediction["qt_ms"].value)
     assert doc["filters"] == "HP 0.5 Hz, LP 40 Hz"
+    # the document of the published analysis, as ``ecgviewer analyze`` writes it
+    qtbot.waitUntil(lambda: not w.analysis.controller.is_busy, timeout=LOAD_TIMEOUT_MS)
+    doc = json.loads(_export(qtbot, w, "json", tmp_path / "m.json").read_text(encoding="utf-8"))
+    want = w.analysis.controller.analysis.document(filters=w.filters_text())
+    assert {k: v for k, v in doc.items() if k != "created"} == {
+        k: v for k, v in want.items() if k != "created"
+    }
     with open(_export(qtbot, w, "csv", tmp_path / "m.csv"), newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 1 and float(rows[0]["qt_ms_model"]) == pytest.approx(

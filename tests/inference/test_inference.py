@@ -154,7 +154,7 @@ def test_heteroscedastic_checkpoint_gives_sigma(tmp_path: Path, ptbxl_records: l
 
 def test_import_does_not_load_torch() -> None:
     code = (
-        "import sys, ecgviewer.inference, ecgviewer.inference.cli, ecgviewer.core;"
+        "import sys, ecgviewer.inference, ecgviewer.analysis.cli, ecgviewer.core;"
         "from ecgviewer.inference import Predictor; Predictor('resnet1d');"
         "assert 'torch' not in sys.modules, 'torch imported'"
     )

@@ -13,10 +13,10 @@ import jsonschema
 import pytest
 
 from ecgviewer.core.beats import analyze_beats
+from ecgviewer.core.qtc import qtc_bazett_ms
 from ecgviewer.core.readers import read_record
 from ecgviewer.core.record import VendorMeasurements
 from ecgviewer.inference.predictor import Predictor
-from ecgviewer.inference.result import qtc_bazett_ms
 from ecgviewer.report.measurements import (
     ROWS,
     SCHEMA_VERSION,

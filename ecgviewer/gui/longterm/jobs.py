@@ -116,7 +116,7 @@ def read_paper_page(rec: LongRecord, request: PaperRequest, job: Job | None = No
     padded = rec.read(lo, request.stop + pad)
     a = request.start - lo
     b = a + (min(request.stop, rec.n_samples) - request.start)
-    shown = filtered_record(padded, request.filters, job)
+    shown = filtered_record(padded, request.filters, None if job is None else (lambda: job.cancelled))
     return PaperPage(request, crop(padded, a, b), crop(shown, a, b))
 
 

@@ -8,13 +8,18 @@ Pipeline
    ``OUTDIR`` is taken as input.
 2. **Prepare** (worker processes, ``--workers N``): read the file, cut and scale
    the model's windows (:func:`~ecgviewer.inference.preprocess.prepare_windows`)
-   and run the classical median-beat measurement.
+   and run the classical median-beat measurement
+   (:func:`~ecgviewer.analysis.pipeline.classical_analysis`).
 3. **Predict** (this process): the windows of many records go through the model
    together, in batches (on the GPU when there is one); then, with a statement
    classifier, the same windows (or its own, when its input differs) through the
    classifier. A classifier failure on one record is logged (stage
    ``classifier``) and its outputs are written without statements.
-4. **Write**: the per-file JSON document (and a state file) here; the per-file
+4. **Assemble** each record's :class:`~ecgviewer.analysis.pipeline.RecordAnalysis`
+   with :func:`~ecgviewer.analysis.pipeline.record_analysis` and its document with
+   :meth:`~ecgviewer.analysis.pipeline.RecordAnalysis.document`: the same code as
+   ``ecgviewer analyze FILE`` (one record at a time), so both give the same document.
+5. **Write**: the per-file JSON document (and a state file) here; the per-file
    PDF report in a worker process; ``measurements.csv`` (all finished records)
    and ``errors.csv`` (file, stage, reason) every few seconds and at the end.
 
@@ -52,7 +57,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ecgviewer.analysis.errors import reason
+from ecgviewer.analysis.pipeline import DEFAULT_MODEL, classical_analysis, record_analysis
+from ecgviewer.core.errors import EcgReadError
+from ecgviewer.core.filters import FilterSettings, filtered_record
 from ecgviewer.core.io_utils import atomic_write, atomic_write_bytes, remove_stale_temp_files
+from ecgviewer.core.readers.wfdb_reader import header_path
+from ecgviewer.inference.errors import PredictionError
+from ecgviewer.models.checkpoint import CheckpointError, read_meta
+from ecgviewer.report.measurements import SCHEMA_VERSION, ClassificationFailure, csv_text
 
 #: What ``--report`` accepts.
 REPORT_KINDS: tuple[str, ...] = ("pdf", "json", "csv")
@@ -211,9 +224,7 @@ def prepare_job(
     classifier's windows when it takes another input (``class_spec``), or the
     reason they could not be made (str); None when ``class_spec`` is None.
     """
-    from ecgviewer.core.errors import EcgReadError
-    from ecgviewer.core.readers import read_record
-    from ecgviewer.inference.errors import PredictionError
+    from ecgviewer.core.readers import read_record  # the readers and scipy: in the worker
     from ecgviewer.inference.preprocess import prepare_windows
 
     try:
@@ -233,15 +244,8 @@ def prepare_job(
         try:
             class_windows = prepare_windows(record, **class_spec)
         except Exception as exc:  # the intervals still count
-            class_windows = str(exc) if isinstance(exc, PredictionError) else f"{type(exc).__name__}: {exc}"
-    analysis = None
-    if classical:
-        from ecgviewer.core.beats import analyze_beats
-
-        try:
-            analysis = analyze_beats(record)
-        except Exception:  # the classical column stays empty; the model result still counts
-            analysis = None
+            class_windows = reason(exc)
+    analysis = classical_analysis(record) if classical else None  # None: the classical column stays empty
     if keep:
         _cache_put(path, record)
     return "ok", (record, windows, analysis, class_windows)
@@ -259,9 +263,7 @@ def report_job(
 ) -> tuple[str, Any]:
     """Render one PDF report (``record`` None: the one this worker prepared). Returns ``("ok", pages)``."""
     try:
-        from ecgviewer.core.filters import FilterSettings
-        from ecgviewer.gui.jobs import filtered_record
-        from ecgviewer.report.pdf import ReportOptions, render_report
+        from ecgviewer.report.pdf import ReportOptions, render_report  # Qt: only in a process that draws
 
         if record is None:
             record = _CACHE.pop(path, None)
@@ -280,6 +282,11 @@ def report_job(
         return "ok", info.n_pages
     except Exception as exc:
         return "report", f"{type(exc).__name__}: {exc}"
+
+
+def _wire(pool: Any, *values: Any) -> tuple[Any, ...]:
+    """``values`` as a job takes them: :func:`pack`-ed for another process, as they are in this one."""
+    return tuple(pack(v) for v in values) if pool is not None else values
 
 
 def _noop() -> None:
@@ -304,7 +311,7 @@ class BatchConfig:
     out_dir: Path
     reports: tuple[str, ...] = ("json", "csv")
     recursive: bool = False
-    model: str = "resnet1d"
+    model: str = DEFAULT_MODEL
     device: str = "auto"
     workers: int = 2
     force: bool = False
@@ -355,8 +362,6 @@ def _output_path(out_dir: Path, key: str, kind: str) -> Path:
 
 
 def _source_id(path: Path) -> dict[str, Any]:
-    from ecgviewer.core.readers.wfdb_reader import header_path
-
     p = header_path(path) if path.suffix.lower() in ("", ".hea", ".dat") else path
     p = p if p.exists() else path
     st = p.stat()
@@ -367,8 +372,6 @@ def classifier_identity(classifier: Any) -> dict[str, str] | None:
     """``{"name", "sha256"}`` of a classifier (from its JSON, without loading it), None for none."""
     if classifier is None:
         return None
-    from ecgviewer.models.checkpoint import read_meta
-
     return {"name": classifier.model_name, "sha256": read_meta(classifier.checkpoint_path).weights_sha256}
 
 
@@ -380,8 +383,6 @@ def load_finished(
     Done means: same source file, every output in ``per_file`` written, the same
     ``classifier`` (:func:`classifier_identity`) and the current schema version.
     """
-    from ecgviewer.report.measurements import SCHEMA_VERSION
-
     state = _state_path(out_dir, item.key)
     try:
         data = json.loads(state.read_text(encoding="utf-8"))
@@ -401,8 +402,6 @@ def load_finished(
 def _write_csvs(
     out_dir: Path, docs: dict[str, dict[str, Any]], errors: list[tuple[str, str, str]], csv_on: bool
 ):
-    from ecgviewer.report.measurements import csv_text
-
     if csv_on:
         atomic_write_bytes(
             out_dir / MEASUREMENTS_CSV, csv_text(docs[k] for k in sorted(docs)).encode("utf-8")
@@ -451,6 +450,10 @@ def run_batch(
 ) -> BatchSummary:
     """Run the batch described by ``config`` with a :class:`~ecgviewer.inference.Predictor`.
 
+    The networks see the windows of many records together (``config.batch_size``
+    windows per batch); each record's result is then assembled and written as in
+    ``ecgviewer analyze FILE`` (:func:`~ecgviewer.analysis.pipeline.record_analysis`).
+
     The predictor (and the optional statement ``classifier``, a
     :class:`~ecgviewer.inference.Classifier`) is loaded here (if it is not yet)
     while the worker processes start.
@@ -465,9 +468,6 @@ def run_batch(
         The classifier's checkpoint cannot be read or loaded.
     """
     from tqdm import tqdm
-
-    from ecgviewer.models.checkpoint import CheckpointError
-    from ecgviewer.report.measurements import ClassificationFailure, measurement_document
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
     t_start, cpu_start = time.perf_counter(), time.process_time()
@@ -520,8 +520,6 @@ def run_batch(
         class_spec = None  # the classifier takes the interval model's windows
     filters_text = None
     if any(f is not None for f in config.filters_hz):
-        from ecgviewer.core.filters import FilterSettings
-
         filters_text = FilterSettings(*config.filters_hz).describe()
     bar = tqdm(
         total=len(todo),
@@ -576,7 +574,7 @@ def run_batch(
         return status, (unpack(value) if status == "ok" and pool is not None else value)
 
     def classify(batch: list[tuple[InputFile, Any, Any, Any, Any]], results: list[Any]) -> list[Any]:
-        """Per item: None (no classifier or no intervals), a result, or a ClassificationFailure."""
+        """Per item: None (no classifier or no intervals), a result, a failure or the exception it raised."""
         out: list[Any] = [None] * len(batch)
         if classifier is None:
             return out
@@ -589,9 +587,7 @@ def run_batch(
             else:
                 run.append((i, windows if class_windows is None else class_windows))
         for (i, _w), got in zip(run, classifier.classify_windows([w for _, w in run])):
-            out[i] = (
-                ClassificationFailure(classifier.model_name, str(got)) if isinstance(got, Exception) else got
-            )
+            out[i] = got
         return out
 
     def run_model() -> None:
@@ -599,15 +595,22 @@ def run_batch(
         batch, ready = ready, []
         results = predictor.predict_windows([w for _, _, w, _, _ in batch])
         classifications = classify(batch, results)
-        for (item, record, _w, analysis, _cw), res, cls in zip(batch, results, classifications):
-            if isinstance(res, Exception):
-                fail(item, "model", str(res))
+        for (item, record, _w, classical, _cw), res, cls in zip(batch, results, classifications):
+            analysis = record_analysis(  # the same assembly as analyze_record's
+                record,
+                classical=classical,
+                prediction=res,
+                classification=cls,
+                classifier_name=None if classifier is None else classifier.model_name,
+                source=str(item.path),
+            )
+            if analysis.prediction is None:
+                fail(item, "model", analysis.interval_error or "no result")
                 continue
-            if isinstance(cls, ClassificationFailure):  # the intervals are written all the same
-                errors.append((str(item.path), "classifier", " ".join(cls.message.split())))
+            if analysis.classification_error is not None:  # the intervals are written all the same
+                errors.append((str(item.path), "classifier", " ".join(analysis.classification_error.split())))
                 summary.not_classified += 1
-            doc = measurement_document(record, res, analysis, classification=cls, filters=filters_text)
-            doc["record"]["file"] = str(item.path)
+            doc = analysis.document(filters=filters_text)
             if "json" in per_file:
                 with atomic_write(_output_path(out_dir, item.key, "json"), "w") as fh:
                     json.dump(doc, fh, indent=2)
@@ -615,10 +618,16 @@ def run_batch(
             if pdf_on:
                 pdf_path = _output_path(out_dir, item.key, "pdf")
                 pdf_path.parent.mkdir(parents=True, exist_ok=True)
-                args = (str(item.path), str(pdf_path), None if pool is not None else record)
-                args += (pack(res), pack(analysis)) if pool is not None else (res, analysis)
-                args += (dict(config.report_options), tuple(config.filters_hz))
-                f = submit(report_job, *args, pack(cls) if pool is not None else cls)
+                f = submit(
+                    report_job,
+                    str(item.path),
+                    str(pdf_path),
+                    None if pool is not None else record,
+                    *_wire(pool, analysis.prediction, analysis.classical),
+                    dict(config.report_options),
+                    tuple(config.filters_hz),
+                    *_wire(pool, analysis.classification),
+                )
                 reporting[f] = (item, doc)
             else:
                 finish(item, doc)

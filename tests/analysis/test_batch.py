@@ -15,8 +15,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from ecgviewer.analysis.batch import STATE_DIR, discover
 from ecgviewer.cli import main
-from ecgviewer.inference.batch import STATE_DIR, discover
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "docs" / "measurements.schema.json").read_text(encoding="utf-8"))

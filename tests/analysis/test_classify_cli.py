@@ -11,9 +11,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from ecgviewer.analysis.batch import STATE_DIR
 from ecgviewer.cli import main
 from ecgviewer.core.readers import read_record
-from ecgviewer.inference.batch import STATE_DIR
 from ecgviewer.inference.classifier import BUNDLED_CLASSIFIERS, Classifier
 from ecgviewer.resources import checkpoints_dir, installed_checkpoints
 
@@ -126,11 +126,15 @@ def test_single_file_mode_and_bad_classifiers(
     assert main(["analyze", *files, "--classifier", str(tiny_classifier), "--device", "cpu", "--json"]) == 0
     entries = json.loads(capsys.readouterr().out)
     want = _direct(tiny_classifier, inputs)
+    assert [e["record"]["file"] for e in entries] == files
     for e in entries:
+        jsonschema.validate(e, SCHEMA)
         k = e["classification"]
-        assert [c["probability"] for c in k["classes"]] == pytest.approx(want[Path(e["file"]).stem], abs=1e-4)
+        assert k["name"] == "tiny_cls" and k["trained"] is False and k["warning"]
+        stem = Path(e["record"]["file"]).stem
+        assert [c["probability"] for c in k["classes"]] == pytest.approx(want[stem], abs=1e-4)
         assert k["statements"] == [c["name"] for c in k["classes"] if c["probability"] >= c["threshold"]]
-        assert e["qt_ms"] > 0  # the intervals are there too
+        assert e["measurements"]["qt_ms"]["model"] > 0  # the intervals are there too
     assert main(["analyze", files[0], "--classifier", str(tiny_classifier), "--device", "cpu"]) == 0
     text = capsys.readouterr().out
     assert "statements: " in text and "decision support only" in text and "UNTRAINED" in text
@@ -144,9 +148,9 @@ def test_single_file_mode_and_bad_classifiers(
     captured = capsys.readouterr()
     [entry] = json.loads(captured.out)
     if installed_checkpoints(BUNDLED_CLASSIFIERS):
-        assert entry["classification"]["model"] == installed_checkpoints(BUNDLED_CLASSIFIERS)[0]
+        assert entry["classification"]["name"] == installed_checkpoints(BUNDLED_CLASSIFIERS)[0]
     else:
-        assert "classification" not in entry
+        assert entry["classification"] is None
         assert "no statement classifier installed" in captured.err
     assert main(["analyze", files[0], "--device", "cpu", "--json", "--classifier", "none"]) == 0
-    assert "classification" not in json.loads(capsys.readouterr().out)[0]
+    assert json.loads(capsys.readouterr().out)[0]["classification"] is None

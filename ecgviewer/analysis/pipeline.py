@@ -1,0 +1,477 @@
+"""Analyse one record: classical beats, the interval model, the statement classifier (Qt-free).
+
+This is the one "analyse one record" pipeline of ecgviewer: the viewer's
+:class:`~ecgviewer.gui.analysis.AnalysisController` runs :func:`analyze_record`
+on a worker thread, ``ecgviewer analyze FILE`` runs it per file, and the batch
+engine (:mod:`ecgviewer.analysis.batch`), which batches the network windows of
+many records, assembles each record's result with the same
+:func:`record_analysis` and writes the same document
+(:meth:`RecordAnalysis.document`, i.e.
+:func:`ecgviewer.report.measurements.measurement_document`).
+
+Stages
+------
+:data:`STAGES` run in order:
+
+1. ``"classical"``: the median-beat measurement
+   (:func:`ecgviewer.core.beats.analyze_beats`); a failure gives None (logged).
+2. ``"intervals"``: the interval model (:class:`~ecgviewer.inference.Predictor`).
+3. ``"classification"``: the statement classifier, when one is chosen; after the
+   intervals, so they are reported first. A classifier failure never costs the
+   intervals, and an interval failure does not stop the classifier.
+
+Each stage reports through ``on_event``: :class:`StageStarted`, then any number
+of :class:`StageProgress`, then :class:`StageFinished` (its value) or
+:class:`StageFailed` (a user-facing message). A failed stage does not raise.
+
+Adding a stage (e.g. per-beat wave delineation): a field on
+:class:`RecordAnalysis`, a ``_run_<stage>(run)`` function that fills it, its
+name in :data:`STAGES` and the function in ``_RUNNERS``; callers that listen to
+events see it without change.
+
+Cancellation
+------------
+``should_stop()`` is checked before each stage and between network batches;
+when it returns True, :func:`analyze_record` raises :class:`AnalysisCancelled`
+(nothing is returned, no further events are sent).
+
+Torch and scipy are imported on first use only (by the stages), so this module
+can be imported while the viewer starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ecgviewer.analysis.errors import AnalysisCancelled, error_message, is_user_error, reason
+from ecgviewer.analysis.models import ModelSet
+from ecgviewer.inference.errors import PredictionCancelled
+from ecgviewer.report.measurements import ClassificationFailure, measurement_document
+from ecgviewer.resources import default_checkpoint
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from ecgviewer.core.beats import BeatAnalysis
+    from ecgviewer.core.record import EcgRecord
+    from ecgviewer.inference.classifier import ClassificationResult
+    from ecgviewer.inference.result import PredictionResult
+    from ecgviewer.models.checkpoint import CheckpointMeta
+
+log = logging.getLogger(__name__)
+
+#: The stages of :func:`analyze_record`, in the order they run.
+STAGES: tuple[str, ...] = ("classical", "intervals", "classification")
+#: The interval model used when none is chosen.
+DEFAULT_MODEL: str = default_checkpoint("intervals") or "resnet1d"
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """What :func:`analyze_record` runs.
+
+    Parameters
+    ----------
+    model
+        Interval model: bundled name (:func:`ecgviewer.resources.bundled_checkpoints`) or checkpoint path.
+    classifier
+        Statement classifier: bundled name or classification checkpoint path; None: no classification.
+    device
+        ``"auto"`` (cuda > mps > cpu), ``"cpu"``, ``"cuda"`` or ``"mps"``.
+    stride_s
+        Hop between the windows of records longer than one window; None: the models' default (5 s).
+    batch_size
+        Windows per forward pass (small in the viewer: smooth progress, quick cancellation).
+    classical
+        Run the classical median-beat measurement.
+    """
+
+    model: str = DEFAULT_MODEL
+    classifier: str | None = None
+    device: str = "auto"
+    stride_s: float | None = None
+    batch_size: int = 32
+    classical: bool = True
+
+
+# -- events ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StageStarted:
+    """A stage (one of :data:`STAGES`) starts."""
+
+    stage: str
+
+
+@dataclass(frozen=True)
+class StageProgress:
+    """``done`` of ``total`` network windows of a stage are through."""
+
+    stage: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class StageFinished:
+    """A stage ended with ``value``.
+
+    ``value``: the :class:`~ecgviewer.core.beats.BeatAnalysis` (or None when the
+    classical measurement failed) for ``"classical"``, the
+    :class:`~ecgviewer.inference.PredictionResult` for ``"intervals"``, the
+    :class:`~ecgviewer.inference.ClassificationResult` for ``"classification"``.
+    ``analysis``: every result so far (the later stages' fields as in ``previous``, else empty).
+    """
+
+    stage: str
+    value: Any
+    analysis: RecordAnalysis | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class StageFailed:
+    """A stage failed: ``message`` is one user-facing line, ``error`` the exception.
+
+    ``analysis``: every result so far, this stage's failure included.
+    """
+
+    stage: str
+    message: str
+    error: BaseException
+    analysis: RecordAnalysis | None = field(default=None, repr=False)
+
+
+#: What ``on_event`` receives.
+AnalysisEvent = StageStarted | StageProgress | StageFinished | StageFailed
+
+
+# -- the result ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RecordAnalysis:
+    """Everything the analysis found for one record.
+
+    Attributes
+    ----------
+    record
+        The analysed record (unfiltered).
+    classical
+        The classical median-beat measurement, or None (not run or failed).
+    prediction
+        The interval model's result, or None (not run or failed).
+    interval_error
+        Why the interval model gave no result (one line), else None.
+    classification
+        The classifier's result, a :class:`~ecgviewer.report.measurements.ClassificationFailure`
+        (why it failed), or None when no classifier ran.
+    classifier_meta
+        Checkpoint metadata (training data, metrics) of the classifier behind ``classification``.
+    timings_s
+        Wall time per stage, seconds (not part of the document, not compared).
+    source
+        The file the record came from, as given (the document's ``record.file``); None: the
+        record's own ``source_path``.
+    """
+
+    record: EcgRecord
+    classical: BeatAnalysis | None = None
+    prediction: PredictionResult | None = None
+    interval_error: str | None = None
+    classification: ClassificationResult | ClassificationFailure | None = None
+    classifier_meta: CheckpointMeta | None = field(default=None, compare=False)
+    timings_s: Mapping[str, float] = field(default_factory=dict, compare=False)
+    source: str | None = None
+
+    @property
+    def classification_result(self) -> ClassificationResult | None:
+        """The classifier's result, None when it failed or did not run."""
+        c = self.classification
+        return None if c is None or isinstance(c, ClassificationFailure) else c
+
+    @property
+    def classification_error(self) -> str | None:
+        """Why the classifier failed (one line), None when it did not fail."""
+        c = self.classification
+        return c.message if isinstance(c, ClassificationFailure) else None
+
+    def document(self, *, filters: str | None = None, created: dt.datetime | None = None) -> dict[str, Any]:
+        """The measurement document of this analysis (see :func:`analysis_document`)."""
+        return analysis_document(self, filters=filters, created=created)
+
+
+def analysis_document(
+    analysis: RecordAnalysis, *, filters: str | None = None, created: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The JSON-ready measurement document of ``analysis``: what every export writes.
+
+    :func:`ecgviewer.report.measurements.measurement_document` of its record and
+    results, ``record.file`` set to :attr:`RecordAnalysis.source` when given.
+
+    Parameters
+    ----------
+    analysis
+        The analysis.
+    filters
+        Display filters of the accompanying report (``FilterSettings.describe``), if any.
+    created
+        Time stamp (default: now, UTC); the only value that differs between two
+        documents of the same analysis.
+    """
+    doc = measurement_document(
+        analysis.record,
+        analysis.prediction,
+        analysis.classical,
+        classification=analysis.classification,
+        filters=filters,
+        created=created,
+    )
+    if analysis.source is not None:
+        doc["record"]["file"] = analysis.source
+    return doc
+
+
+def checkpoint_name(choice: str | Path) -> str:
+    """The name a checkpoint is reported under: ``"ptbxl_crnn"`` as is, ``"/x/my.json"`` -> ``"my"``."""
+    return Path(choice).name.removesuffix(".safetensors").removesuffix(".json")
+
+
+def record_analysis(
+    record: EcgRecord,
+    *,
+    classical: BeatAnalysis | None = None,
+    prediction: PredictionResult | BaseException | None = None,
+    interval_error: str | None = None,
+    classification: ClassificationResult | ClassificationFailure | BaseException | None = None,
+    classifier_name: str | None = None,
+    classifier_meta: CheckpointMeta | None = None,
+    timings_s: Mapping[str, float] | None = None,
+    source: str | None = None,
+) -> RecordAnalysis:
+    """Assemble a :class:`RecordAnalysis` from stage results, exceptions standing for failures.
+
+    Used by :func:`analyze_record` and by the batch engine, so a record gives the
+    same result (and document) either way.
+
+    Parameters
+    ----------
+    prediction
+        The interval result, or the exception the interval model raised.
+    interval_error
+        Why the interval model failed, when ``prediction`` is None for that reason.
+    classification
+        The classifier's result, a ready failure, or the exception it raised
+        (reported under ``classifier_name``).
+    """
+    if isinstance(prediction, BaseException):
+        interval_error, prediction = reason(prediction), None
+    if isinstance(classification, BaseException):
+        classification = ClassificationFailure(classifier_name or "classifier", reason(classification))
+    if isinstance(classification, ClassificationFailure):
+        classifier_meta = None
+    return RecordAnalysis(
+        record=record,
+        classical=classical,
+        prediction=prediction,
+        interval_error=interval_error,
+        classification=classification,
+        classifier_meta=classifier_meta,
+        timings_s=dict(timings_s or {}),
+        source=source,
+    )
+
+
+def classical_analysis(record: EcgRecord) -> BeatAnalysis | None:
+    """The classical median-beat measurement of ``record``, or None when it fails (logged at INFO)."""
+    from ecgviewer.core.beats import analyze_beats  # scipy: on first use
+
+    try:
+        return analyze_beats(record)
+    except Exception as exc:  # the model results still count
+        log.info("classical beat analysis failed: %s: %s", type(exc).__name__, exc, exc_info=True)
+        return None
+
+
+# -- the run -------------------------------------------------------------------------------------
+@dataclass
+class _Run:
+    """One :func:`analyze_record` call: its inputs and what the stages found so far."""
+
+    record: EcgRecord
+    options: AnalysisOptions
+    models: ModelSet
+    emit: Callable[[AnalysisEvent], None]
+    should_stop: Callable[[], bool]
+    values: dict[str, Any]
+    source: str | None = None
+
+    def snapshot(self) -> RecordAnalysis:
+        """The results so far."""
+        v = self.values
+        return record_analysis(
+            self.record,
+            classical=v.get("classical"),
+            prediction=v.get("prediction"),
+            interval_error=v.get("interval_error"),
+            classification=v.get("classification"),
+            classifier_name=v.get("classifier_name"),
+            classifier_meta=v.get("classifier_meta"),
+            timings_s=v.get("timings_s"),
+            source=self.source,
+        )
+
+    def finished(self, stage: str, value: Any) -> None:
+        self.emit(StageFinished(stage, value, self.snapshot()))
+
+    def failed(self, stage: str, exc: BaseException, message: str) -> None:
+        self.emit(StageFailed(stage, message, exc, self.snapshot()))
+
+    def check(self) -> None:
+        if self.should_stop():
+            raise AnalysisCancelled("analysis cancelled")
+
+    def progress(self, stage: str) -> Callable[[int, int], None]:
+        return lambda done, total: self.emit(StageProgress(stage, int(done), int(total)))
+
+
+def _run_classical(run: _Run) -> None:
+    if not run.options.classical:
+        return
+    run.emit(StageStarted("classical"))
+    run.values["classical"] = value = classical_analysis(run.record)
+    run.finished("classical", value)
+
+
+def _run_intervals(run: _Run) -> None:
+    o = run.options
+    run.emit(StageStarted("intervals"))
+    try:
+        predictor = run.models.predictor(o.model, o.device, stride_s=o.stride_s, batch_size=o.batch_size)
+        run.check()
+        prediction = predictor.predict(
+            run.record, progress=run.progress("intervals"), should_stop=run.should_stop
+        )
+    except PredictionCancelled:
+        raise AnalysisCancelled("analysis cancelled") from None
+    except Exception as exc:
+        log.info("analysis failed: %s", exc, exc_info=not is_user_error(exc))
+        run.values["prediction"], run.values["interval_error"] = None, reason(exc)
+        run.failed("intervals", exc, error_message(exc))
+    else:
+        run.values["prediction"], run.values["interval_error"] = prediction, None
+        run.finished("intervals", prediction)
+
+
+def _run_classification(run: _Run) -> None:
+    o = run.options
+    if o.classifier is None:
+        run.values["classification"] = run.values["classifier_meta"] = None
+        return
+    run.emit(StageStarted("classification"))
+    run.values["classifier_name"] = checkpoint_name(o.classifier)
+    try:
+        clf = run.models.classifier(o.classifier, o.device, stride_s=o.stride_s, batch_size=o.batch_size)
+        run.check()
+        result = clf.classify(
+            run.record, progress=run.progress("classification"), should_stop=run.should_stop
+        )
+    except PredictionCancelled:
+        raise AnalysisCancelled("analysis cancelled") from None
+    except Exception as exc:
+        log.info("classification failed: %s", exc, exc_info=not is_user_error(exc))
+        run.values["classification"] = exc
+        run.failed("classification", exc, error_message(exc, classifier=True))
+    else:
+        run.values["classification"], run.values["classifier_meta"] = result, clf.meta
+        run.finished("classification", result)
+
+
+#: Stage name -> the function that runs it (see the module notes on adding a stage).
+_RUNNERS: dict[str, Callable[[_Run], None]] = {
+    "classical": _run_classical,
+    "intervals": _run_intervals,
+    "classification": _run_classification,
+}
+
+
+def analyze_record(
+    record: EcgRecord,
+    options: AnalysisOptions | None = None,
+    *,
+    models: ModelSet | None = None,
+    on_event: Callable[[AnalysisEvent], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    stages: tuple[str, ...] = STAGES,
+    previous: RecordAnalysis | None = None,
+    source: str | None = None,
+) -> RecordAnalysis:
+    """Run the analysis :data:`STAGES` on ``record`` (see the module notes).
+
+    Parameters
+    ----------
+    record
+        The record, unfiltered.
+    options
+        Models, device and what to run (default :class:`AnalysisOptions`).
+    models
+        Where the networks come from (loaded on first use and kept); pass the
+        same :class:`~ecgviewer.analysis.models.ModelSet` to analyse many records.
+        Default: a new one, used for this call only.
+    on_event
+        Called (on this thread) with every :class:`StageStarted`,
+        :class:`StageProgress`, :class:`StageFinished` and :class:`StageFailed`.
+    should_stop
+        Checked before each stage and network batch (cancellation).
+    stages
+        The stages to run (a subset of :data:`STAGES`; they run in :data:`STAGES` order).
+    previous
+        An earlier analysis of the same record whose results stand for the stages not run
+        (e.g. classify again with another classifier, keeping the intervals).
+    source
+        The file the record came from, as given (:attr:`RecordAnalysis.source`).
+
+    Returns
+    -------
+    RecordAnalysis
+        The results, failures included (a failed stage does not raise).
+
+    Raises
+    ------
+    AnalysisCancelled
+        ``should_stop()`` returned True.
+    """
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        raise ValueError(f"unknown stage(s) {sorted(unknown)} (known: {', '.join(STAGES)})")
+    values: dict[str, Any] = {}
+    if previous is not None:
+        values = {
+            "classical": previous.classical,
+            "prediction": previous.prediction,
+            "classification": previous.classification,
+            "classifier_meta": previous.classifier_meta,
+        }
+        if previous.interval_error is not None:
+            values["interval_error"] = previous.interval_error
+        source = source if source is not None else previous.source
+    timings = dict(previous.timings_s) if previous is not None else {}
+    values["timings_s"] = timings
+    run = _Run(
+        record,
+        options or AnalysisOptions(),
+        models if models is not None else ModelSet(),
+        on_event or (lambda event: None),
+        should_stop or (lambda: False),
+        values,
+        source,
+    )
+    for stage in STAGES:
+        if stage not in stages:
+            continue
+        run.check()
+        t0 = time.perf_counter()
+        _RUNNERS[stage](run)
+        timings[stage] = time.perf_counter() - t0
+    return run.snapshot()
