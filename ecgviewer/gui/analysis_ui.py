@@ -19,6 +19,7 @@ from ecgviewer.gui.measurements_panel import MeasurementsPanel
 from ecgviewer.resources import checkpoints_dir, installed_checkpoints
 
 if TYPE_CHECKING:
+    from ecgviewer.analysis import RecordAnalysis
     from ecgviewer.gui.main_window import MainWindow
     from ecgviewer.layout.paper import Segment
 
@@ -68,7 +69,7 @@ class AnalysisUi(QObject):
         c.failed.connect(p.set_error)
         c.failed.connect(lambda msg: w.statusBar().showMessage(msg, 8000))
         c.cleared.connect(p.clear)
-        c.cleared.connect(self._clear_spans)
+        c.analysisChanged.connect(self._on_analysis)
         p.analyzeRequested.connect(self.analyze)
         p.cancelRequested.connect(c.cancel)
         p.modelChanged.connect(self.set_model)
@@ -199,23 +200,21 @@ class AnalysisUi(QObject):
 
     def _on_classical(self, analysis) -> None:
         self.panel.set_classical(analysis)
-        self.spans.set_beats(analysis.beats if analysis is not None else None)
-        self._update_span_intervals()
 
     def _on_prediction(self, result) -> None:
         self.panel.set_prediction(result)
-        self._update_span_intervals()
 
-    def _update_span_intervals(self) -> None:
-        classical = self.controller.classical
+    def _on_analysis(self, analysis: RecordAnalysis | None) -> None:
+        """The published analysis changed: the spans show its beats and intervals (None: cleared)."""
+        classical = analysis.classical if analysis is not None else None
+        self.spans.set_beats(classical.beats if classical is not None else None)
+        if analysis is None:
+            self.spans.setVisible(False)
+            return
         self.spans.set_intervals_from(
-            self.controller.prediction, classical.intervals if classical is not None else None
+            analysis.prediction, classical.intervals if classical is not None else None
         )
         self._place_spans()
-
-    def _clear_spans(self) -> None:
-        self.spans.set_beats(None)
-        self.spans.setVisible(False)
 
     def _rhythm_segment(self) -> Segment | None:
         """The longest drawn piece of lead II (the rhythm strip), else the longest piece of any lead."""
