@@ -324,7 +324,11 @@ def read_csv(path: Path, fs_hz: float | None = None, units=None, lead_names=None
             )  # fmt: skip
     except (ValueError, pd.errors.ParserError) as exc:
         message = re.sub(r"line (\d+)", lambda m: f"line {int(m.group(1)) + start}", _flatten(exc))
-        message = message.replace("Error tokenizing data. C error: ", "")
+        message = re.sub(
+            r"Error tokenizing data\. C error: Expected (\d+) fields in (line \d+), saw (\d+)",
+            r"\2 has \3 fields, not \1",
+            message,
+        )
         raise EcgReadError(path, f"cannot read the data rows: {message}") from None
     if frame.shape[0] < 2:
         raise EcgReadError(path, "fewer than two data rows")
