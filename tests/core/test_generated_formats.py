@@ -319,6 +319,31 @@ def test_csv_device_export_with_preamble(ptbxl_wfdb, tmp_path):
     assert rec.metadata["Patient ID"] == "0042"
 
 
+@pytest.mark.parametrize(
+    "preamble",
+    [
+        (
+            "Sample rate,500 Hz,,,,,,,,,,",
+            "Gain,2048,,,,,,,,,,",
+            "Operator,Dr X,,,,,,,,,,",
+        ),  # spreadsheet padding
+        ("# fs = 500", "# gain (counts/mV) = 2048"),
+        ("Sampling frequency: 0.5 kHz", "Resolution: 0.48828125 uV/digit"),
+        ("[Header]", "fs_hz;500", "Gain (adu/mV);2048", "[Data]"),
+    ],
+)
+def test_csv_preamble_spellings(ptbxl_wfdb, tmp_path, preamble):
+    path = tmp_path / "export.csv"
+    delim = ";" if "fs_hz;500" in preamble else ","
+    counts = write_preamble_csv(
+        path, ptbxl_wfdb.p_signal.T[:, :1500], ptbxl_wfdb.sig_name, preamble, delim=delim
+    )
+    assert detect_format(path).name == "csv"
+    rec = read_record(path)
+    assert rec.fs_hz == 500 and rec.lead_names == STANDARD_LEADS and rec.warnings == ()
+    np.testing.assert_allclose(rec.signals, counts.T / 2048.0, rtol=1e-6, atol=1e-7)
+
+
 def test_tsv_headerless_with_leads_line_step_and_baseline(ptbxl_wfdb, tmp_path):
     path = tmp_path / "export.tsv"
     preamble = ("# exported by a Holter tool", "Sampling frequency\t1 kHz", "Resolution (uV/digit): 5",
