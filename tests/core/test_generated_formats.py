@@ -98,16 +98,18 @@ def _section(sec_id: int, body: bytes) -> bytes:
 def write_scp(path, counts: np.ndarray, fs: int, leads: list[str], avm_nv: int, first: int = 1, last=None):
     """SCP-ECG (EN 1064) with rhythm data uncompressed (no section 2, no differences): sections 0, 1, 3, 6.
 
-    ``first``/``last`` are the sample numbers section 3 declares for every lead (the standard:
-    1 and the number of samples).
+    ``first``/``last`` are the sample numbers section 3 declares for every lead, or one per lead
+    (the standard: 1 and the number of samples).
     """
     n_leads, n = counts.shape
     last = n if last is None else last
+    firsts = list(first) if np.ndim(first) else [first] * n_leads
+    lasts = list(last) if np.ndim(last) else [last] * n_leads
     code = {name: c for c, name in LEAD_CODES.items()}
     s1 = b"".join([struct.pack("<BH", 0, 9) + b"LOVELACE\0", struct.pack("<BH", 8, 1) + b"\x02",
                    struct.pack("<BH", 255, 0)])  # fmt: skip
     s3 = struct.pack("<BB", n_leads, 0b100) + b"".join(
-        struct.pack("<IIB", first, last, code[x]) for x in leads
+        struct.pack("<IIB", f, e, code[x]) for f, e, x in zip(firsts, lasts, leads)
     )
     s6 = struct.pack("<HHBB", avm_nv, 1_000_000 // fs, 0, 0) + struct.pack(
         f"<{n_leads}H", *([2 * n] * n_leads)
@@ -441,6 +443,17 @@ def test_shared_scp_renumbered_from_zero_equals_the_original(shared_data, tmp_pa
     assert read_record(path).warnings == ()
 
 
+def test_scp_leads_recorded_one_group_after_another(ptbxl, tmp_path):
+    counts = np.round(ptbxl.signals[:, :500] / 0.005).astype(np.int64)
+    starts = [1 + 500 * (k // 3) for k in range(12)]  # a 3-channel cart: I-III, then aVR-aVF, V1-V3, V4-V6
+    path = tmp_path / "groups.scp"
+    write_scp(path, counts, 500, list(ptbxl.lead_names), 5000, first=starts, last=[s + 499 for s in starts])
+    rec = read_record(path)
+    assert rec.n_samples == 2000 and any("different spans" in w for w in rec.warnings)
+    np.testing.assert_allclose(rec.lead("V4")[1500:], counts[9] * 0.005, atol=1e-6)
+    assert not rec.lead("V4")[:1500].any()
+
+
 def test_scp_lead_ending_before_it_starts_is_refused_with_its_reason(ptbxl, shared_data, tmp_path):
     src = shared_data / "formats" / "scp-ecg" / "ecgtoolkit_Example.scp"
     path = tmp_path / "bad.scp"
@@ -452,3 +465,11 @@ def test_scp_lead_ending_before_it_starts_is_refused_with_its_reason(ptbxl, shar
     write_scp(path, counts, 500, list(ptbxl.lead_names), 5000, first=0, last=0)  # one sample per lead
     with pytest.raises(EcgReadError, match="fewer than two samples"):
         read_record(path)
+    # a damaged start far beyond the data: refused before allocating 12 x 16.8 M samples
+    write_scp(path, counts, 500, list(ptbxl.lead_names), 5000, first=[1 << 24] + [1] * 11,
+              last=[(1 << 24) + 99] + [100] * 11)  # fmt: skip
+    with pytest.raises(EcgReadError) as info:
+        read_record(path)
+    assert str(info.value).endswith(
+        "section 3: lead 1 (I) starts at sample 16,777,216, after the 1,200 samples all leads hold together"
+    )

@@ -438,6 +438,14 @@ def read_scp(path: Path, waveform: str = "rhythm", **_options) -> EcgRecord:
     total = max(lengths)
     if total < 2:
         raise EcgReadError(path, f"{kind} data holds fewer than two samples per lead")
+    held = sum(len(x) for x in leads)
+    if total > held:  # leads recorded one group after another at most: the record is no longer than all
+        k = max(range(n_leads), key=lambda i: lengths[i])
+        raise EcgReadError(
+            path,
+            f"section 3: lead {k + 1} ({LEAD_CODES.get(spans[k][2], spans[k][2])}) starts at sample "
+            f"{spans[k][0] - zero_based:,}, after the {held:,} samples all leads hold together",
+        )
     declared = max(n_samples) if kind == "rhythm" else total
     if kind == "rhythm" and zero_based and total == declared - 1:
         pass  # "first 0, last N" for N samples: the last number was the count
