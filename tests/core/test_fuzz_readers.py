@@ -4,7 +4,7 @@ For every fixture in ../shared/data/formats (and files written from PTB-XL: an I
 no ISHNE fixture exists, a CSV device export with a metadata preamble and an SCP-ECG file
 numbering its samples from 0, as found in the wild), hypothesis derives damaged copies and
 each is read through :func:`read_record`. The property: the result is a valid :class:`EcgRecord` or the one
-reader exception :class:`EcgReadError` -- no other exception, no read longer than
+reader exception :class:`EcgReadError` with a one-line message -- no other exception, no read longer than
 :data:`CASE_SECONDS` (a SIGALRM watchdog), and no allocation beyond
 :data:`ALLOC_LIMIT` (the address space is capped at its size plus that during each read,
 so an allocation driven by a false declared size fails and is reported; readers check
@@ -163,6 +163,7 @@ def _check_case(path: Path, rel: str) -> None:
     except EcgReadError as exc:
         # the registry turns MemoryError into this message: here it means the allocation bound was hit
         assert "not enough memory" not in str(exc), f"{rel}: a damaged copy made the reader allocate > limit"
+        assert "\n" not in str(exc) and "\r" not in str(exc), f"{rel}: a read error of several lines: {exc!r}"
         OUTCOMES["EcgReadError"] += 1
     else:
         assert isinstance(rec, EcgRecord)
