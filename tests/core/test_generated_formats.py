@@ -473,3 +473,14 @@ def test_scp_lead_ending_before_it_starts_is_refused_with_its_reason(ptbxl, shar
     assert str(info.value).endswith(
         "section 3: lead 1 (I) starts at sample 16,777,216, after the 1,200 samples all leads hold together"
     )
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-8-sig"])
+def test_csv_preamble_in_latin1_or_with_a_byte_order_mark(tmp_path, encoding):
+    path = tmp_path / "export.csv"
+    rows = "\n".join(f"{i},{-i}" for i in range(-50, 50))
+    path.write_bytes(f"Sampling rate: 250 Hz\nResolution: 5 µV\nI,II\n{rows}\n".encode(encoding))
+    assert detect_format(path).name == "csv"
+    rec = read_record(path)
+    assert rec.fs_hz == 250 and rec.lead_names == ("I", "II") and rec.warnings == ()
+    np.testing.assert_allclose(rec.lead("II")[:2], [0.25, 0.245], atol=1e-7)

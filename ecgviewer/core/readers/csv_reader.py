@@ -249,6 +249,14 @@ def _parse_preamble(path: Path, lines: list[str], first_line_no: int = 1) -> _Pr
     return pre
 
 
+def _decode(raw: bytes) -> str:
+    """UTF-8 (a byte-order mark dropped), else Latin-1 as older device software writes (``µV``)."""
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def _head_lines(path: Path) -> tuple[list[str], list[int], bool]:
     """The first lines (up to the preamble limits), their byte offsets, and whether that is the whole file."""
     lines, offsets = [], []
@@ -260,20 +268,17 @@ def _head_lines(path: Path) -> tuple[list[str], list[int], bool]:
                 return lines, offsets, True
             offsets.append(pos)
             pos += len(raw)
-            lines.append(raw.decode("utf-8", errors="replace"))
+            lines.append(_decode(raw))
         return lines, offsets, not fh.read(1)
 
 
 def _sniff(path: Path, head: bytes) -> bool:
     if b"\x00" in head:
         return False
-    try:
-        text = head.decode("utf-8")
+    try:  # the window may cut a multi-byte character at its end
+        text = head.decode("utf-8") if len(head) < SNIFF_BYTES else head[:-3].decode("utf-8")
     except UnicodeDecodeError:
-        try:  # the window may cut a multi-byte character at its end
-            text = head[:-3].decode("utf-8") if len(head) > 3 else ""
-        except UnicodeDecodeError:
-            return False
+        text = _decode(head)
     lines = text.splitlines()
     complete = len(head) < SNIFF_BYTES
     if not complete:
