@@ -372,6 +372,16 @@ def test_csv_preamble_is_overridden_by_the_caller(ptbxl_wfdb, tmp_path, capsys):
     (doc,) = json.loads(capsys.readouterr().out)
     assert doc["fs_hz"] == 360 and doc["recorded_leads"] == list(STANDARD_LEADS)
     assert "Patient ID" not in doc["metadata"]  # a patient field: hidden by info
+    # a preamble value the reader cannot use is no error when the caller gives that quantity
+    bad = ("Sampling Rate (Hz): n/a", "Gain (digit/millivolt): unknown", "Gain: 10 mm/mV", "Speed: 25 mm/s")
+    counts = write_preamble_csv(path, ptbxl_wfdb.p_signal.T[:, :1000], ptbxl_wfdb.sig_name, bad)
+    with pytest.raises(EcgReadError, match=r"line 1: sampling rate 'n/a' is not a number; --fs-hz"):
+        read_record(path)
+    with pytest.raises(EcgReadError, match=r"line 2: gain 'unknown' is not a number; --units \(units=\)"):
+        read_record(path, fs_hz=500)
+    rec = read_record(path, fs_hz=500, units="0.5uV")
+    np.testing.assert_allclose(rec.signals, counts.T * 0.0005, rtol=1e-6)
+    assert rec.metadata["Gain"] == "10 mm/mV" and rec.metadata["Speed"] == "25 mm/s"
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,10 @@ width; everything above it is preamble. Recognised preamble keys:
 * units: ``Units: uV`` (or a step such as ``5uV``);
 * lead names: ``Leads: I, II, III`` (used when there is no header row).
 
-Other ``key: value`` lines go into the record's metadata. The caller's ``fs_hz=`` and
-``units=`` override what the file says (``units=`` replaces the file's gain and units).
+Other ``key: value`` lines (``Speed: 25 mm/s``, a display ``Gain: 10 mm/mV``, patient
+fields ...) go into the record's metadata. A recognised line whose value cannot be used is
+an error naming the line. The caller's ``fs_hz=`` and ``units=`` override what the file says
+(``units=`` replaces the file's gain, baseline and units), and then such a line is no error.
 Without a time column or a rate in the file, 500 Hz is assumed and said in the
 record's warnings. Empty columns are left out.
 
@@ -61,21 +63,15 @@ _DELIMITERS = (",", ";", "\t")
 
 # preamble keys, compared with everything but letters and digits removed and "(...)" taken as the unit
 _FS_KEYS = {"fs", "fshz", "samplingrate", "samplerate", "samplingfrequency", "samplefrequency",
-            "samplingfreq", "samplerates", "frequency", "sr", "samplespersecond", "srate"}  # fmt: skip
-_INTERVAL_KEYS = {"samplinginterval", "sampleinterval", "samplingperiod", "sampleperiod", "interval"}
+            "samplingfreq", "samplespersecond", "srate"}  # fmt: skip
+_INTERVAL_KEYS = {"samplinginterval", "sampleinterval", "samplingperiod", "sampleperiod"}
 _GAIN_KEYS = {"gain", "adcgain", "amplitudegain", "adcresolution", "resolution", "amplituderesolution",
-              "lsb", "unitspercount", "scale", "scalefactor", "sensitivity", "calibration"}  # fmt: skip
-_BASELINE_KEYS = {"baseline", "adczero", "zero", "offset", "adcoffset"}
-_UNITS_KEYS = {
-    "units",
-    "unit",
-    "amplitudeunit",
-    "amplitudeunits",
-    "signalunit",
-    "signalunits",
-    "physicalunit",
-}
+              "lsb", "unitspercount", "countspermv", "digitspermv"}  # fmt: skip
+_BASELINE_KEYS = {"baseline", "adczero", "adcoffset", "adcbaseline"}
+_UNITS_KEYS = {"units", "unit", "amplitudeunit", "amplitudeunits", "signalunit", "signalunits"}
 _LEADS_KEYS = {"leads", "leadnames", "lead", "channels", "channelnames", "signals", "signalnames"}
+#: units of a display gain (``Gain: 10 mm/mV``: paper scale, not the amplitude of a count)
+_LENGTH_WORDS = {"mm", "cm", "in", "inch", "inches", "millimeter", "millimeters", "millimetre", "millimetres"}
 _COUNT_WORDS = {"digit", "digits", "count", "counts", "adu", "adus", "unit", "units", "lsb", "bit", "bits",
                 "step", "steps", "value", "values", "sample", "samples", ""}  # fmt: skip
 _VOLT_WORDS = {"millivolt": "mV", "millivolts": "mV", "microvolt": "uV", "microvolts": "uV",
@@ -181,11 +177,13 @@ def _voltage(word: str) -> str | None:
     return word if word and millivolt_factor(word) is not None else None
 
 
-def _gain_step(path: Path, line_no: int, value: float, unit: str) -> tuple[float, str]:
-    """A gain line -> (value per count, voltage unit)."""
+def _gain_step(path: Path, line_no: int, value: float, unit: str) -> tuple[float, str] | None:
+    """A gain line -> (value per count, voltage unit); None for a display gain (``10 mm/mV``)."""
     unit = unit.replace(" per ", "/").replace("per ", "/").strip()
     if "/" in unit:
         num, den = (u.strip() for u in unit.split("/", 1))
+        if num.lower() in _LENGTH_WORDS:
+            return None
         if _voltage(den) and num.lower() in _COUNT_WORDS:  # counts per volt unit
             return 1.0 / value, _voltage(den)
         if _voltage(num) and den.lower() in _COUNT_WORDS:  # volt unit per count
@@ -200,11 +198,16 @@ def _gain_step(path: Path, line_no: int, value: float, unit: str) -> tuple[float
     raise EcgReadError(path, f"line {line_no}: gain unit {unit!r} not understood (e.g. digit/mV, uV/digit)")
 
 
-def _parse_preamble(path: Path, lines: list[str], first_line_no: int = 1) -> _Preamble:
+def _parse_preamble(path: Path, lines: list[str], fs_given: bool, units_given: bool) -> _Preamble:
+    """Read the recognised ``key: value`` lines; the rest becomes metadata.
+
+    A recognised line whose value cannot be used is an error naming the line, unless the caller
+    gave that quantity (``fs_hz=`` for the rate, ``units=`` for gain, baseline and units): then
+    the line is only kept as metadata.
+    """
     pre = _Preamble()
     other: list[str] = []
-    for offset, line in enumerate(lines):
-        line_no = first_line_no + offset
+    for line_no, line in enumerate(lines, start=1):
         text = line.strip()
         if not text or not text.strip("#").strip():
             continue
@@ -215,38 +218,56 @@ def _parse_preamble(path: Path, lines: list[str], first_line_no: int = 1) -> _Pr
             continue
         raw_key, value = m.group(1).strip(), m.group(2).strip().strip('"').strip()
         key, key_unit = _split_key(raw_key)
-        if key in _FS_KEYS:
-            number, unit = _number(path, line_no, "sampling rate", value)
-            unit = (unit or key_unit).strip().lower()
-            if unit not in ("", "hz", "khz", "s-1", "/s", "sps", "samples/s"):
-                raise EcgReadError(path, f"line {line_no}: sampling rate unit {unit!r} not understood")
-            pre.fs_hz = number * (1000.0 if unit == "khz" else 1.0)
-        elif key in _INTERVAL_KEYS:
-            number, unit = _number(path, line_no, "sampling interval", value)
-            unit = (unit or key_unit).strip() or "s"
-            if unit not in _TIME_UNITS:
-                raise EcgReadError(path, f"line {line_no}: sampling interval unit {unit!r} not understood")
-            pre.fs_hz = 1.0 / (number * _TIME_UNITS[unit])
-        elif key in _GAIN_KEYS:
-            number, unit = _number(path, line_no, "gain", value)
-            pre.step = _gain_step(path, line_no, number, unit or key_unit)
-        elif key in _BASELINE_KEYS:
-            m_num = _NUMBER.match(value)
-            if not m_num:
-                raise EcgReadError(path, f"line {line_no}: baseline {value!r} is not a number")
-            pre.baseline = float(m_num.group(1))
-        elif key in _UNITS_KEYS:
-            unit = value.split()[0] if value.split() else value
-            if unit_factor(unit) is None:
-                raise EcgReadError(path, f"line {line_no}: unit {value!r} not understood (e.g. mV, uV, 5uV)")
-            pre.units = unit
-        elif key in _LEADS_KEYS and not _is_number(value):
-            names = [n.strip().strip('"') for n in re.split(r"[,;\t]|\s+", value) if n.strip()]
-            pre.lead_names = names or None
-        else:
+        try:
+            used = _preamble_value(path, line_no, pre, key, key_unit, value)
+        except EcgReadError as exc:
+            given = fs_given if key in _FS_KEYS | _INTERVAL_KEYS else units_given
+            if not given:
+                hint = "--fs-hz (fs_hz=)" if key in _FS_KEYS | _INTERVAL_KEYS else "--units (units=)"
+                raise EcgReadError(path, f"{exc.reason}; {hint} overrides the file") from None
+            used = False
+        if not used:
             other.append(f"{raw_key}: {value}")
     pre.metadata = metadata_from_comments(other)
     return pre
+
+
+def _preamble_value(path: Path, line_no: int, pre: _Preamble, key: str, key_unit: str, value: str) -> bool:
+    """Put one ``key: value`` into ``pre``; False when the key is not one the reader uses."""
+    if key in _FS_KEYS:
+        number, unit = _number(path, line_no, "sampling rate", value)
+        unit = (unit or key_unit).strip().lower()
+        if unit not in ("", "hz", "khz", "s-1", "/s", "sps", "samples/s"):
+            raise EcgReadError(path, f"line {line_no}: sampling rate unit {unit!r} not understood")
+        pre.fs_hz = number * (1000.0 if unit == "khz" else 1.0)
+    elif key in _INTERVAL_KEYS:
+        number, unit = _number(path, line_no, "sampling interval", value)
+        unit = (unit or key_unit).strip() or "s"
+        if unit not in _TIME_UNITS:
+            raise EcgReadError(path, f"line {line_no}: sampling interval unit {unit!r} not understood")
+        pre.fs_hz = 1.0 / (number * _TIME_UNITS[unit])
+    elif key in _GAIN_KEYS:
+        number, unit = _number(path, line_no, "gain", value)
+        step = _gain_step(path, line_no, number, unit or key_unit)
+        if step is None:
+            return False  # a display gain (mm/mV): metadata only
+        pre.step = step
+    elif key in _BASELINE_KEYS:
+        m_num = _NUMBER.match(value)
+        if not m_num:
+            raise EcgReadError(path, f"line {line_no}: baseline {value!r} is not a number")
+        pre.baseline = float(m_num.group(1))
+    elif key in _UNITS_KEYS:
+        unit = value.split()[0] if value.split() else value
+        if unit_factor(unit) is None:
+            raise EcgReadError(path, f"line {line_no}: unit {value!r} not understood (e.g. mV, uV, 5uV)")
+        pre.units = unit
+    elif key in _LEADS_KEYS and not _is_number(value):
+        names = [n.strip().strip('"') for n in re.split(r"[,;\t]|\s+", value) if n.strip()]
+        pre.lead_names = names or None
+    else:
+        return False
+    return True
 
 
 def _decode(raw: bytes) -> str:
@@ -314,7 +335,7 @@ def read_csv(path: Path, fs_hz: float | None = None, units=None, lead_names=None
             path, "fewer than two data rows (no header row followed by rows of numbers with as many columns)"
         )
     start, has_header, delim = found
-    pre = _parse_preamble(path, lines[:start])
+    pre = _parse_preamble(path, lines[:start], fs_given=fs_hz is not None, units_given=units is not None)
     fields = _cells(lines[start], delim)
     if len(fields) > MAX_COLUMNS:
         raise EcgReadError(path, f"{len(fields)} columns; at most {MAX_COLUMNS} are supported")
