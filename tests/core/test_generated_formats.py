@@ -494,3 +494,19 @@ def test_csv_preamble_in_latin1_or_with_a_byte_order_mark(tmp_path, encoding):
     rec = read_record(path)
     assert rec.fs_hz == 250 and rec.lead_names == ("I", "II") and rec.warnings == ()
     np.testing.assert_allclose(rec.lead("II")[:2], [0.25, 0.245], atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("units_row", "scale", "fs"), [("s,mV,mV", 1.0, 500), ("(ms);[uV];[uV]", 1000.0, 500)]
+)
+def test_csv_units_row_under_the_header(ptbxl_wfdb, tmp_path, units_row, scale, fs):
+    delim = ";" if ";" in units_row else ","
+    t = np.arange(1000) / 500 * (1000.0 if "ms" in units_row else 1.0)
+    x = np.round(ptbxl_wfdb.p_signal[:1000, :2] * scale, 3)
+    body = [delim.join(f"{v:.6g}" for v in (ti, *row)) for ti, row in zip(t, x)]
+    path = tmp_path / "units.csv"
+    path.write_text("\n".join(["Device: X", delim.join(["Time", "I", "II"]), units_row, *body]) + "\n")
+    assert detect_format(path).name == "csv"
+    rec = read_record(path)
+    assert rec.lead_names == ("I", "II") and rec.fs_hz == pytest.approx(fs) and rec.warnings == ()
+    np.testing.assert_allclose(rec.signals, x.T / scale, atol=1e-6)

@@ -15,6 +15,9 @@ width; everything above it is preamble. Recognised preamble keys:
 * units: ``Units: uV`` (or a step such as ``5uV``);
 * lead names: ``Leads: I, II, III`` (used when there is no header row).
 
+A row of units right under the header (``s,mV,mV`` or ``(ms);[uV];[uV]``) gives each
+column's unit (a time unit marks the time column).
+
 Other ``key: value`` lines (``Speed: 25 mm/s``, a display ``Gain: 10 mm/mV``, patient
 fields ...) go into the record's metadata. A recognised line whose value cannot be used is
 an error naming the line. The caller's ``fs_hz=`` and ``units=`` override what the file says
@@ -106,12 +109,14 @@ def _numeric_row(line: str, delim: str, width: int) -> bool:
     return len(cells) == width and all(_is_number(c) for c in cells) and any(c for c in cells)
 
 
-def _find_table(lines: list[str], complete: bool) -> tuple[int, bool, str] | None:
-    """Where the table starts in ``lines``: (index of its first row, has a header row, delimiter).
+def _find_table(lines: list[str], complete: bool) -> tuple[int, bool, str, int | None] | None:
+    """Where the table starts in ``lines``: (index of its first row, has a header row, delimiter,
+    index of a units row under the header or None).
 
     The first row is a numeric row followed by another of the same width (the data starts
     there, no header), or a row whose cells are mostly labels followed by a numeric row of
-    its width (the header). ``complete`` says ``lines`` is the whole file (a single last row is enough).
+    its width (the header) -- or by a row of units (``mV``, ``s`` ...) and then numbers.
+    ``complete`` says ``lines`` is the whole file (a single last row is enough).
     """
     rows = [(i, ln) for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
     for k, (i, line) in enumerate(rows):
@@ -121,17 +126,41 @@ def _find_table(lines: list[str], complete: bool) -> tuple[int, bool, str] | Non
         following = [ln for _, ln in rows[k + 1 : k + 3]]
         if _numeric_row(line, delim, width):
             if following[:1] and _numeric_row(following[0], delim, width):
-                return i, False, delim
+                return i, False, delim, None
             if complete and not following:
-                return i, False, delim
+                return i, False, delim, None
             continue
-        labels = sum(1 for c in cells if c and not _is_number(c))
-        filled = sum(1 for c in cells if c)
-        if width < 1 or labels * 2 <= filled or _looks_like_metadata(cells):
+        if not _label_row(cells):
             continue
         if following[:1] and _numeric_row(following[0], delim, width):
-            return i, True, delim
+            return i, True, delim, None
+        if (
+            len(following) == 2
+            and _numeric_row(following[1], delim, width)
+            and _units_row(_cells(following[0], delim), width)
+        ):
+            return i, True, delim, rows[k + 1][0]
     return None
+
+
+def _label_row(cells: list[str]) -> bool:
+    labels = sum(1 for c in cells if c and not _is_number(c))
+    filled = sum(1 for c in cells if c)
+    return labels * 2 > filled and not _looks_like_metadata(cells)
+
+
+def _unit_word(cell: str) -> str:
+    return cell.strip().strip("()[]").strip()
+
+
+def _units_row(cells: list[str], width: int) -> bool:
+    """A row of units under the header: each filled cell a voltage (``mV``, ``5uV``) or a time (``ms``)."""
+    words = [_unit_word(c) for c in cells if c]
+    return (
+        len(cells) == width
+        and bool(words)
+        and all(unit_factor(w) is not None or w.lower() in _TIME_UNITS for w in words)
+    )
 
 
 def _looks_like_metadata(cells: list[str]) -> bool:
@@ -307,9 +336,12 @@ def _sniff(path: Path, head: bytes) -> bool:
     found = _find_table(lines, complete)
     if found is None:
         return False
-    start, _, delim = found
+    start, _, delim, units_row = found
     width = len(_cells(lines[start], delim))
-    body = [ln for ln in lines[start + 1 :] if ln.strip() and not ln.lstrip().startswith("#")]
+    body = [
+        ln for i, ln in enumerate(lines[start + 1 :], start + 1)
+        if ln.strip() and not ln.lstrip().startswith("#") and i != units_row
+    ]  # fmt: skip
     return width > 1 and all(len(_cells(ln, delim)) == width for ln in body)
 
 
@@ -334,7 +366,7 @@ def read_csv(path: Path, fs_hz: float | None = None, units=None, lead_names=None
         raise EcgReadError(
             path, "fewer than two data rows (no header row followed by rows of numbers with as many columns)"
         )
-    start, has_header, delim = found
+    start, has_header, delim, units_row = found
     pre = _parse_preamble(path, lines[:start], fs_given=fs_hz is not None, units_given=units is not None)
     fields = _cells(lines[start], delim)
     if len(fields) > MAX_COLUMNS:
@@ -345,6 +377,7 @@ def read_csv(path: Path, fs_hz: float | None = None, units=None, lead_names=None
             fh.seek(offsets[start])
             frame = pd.read_csv(
                 fh, sep=delim, comment="#", header=0 if has_header else None, nrows=max_rows,
+                skiprows=None if units_row is None else [units_row - start],
                 dtype=np.float64, engine="c", skipinitialspace=True, encoding="utf-8",
                 encoding_errors="replace",
             )  # fmt: skip
@@ -371,15 +404,18 @@ def read_csv(path: Path, fs_hz: float | None = None, units=None, lead_names=None
                 )
             columns = default_lead_names(data.shape[0])
             warnings.append("no header row; lead names assumed from the column count")
+    column_units = [_unit_word(c) for c in _cells(lines[units_row], delim)] if units_row is not None else None
     keep = []
     fs_from_time = None
     for i, name in enumerate(columns):
         key = name.lower().replace(" ", "")
-        if key in _TIME_S or key in _TIME_MS:
+        time_unit = column_units[i].lower() if column_units else ""
+        if key in _TIME_S or key in _TIME_MS or (time_unit in _TIME_UNITS and key not in _INDEX):
             step = np.nanmedian(np.diff(data[i]))
             if not (np.isfinite(step) and step > 0):
                 raise EcgReadError(path, f"time column {name!r} is not increasing")
-            fs_from_time = (1000.0 if key in _TIME_MS else 1.0) / step
+            seconds = _TIME_UNITS.get(time_unit, 1e-3 if key in _TIME_MS else 1.0)
+            fs_from_time = 1.0 / (step * seconds)
         elif key in _INDEX:
             continue
         elif np.all(np.isnan(data[i])):
@@ -402,8 +438,12 @@ def read_csv(path: Path, fs_hz: float | None = None, units=None, lead_names=None
         kept -= pre.baseline
         step, volt = pre.step
         unit = f"{step!r}{volt}"
-    else:
+    elif pre.units is not None:
         unit = pre.units
+    elif column_units is not None and all(unit_factor(column_units[i]) is not None for i in keep):
+        unit = [column_units[i] for i in keep]  # the units row under the header
+    else:
+        unit = None
     counts = bool(np.nanmax(np.abs(kept)) > 50 and np.all(np.isnan(kept) | (kept == np.round(kept))))
     if not has_header and not pre.lines and data.shape[0] == 12 and counts and fs_hz is None and unit is None:
         fs_hz, unit = CONTEC_FS_HZ, CONTEC_UNIT
