@@ -11,9 +11,10 @@ TORCH_SPEC    := torch==$(TORCH_VERSION)
 SAMPLE ?= resources/samples/ptbxl_00001_hr.hea
 export QT_API := pyside6
 
-.PHONY: run test lint format bench clean venv checkpoints
+.PHONY: run test lint format bench clean venv checkpoints check-system
 
 $(VENV)/.installed-base: pyproject.toml
+	@echo "installing ecgviewer into $(VENV) with PySide6 and torch $(TORCH_VERSION) (the first time: about a minute) ..."
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	# torch first, so `pip install -e .` finds it and does not pull the CUDA build
@@ -27,7 +28,14 @@ $(VENV)/.installed-test: $(VENV)/.installed-base
 
 venv: $(VENV)/.installed-base
 
-run: $(VENV)/.installed-base
+# Qt's X11 platform plugin needs system libraries (Debian/Ubuntu: libxcb-icccm4, libxcb-keysyms1,
+# libxcb-cursor0 ...): ldd on the installed plugin finds the missing ones; as root they are installed
+# with apt-get, otherwise the exact command is printed and `make run` stops. Skipped when
+# QT_QPA_PLATFORM names another platform (offscreen, wayland) or ECGVIEWER_SKIP_SYSTEM_CHECK=1.
+check-system: $(VENV)/.installed-base
+	$(PY) -m ecgviewer._system_check
+
+run: $(VENV)/.installed-base check-system
 	$(VENV)/bin/ecgviewer $(or $(FILE),$(SAMPLE))
 
 test: $(VENV)/.installed-test

@@ -24,6 +24,7 @@ def _expect(path, *fragments, **options):
     with pytest.raises(EcgReadError) as info:
         read_record(path, **options)
     message = str(info.value)
+    assert "\n" not in message and "\r" not in message, message  # every read error is one line
     assert str(info.value.path.name) in message or path.name in message
     for fragment in fragments:
         assert fragment in message, message
@@ -130,6 +131,23 @@ def test_csv_garbage(tmp_path):
 def test_csv_header_only(tmp_path):
     (tmp_path / "x.csv").write_text("I,II,V1\n")
     _expect(tmp_path / "x.csv", "data rows")
+
+
+def test_csv_preamble_without_a_table(tmp_path):
+    (tmp_path / "x.csv").write_text("Sampling Rate (Hz): 500\nGain (digit/millivolt): 2048\n")
+    _expect(tmp_path / "x.csv", "fewer than two data rows")
+
+
+def test_multi_line_reason_folded_onto_one_line(tmp_path, monkeypatch):
+    from ecgviewer.core.readers import csv_reader, registry
+
+    def two_lines(path, **_options):
+        raise ValueError("first line\nsecond line")
+
+    fake = registry.Reader("csv", "CSV", (".csv",), csv_reader._sniff, two_lines)
+    monkeypatch.setitem(registry._READERS, "csv", fake)
+    (tmp_path / "x.csv").write_text("I,II\n1,2\n3,4\n")
+    assert _expect(tmp_path / "x.csv").endswith("(ValueError: first line second line)")
 
 
 def test_binary_with_csv_extension(tmp_path):

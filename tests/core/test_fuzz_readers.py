@@ -1,14 +1,16 @@
 """Property-based robustness of every reader: truncated, bit-flipped and spliced fixtures.
 
-For every fixture in ../shared/data/formats (and an ISHNE file written from PTB-XL, since
-no ISHNE fixture exists), hypothesis derives damaged copies and each is read through
-:func:`read_record`. The property: the result is a valid :class:`EcgRecord` or the one
-reader exception :class:`EcgReadError` -- no other exception, no read longer than
+For every fixture in ../shared/data/formats (and files written from PTB-XL: an ISHNE file, since
+no ISHNE fixture exists, a CSV device export with a metadata preamble and an SCP-ECG file
+numbering its samples from 0, as found in the wild), hypothesis derives damaged copies and
+each is read through :func:`read_record`. The property: the result is a valid :class:`EcgRecord` or the one
+reader exception :class:`EcgReadError` with a one-line message -- no other exception, no read longer than
 :data:`CASE_SECONDS` (a SIGALRM watchdog), and no allocation beyond
 :data:`ALLOC_LIMIT` (the address space is capped at its size plus that during each read,
 so an allocation driven by a false declared size fails and is reported; readers check
 declared sizes against the file size before allocating). The number of cases tried is
-printed at the end of the run and each test checks that it ran the cases it was given.
+printed at the end of the run and each test checks that it ran the cases it was given; the
+whole run is at least :data:`MIN_CASES` cases (about a minute on two cores).
 """
 
 from __future__ import annotations
@@ -29,27 +31,31 @@ from hypothesis import strategies as st
 from ecgviewer.core import EcgReadError, EcgRecord, read_record
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_generated_formats import write_ishne
+from test_generated_formats import write_ishne, write_preamble_csv, write_scp
 
 #: Fixtures fuzzed, relative to shared/data/formats, with the examples each gets.
 FUZZED = {
-    "ge-muse-xml/muse-sinus.xml": 60,
-    "ge-muse-xml/braveheart_example1.xml": 22,
-    "ge-muse-xml/braveheart_example2.xml": 22,
-    "ge-muse-xml/muse-sinus.hea": 45,
-    "philips-sierra-xml/129DYPRG.XML": 60,
-    "philips-sierra-xml/3191723_ZZDEMOPTONLY_1-04_orig.xml": 45,
-    "hl7-aecg/hl7_2003-12_example_aecg.xml": 37,
-    "hl7-aecg/liryc_hl7aecg_example.xml": 45,
-    "dicom/pydicom_waveform_ecg.dcm": 60,
-    "dicom/ecgtoolkit_Example.dcm": 60,
-    "edf/contec_0000050.edf": 30,
-    "edf/kardiamobile-6l-ecg.edf": 60,
-    "scp-ecg/ecgtoolkit_Example.scp": 90,
-    "scp-ecg/contec_0000050.scp": 30,
-    "csv/contec_0000050.csv": 22,
-    "generated/ptbxl_00001.ecg": 75,
+    "ge-muse-xml/muse-sinus.xml": 150,
+    "ge-muse-xml/braveheart_example1.xml": 60,
+    "ge-muse-xml/braveheart_example2.xml": 60,
+    "ge-muse-xml/muse-sinus.hea": 110,
+    "philips-sierra-xml/129DYPRG.XML": 150,
+    "philips-sierra-xml/3191723_ZZDEMOPTONLY_1-04_orig.xml": 110,
+    "hl7-aecg/hl7_2003-12_example_aecg.xml": 90,
+    "hl7-aecg/liryc_hl7aecg_example.xml": 110,
+    "dicom/pydicom_waveform_ecg.dcm": 120,
+    "dicom/ecgtoolkit_Example.dcm": 150,
+    "edf/contec_0000050.edf": 60,
+    "edf/kardiamobile-6l-ecg.edf": 150,
+    "scp-ecg/ecgtoolkit_Example.scp": 200,
+    "scp-ecg/contec_0000050.scp": 75,
+    "csv/contec_0000050.csv": 60,
+    "generated/ptbxl_00001.ecg": 180,
+    "generated/ptbxl_00001_preamble.csv": 150,
+    "generated/ptbxl_00001_zero_based.scp": 150,
 }
+#: The whole run: at least this many cases (about a minute on two cores).
+MIN_CASES = 2000
 CASE_SECONDS = 10.0
 ALLOC_LIMIT = 256 * 1024 * 1024
 TRIED: Counter = Counter()
@@ -70,6 +76,14 @@ def sources(shared_data, ptbxl_dir, tmp_path_factory) -> dict[str, bytes]:
         gen, np.round(rec.signals[:, :2000] / 0.001).astype(np.int64), 500, list(rec.lead_names), 1000
     )
     out["generated/ptbxl_00001.ecg"] = gen.read_bytes()
+    # files from the wild: a device CSV export with a metadata preamble, SCP-ECG numbered from 0
+    gen = gen.with_name("ptbxl_00001_preamble.csv")
+    write_preamble_csv(gen, rec.signals[:, :2000], list(rec.lead_names))
+    out["generated/ptbxl_00001_preamble.csv"] = gen.read_bytes()
+    gen = gen.with_name("ptbxl_00001_zero_based.scp")
+    counts = np.round(rec.signals[:, :2000] / 0.005).astype(np.int64)
+    write_scp(gen, counts, 500, list(rec.lead_names), 5000, first=0, last=1999)
+    out["generated/ptbxl_00001_zero_based.scp"] = gen.read_bytes()
     return out
 
 
@@ -149,6 +163,7 @@ def _check_case(path: Path, rel: str) -> None:
     except EcgReadError as exc:
         # the registry turns MemoryError into this message: here it means the allocation bound was hit
         assert "not enough memory" not in str(exc), f"{rel}: a damaged copy made the reader allocate > limit"
+        assert "\n" not in str(exc) and "\r" not in str(exc), f"{rel}: a read error of several lines: {exc!r}"
         OUTCOMES["EcgReadError"] += 1
     else:
         assert isinstance(rec, EcgRecord)
@@ -192,6 +207,10 @@ def test_damaged_copies_read_or_raise_the_reader_error(rel, examples, sources, s
     _fuzz_test(rel, examples, shared_data / "formats")(sources, tmp_path_factory)
     # hypothesis may stop early only when it has exhausted the space; these spaces are vast
     assert TRIED[rel] - before >= examples * 0.9, f"only {TRIED[rel] - before} cases ran for {rel}"
+
+
+def test_the_run_tries_enough_cases():
+    assert sum(FUZZED.values()) >= MIN_CASES
 
 
 def test_intact_fixtures_read(sources, shared_data, tmp_path):

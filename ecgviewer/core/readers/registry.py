@@ -139,13 +139,13 @@ def read_record(path: str | Path, format: str | None = None, **options) -> EcgRe
     reader = get_reader(format) if format else detect_format(path)
     try:
         return reader.read(path, **options)
-    except EcgReadError:
-        raise
+    except EcgReadError as exc:
+        raise _one_line(exc) from exc.__cause__
     except MemoryError as exc:
         raise EcgReadError(path, "not enough memory to read this file") from exc
     except Exception as exc:  # the one exception type promised to callers
         raise EcgReadError(
-            path, f"not a valid {reader.description} file ({type(exc).__name__}: {exc})"
+            path, _one_line_text(f"not a valid {reader.description} file ({type(exc).__name__}: {exc})")
         ) from exc
 
 
@@ -164,14 +164,25 @@ def open_long_record(path: str | Path, format: str | None = None, **options) -> 
         return LongRecord.from_record(read_record(path, format=reader.name, **options))
     try:
         return reader.open_lazy(path, **options)
-    except EcgReadError:
-        raise
+    except EcgReadError as exc:
+        raise _one_line(exc) from exc.__cause__
     except MemoryError as exc:
         raise EcgReadError(path, "not enough memory to open this file") from exc
     except Exception as exc:  # the one exception type promised to callers
         raise EcgReadError(
-            path, f"not a valid {reader.description} file ({type(exc).__name__}: {exc})"
+            path, _one_line_text(f"not a valid {reader.description} file ({type(exc).__name__}: {exc})")
         ) from exc
+
+
+def _one_line_text(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _one_line(exc: EcgReadError) -> EcgReadError:
+    """The error itself, or a copy whose reason is folded onto one line (every read error is one line)."""
+    if "\n" not in exc.reason and "\r" not in exc.reason:
+        return exc
+    return EcgReadError(exc.path, _one_line_text(exc.reason))
 
 
 def check_declared_size(path: Path, n_values: int, what: str = "samples") -> None:

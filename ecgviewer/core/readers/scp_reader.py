@@ -12,7 +12,9 @@ are verified; a mismatch is said in the record's warnings.
 Not supported (a clear error names them): bimodal compression, reference-beat
 subtraction (residual rhythm data, section 3 flag bit 0), and rhythm data with
 Huffman codes longer than 16 bits. Leads recorded over different spans are placed
-on one time axis and padded with zeros (with a warning).
+on one time axis and padded with zeros (with a warning). Section 3 sample numbers that
+start at 0 (the standard counts from 1) are read as 0-based with a warning; a lead whose
+last sample number comes before its first is refused, naming the lead and the numbers.
 """
 
 from __future__ import annotations
@@ -357,6 +359,30 @@ def _section7(body: bytes | None, device: str):
     return vendor_measurements(f"SCP-ECG section 7 ({device})", values)
 
 
+def _lead_spans(path: Path, s3: bytes, n_leads: int) -> tuple[list[tuple[int, int, int]], bool]:
+    """Section 3's (first sample, last sample, lead code) per lead, numbered from 1 as the standard does,
+    and whether the file numbered them from 0.
+
+    Some writers number the samples from 0 (first 0, last 9999 -- or 10000 -- for 10 000 samples):
+    that is read as 0-based numbering (the caller warns). Any other inconsistency is refused with
+    the lead and the numbers it declares.
+    """
+    spans = [struct.unpack_from("<IIB", s3, 2 + 9 * k) for k in range(n_leads)]
+
+    def lead(k: int) -> str:
+        code = spans[k][2]
+        return f"lead {k + 1} ({LEAD_CODES.get(code, f'code {code}')})"
+
+    for k, (start, end, _) in enumerate(spans):
+        if end < start:
+            raise EcgReadError(
+                path, f"section 3: {lead(k)} ends at sample {end:,}, before its first sample {start:,}"
+            )
+    if any(start == 0 for start, _, _ in spans):
+        return [(start + 1, end + 1, code) for start, end, code in spans], True
+    return spans, False
+
+
 def read_scp(path: Path, waveform: str = "rhythm", **_options) -> EcgRecord:
     """Read an SCP-ECG file; ``waveform`` is ``"rhythm"`` (default) or ``"median"`` (section 5)."""
     kind = waveform.lower()
@@ -374,11 +400,17 @@ def read_scp(path: Path, waveform: str = "rhythm", **_options) -> EcgRecord:
     if len(s3) < 2:
         raise EcgReadError(path, "section 3 is too short")
     n_leads, flags = s3[0], s3[1]
-    if n_leads < 1 or len(s3) < 2 + 9 * n_leads:
-        raise EcgReadError(path, f"section 3 declares {n_leads} leads")
-    spans = [struct.unpack_from("<IIB", s3, 2 + 9 * k) for k in range(n_leads)]
-    if any(end < start or start < 1 for start, end, _ in spans):
-        raise EcgReadError(path, "section 3 has a lead whose last sample comes before its first")
+    if n_leads < 1:
+        raise EcgReadError(path, "section 3 declares no leads")
+    if len(s3) < 2 + 9 * n_leads:
+        raise EcgReadError(
+            path, f"section 3 declares {n_leads} leads but holds {len(s3)} bytes, {2 + 9 * n_leads} needed"
+        )
+    spans, zero_based = _lead_spans(path, s3, n_leads)
+    if zero_based:
+        warnings.append(
+            "section 3 numbers the lead samples from 0 (the standard counts from 1); read as 0-based"
+        )
     n_samples = [end - start + 1 for start, end, _ in spans]
     check_declared_size(path, sum(n_samples))
     tables = _section2(path, sections.get(2))
@@ -406,8 +438,18 @@ def read_scp(path: Path, waveform: str = "rhythm", **_options) -> EcgRecord:
     total = max(lengths)
     if total < 2:
         raise EcgReadError(path, f"{kind} data holds fewer than two samples per lead")
+    held = sum(len(x) for x in leads)
+    if total > held:  # leads recorded one group after another at most: the record is no longer than all
+        k = max(range(n_leads), key=lambda i: lengths[i])
+        raise EcgReadError(
+            path,
+            f"section 3: lead {k + 1} ({LEAD_CODES.get(spans[k][2], spans[k][2])}) starts at sample "
+            f"{spans[k][0] - zero_based:,}, after the {held:,} samples all leads hold together",
+        )
     declared = max(n_samples) if kind == "rhythm" else total
-    if kind == "rhythm" and total < declared:
+    if kind == "rhythm" and zero_based and total == declared - 1:
+        pass  # "first 0, last N" for N samples: the last number was the count
+    elif kind == "rhythm" and total < declared:
         warnings.append(f"rhythm data holds {total:,} samples per lead; section 3 declares {declared:,}")
     if len(set(offsets)) > 1 or len(set(lengths)) > 1:
         warnings.append("leads cover different spans; missing samples are shown as 0")
