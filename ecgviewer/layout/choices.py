@@ -11,7 +11,7 @@ from __future__ import annotations
 LAYOUTS: dict[str, str] = {
     "3x4": "3×4 + rhythm strip",
     "6x2": "6×2 + rhythm strip",
-    "12x1": "12×1",
+    "12x1": "12 stacked leads",
 }
 LAYOUT_NAMES: tuple[str, ...] = tuple(LAYOUTS)
 DEFAULT_LAYOUT = "3x4"
