@@ -1,0 +1,108 @@
+"""Helper processes that end when the process that started them dies, whatever killed it.
+
+The batch engine's worker processes must not outlive ``ecgviewer analyze --out``,
+not even after a ``SIGKILL`` (no ``finally`` runs then). Three mechanisms:
+
+* :func:`die_with_parent`: Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``: the kernel
+  kills this process when its parent thread ends. Set in the ``forkserver``
+  process (through :mod:`ecgviewer.analysis._forkserver_lifeline`, a preload
+  module, when :data:`PARENT_ENV` names its parent) and in every worker (whose
+  parent is the forkserver), so a killed run takes the forkserver, then the
+  workers with it; the ``multiprocessing`` resource tracker then reads EOF on its
+  pipe (all holders of its write end are gone) and exits too.
+* :func:`watch_process`: a daemon thread that waits for the run's main process to
+  end (``pidfd`` on Linux, else polling) and then ends this process: the portable
+  fallback, and on Linux a second line of defence.
+* :func:`main_pid_env`: the environment variable the forkserver reads.
+
+Stdlib only: imported in the forkserver before anything else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import select
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+#: Environment variable holding the pid of the batch run's main process while its pool starts.
+PARENT_ENV = "ECGVIEWER_BATCH_MAIN_PID"
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(expected_parent: int | None = None) -> bool:
+    """Ask the kernel to SIGKILL this process when its parent ends (Linux; False elsewhere).
+
+    ``expected_parent``: the parent's pid; if the parent is already gone (this
+    process was re-parented before the request took effect), exit now.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        ok = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+    if expected_parent is not None and os.getppid() != expected_parent:
+        os._exit(1)  # the parent died before the request: do not linger
+    return ok
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wait_for_exit(pid: int, poll_s: float) -> None:
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is not None:
+        try:
+            fd = pidfd_open(pid)
+        except OSError:
+            fd = None
+        if fd is not None:
+            try:
+                select.select([fd], [], [])  # readable when the process has ended
+            finally:
+                os.close(fd)
+            return
+    while _alive(pid):
+        time.sleep(poll_s)
+
+
+def watch_process(pid: int, poll_s: float = 0.5) -> threading.Thread:
+    """End this process (``os._exit(1)``) as soon as process ``pid`` ends (a daemon thread)."""
+    if not _alive(pid):
+        os._exit(1)
+
+    def watch() -> None:
+        _wait_for_exit(pid, poll_s)
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, name="ecgviewer-lifeline", daemon=True)
+    thread.start()
+    return thread
+
+
+@contextlib.contextmanager
+def main_pid_env() -> Iterator[None]:
+    """Set :data:`PARENT_ENV` to this process's pid for the block (while a forkserver starts)."""
+    old = os.environ.get(PARENT_ENV)
+    os.environ[PARENT_ENV] = str(os.getpid())
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(PARENT_ENV, None)
+        else:
+            os.environ[PARENT_ENV] = old
