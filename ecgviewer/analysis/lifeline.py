@@ -14,6 +14,10 @@ not even after a ``SIGKILL`` (no ``finally`` runs then). Three mechanisms:
   end (``pidfd`` on Linux, else polling) and then ends this process: the portable
   fallback, and on Linux a second line of defence.
 * :func:`main_pid_env`: the environment variable the forkserver reads.
+* :func:`reap_on_exit`: for helpers that do not die with their parent (Ray's
+  agents outlive a killed ``ray.init()`` driver), a small separate process that
+  waits for this process to end and then kills the listed ones (by pid and start
+  time, so never a recycled pid).
 
 Stdlib only: imported in the forkserver before anything else.
 """
@@ -25,10 +29,12 @@ import ctypes
 import os
 import select
 import signal
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 #: Environment variable holding the pid of the batch run's main process while its pool starts.
 PARENT_ENV = "ECGVIEWER_BATCH_MAIN_PID"
@@ -106,3 +112,72 @@ def main_pid_env() -> Iterator[None]:
             os.environ.pop(PARENT_ENV, None)
         else:
             os.environ[PARENT_ENV] = old
+
+
+def _start_time(pid: int) -> int | None:
+    """The start time of process ``pid`` (clock ticks since boot; Linux), None when it is gone."""
+    try:
+        return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (Linux ``/proc``; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        kids = children.get(queue.pop(), [])
+        found += kids
+        queue += kids
+    return found
+
+
+_REAPER = """
+import os, select, signal, sys, time
+main, grace = int(sys.argv[1]), float(sys.argv[2])
+targets = [tuple(int(v) for v in a.split(":")) for a in sys.argv[3:]]
+def start(pid):
+    try:
+        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+try:
+    fd = os.pidfd_open(main)
+    select.select([fd], [], [])
+except (AttributeError, OSError):
+    while os.path.exists(f"/proc/{main}"):
+        time.sleep(0.5)
+time.sleep(grace)
+for pid, t in targets:
+    if start(pid) == t:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+"""
+
+
+def reap_on_exit(pids: list[int], grace_s: float = 2.0) -> subprocess.Popen | None:
+    """Kill ``pids`` (if still the same processes) ``grace_s`` after this process ends, however it ends.
+
+    Returns the reaper process (kill it when the helpers have been stopped
+    normally), or None where there is no ``/proc`` (not Linux) or nothing to watch.
+    """
+    targets = [f"{p}:{t}" for p in pids if (t := _start_time(p)) is not None]
+    if not targets:
+        return None
+    cmd = [sys.executable, "-c", _REAPER, str(os.getpid()), str(grace_s), *targets]
+    quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    return subprocess.Popen(cmd, start_new_session=True, **quiet)
