@@ -927,6 +927,10 @@ def format_summary(summary: BatchSummary, out_dir: Path) -> str:
         if summary.done
         else "-"
     )
+    if summary.engine != "local":
+        driver = 1000.0 * summary.main_cpu_s / summary.done if summary.done else 0.0
+        rate += f"; engine {summary.engine}, started in {summary.startup_s:.1f} s"
+        rate += f", driver {driver:.1f} CPU ms/record"
     trouble = summary.failed or summary.not_classified
     where = f"results in {out_dir}" + (f" (errors: {out_dir / ERRORS_CSV})" if trouble else "")
     return f"{', '.join(parts)} in {summary.elapsed_s:.1f} s ({rate}); {where}"

@@ -3,18 +3,18 @@
 The same run as the local engine (:mod:`ecgviewer.analysis.batch`: inputs,
 resume, documents, atomic outputs, CSV files, progress bar), scheduled by Ray:
 
-* **prepare**: one Ray task per record on the cluster's CPUs
-  (:func:`~ecgviewer.analysis.batch.prepare_job`); its three results stay in
-  Ray's object store: a small status the driver reads, the model input (windows)
-  and the record with its classical measurement;
+* **prepare**: one Ray task per chunk of :data:`RECORDS_PER_TASK` records on
+  the cluster's CPUs (:func:`~ecgviewer.analysis.batch.prepare_job`); its three
+  results stay in Ray's object store: small statuses the driver reads, the model
+  inputs (windows) and the records with their classical measurements;
 * **predict**: a pool of model actors (:class:`_ModelActor`), one per GPU when
   the cluster has GPUs (``--device auto`` or ``cuda``), else one per 8 CPUs
   (at least one), each loading the networks once; the driver sends each actor
   batches of ``--batch-size`` windows and gets one result per record;
-* **write**: one Ray task per record (:func:`~ecgviewer.analysis.batch.write_job`)
-  assembles the document, writes ``KEY.json`` / ``KEY.pdf`` and the state file
+* **write**: one Ray task per chunk (:func:`~ecgviewer.analysis.batch.write_job`
+  for each record) assembles the document, writes ``KEY.json`` / ``KEY.pdf`` and the state file
   (so ``OUT`` must be a folder every node sees, e.g. a shared file system) and
-  returns the document to the driver, which keeps ``measurements.csv`` and
+  returns the documents to the driver, which keeps ``measurements.csv`` and
   ``errors.csv``.
 
 The driver keeps a bounded number of records in flight, so memory stays flat
@@ -50,29 +50,53 @@ from ecgviewer.analysis.lifeline import descendants, reap_on_exit
 
 #: CPUs per model actor when the networks run on CPUs.
 CPUS_PER_CPU_ACTOR = 8
+#: Records per prepare / write task (fewer tasks and objects per record: Ray's overhead is per task).
+RECORDS_PER_TASK = 4
 #: Model calls in flight per actor (one running, one queued: the actor never waits for the driver).
 CALLS_PER_ACTOR = 2
 
 
-def _prepare_task(path: str, input_spec: dict[str, Any], classical: bool, class_spec: Any) -> tuple:
-    """Ray task: :func:`prepare_job`; returns ``(status, model input, record part)``, each its own object."""
+def _prepare_task(paths: list[str], input_spec: dict[str, Any], classical: bool, class_spec: Any) -> tuple:
+    """Ray task: :func:`prepare_job` for a chunk of records.
+
+    Returns three objects: ``(statuses, cpu_s)`` (per record ``("ok", n_windows)`` or
+    ``(stage, reason)``: small, for the driver), the model inputs (None for a
+    failed record) and the record parts (record and classical measurement).
+    """
     t = time.process_time()
-    status, value = prepare_job(path, input_spec, classical, False, class_spec)
-    cpu = time.process_time() - t
-    if status != "ok":
-        return (status, value, cpu), None, None
-    record, windows, analysis, class_windows = value
-    return ("ok", len(windows.data), cpu), pack((windows, class_windows)), pack((record, analysis))
+    statuses, model_in, records = [], [], []
+    for path in paths:
+        status, value = prepare_job(path, input_spec, classical, False, class_spec)
+        if status != "ok":
+            statuses.append((status, value))
+            model_in.append(None)
+            records.append(None)
+            continue
+        record, windows, analysis, class_windows = value
+        statuses.append(("ok", len(windows.data)))
+        model_in.append(pack((windows, class_windows)))
+        records.append(pack((record, analysis)))
+    return (statuses, time.process_time() - t), model_in, records
 
 
-def _write_task(item: InputFile, spec: OutputSpec, model_out: Any, record_part: Any) -> tuple:
-    """Ray task: :func:`write_job` (the outputs and the state file); returns ``(status, value, cpu)``."""
+def _write_task(items: list[InputFile], spec: OutputSpec, *parts: Any) -> tuple:
+    """Ray task: :func:`write_job` (outputs, then the state file) for the prepared records of chunks.
+
+    ``parts``: per chunk its model outputs, then per chunk its record parts.
+    Returns ``([(status, value) per item], cpu_s)``.
+    """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     t = time.process_time()
-    record, classical = unpack(record_part)
-    prediction, classification, model_cpu = unpack(model_out)
-    status, value = write_job(item, spec, record, classical, prediction, classification)
-    return status, value, time.process_time() - t + model_cpu
+    half = len(parts) // 2
+    outs = [o for chunk in parts[:half] for o in chunk if o is not None]
+    recs = [r for chunk in parts[half:] for r in chunk if r is not None]
+    results, model_cpu = [], 0.0
+    for item, out, rec in zip(items, outs, recs):
+        record, classical = unpack(rec)
+        prediction, classification, cpu = unpack(out)
+        model_cpu += cpu
+        results.append(write_job(item, spec, record, classical, prediction, classification))
+    return results, time.process_time() - t + model_cpu
 
 
 class _ModelActor:
@@ -93,12 +117,13 @@ class _ModelActor:
     def device(self) -> str:
         return str(self.predictor.device)
 
-    def predict(self, *inputs: Any) -> Any:
-        """One result per input (``pack((prediction, classification, cpu_s))``)."""
+    def predict(self, *chunks: list[Any]) -> Any:
+        """Per chunk of model inputs, its outputs: ``pack((prediction, classification, cpu_s))`` or None."""
         t = time.process_time()
-        outputs = predict_records(self.predictor, self.classifier, [unpack(i) for i in inputs])
+        inputs = [unpack(i) for chunk in chunks for i in chunk if i is not None]
+        results = iter(predict_records(self.predictor, self.classifier, inputs))
         cpu = (time.process_time() - t) / max(len(inputs), 1)
-        out = [pack((prediction, classification, cpu)) for prediction, classification in outputs]
+        out = [[None if i is None else pack((*next(results), cpu)) for i in chunk] for chunk in chunks]
         return out if len(out) != 1 else out[0]
 
 
@@ -179,7 +204,7 @@ class RayEngine:
     def run(self, run: BatchRun) -> None:
         ray = _import_ray()
         config = run.config
-        t0 = time.perf_counter()
+        self._t0 = t0 = time.perf_counter()
         self.started = self._init(ray, config.workers)
         # Ray's agents outlive a killed driver: if this process is killed, a reaper ends them
         reaper = reap_on_exit(descendants(os.getpid())) if self.started else None
@@ -194,7 +219,6 @@ class RayEngine:
 
     def _run(self, ray: Any, run: BatchRun) -> None:
         config = run.config
-        t0 = time.perf_counter()
         n_actors, device, gpus = self._actor_plan(ray, config.device)
         self.device, self.actors = device, n_actors
         cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -206,32 +230,49 @@ class RayEngine:
         actors = [actor_cls.options(scheduling_strategy="SPREAD").remote(*args) for _ in range(n_actors)]
         # the networks load (once per actor) while the first records are read; a failure stops the run
         loading = {a.device.remote() for a in actors}
-        self._startup_s = time.perf_counter() - t0
+        self._startup_s = time.perf_counter() - self._t0
         todo = deque(run.todo)
         spec, classical, input_spec, class_spec = run.spec, config.classical, run.input_spec, run.class_spec
-        prep: dict[Any, tuple[InputFile, Any, Any]] = {}  # status ref -> item, model input, record part
-        ready: list[tuple[InputFile, Any, Any, int]] = []
-        writing: dict[Any, InputFile] = {}
-        max_prep = config.batch_size * max(1, n_actors) + 2 * cpus
-        max_writing = CALLS_PER_ACTOR * config.batch_size * max(1, n_actors) + 2 * cpus
+        chunk = max(1, min(RECORDS_PER_TASK, config.batch_size))
+        prep: dict[Any, tuple[list[InputFile], Any, Any]] = {}  # status ref -> items, model inputs, records
+        ready: list[tuple[list[InputFile], Any, Any, int]] = []  # prepared chunks: ok items, refs, windows
+        writing: dict[Any, list[InputFile]] = {}
+        max_prep = config.batch_size * max(1, n_actors) + 2 * cpus * chunk  # records
+        max_writing = CALLS_PER_ACTOR * config.batch_size * max(1, n_actors) + 2 * cpus * chunk
         turn = 0
 
-        def send(batch: list[tuple[InputFile, Any, Any, int]]) -> None:
+        def send(batch: list[tuple[list[InputFile], Any, Any, int]]) -> None:
+            """One model call for these chunks; their write tasks (about one per ``chunk`` records)."""
             nonlocal turn
             actor = actors[turn % n_actors]
             turn += 1
             outs = actor.predict.options(num_returns=len(batch)).remote(*[m for _, m, _, _ in batch])
             outs = [outs] if len(batch) == 1 else outs
-            for (item, _m, rec, _n), out in zip(batch, outs):
-                writing[write.remote(item, spec, out, rec)] = item
+            group: list[tuple[list[InputFile], Any, Any]] = []
+            for (items, _m, recs, _n), out in zip(batch, outs):
+                group.append((items, out, recs))
+                if sum(len(g[0]) for g in group) >= chunk:
+                    flush(group)
+                    group = []
+            if group:
+                flush(group)
+
+        def flush(group: list[tuple[list[InputFile], Any, Any]]) -> None:
+            items = [i for g in group for i in g[0]]
+            ref = write.remote(items, spec, *[g[1] for g in group], *[g[2] for g in group])
+            writing[ref] = items
+
+        def in_flight(refs: dict[Any, Any]) -> int:
+            return sum(len(v[0]) if isinstance(v, tuple) else len(v) for v in refs.values())
 
         while todo or prep or ready or writing:
-            while todo and len(prep) + len(ready) < max_prep:
-                item = todo.popleft()
-                status, model_in, rec = prepare.remote(str(item.path), input_spec, classical, class_spec)
-                prep[status] = (item, model_in, rec)
+            while todo and in_flight(prep) + sum(len(r[0]) for r in ready) < max_prep:
+                items = [todo.popleft() for _ in range(min(chunk, len(todo)))]
+                paths = [str(i.path) for i in items]
+                status, model_in, recs = prepare.remote(paths, input_spec, classical, class_spec)
+                prep[status] = (items, model_in, recs)
             n_windows = sum(n for *_, n in ready)
-            room = len(writing) < max_writing
+            room = in_flight(writing) < max_writing
             if ready and room and (n_windows >= config.batch_size or not (prep or todo)):
                 batch, ready = ready, []
                 send(batch)
@@ -251,27 +292,35 @@ class RayEngine:
                         why = _reason(exc)
                         raise EngineError(f"the model actors cannot load the networks: {why}") from None
                 elif ref in prep:
-                    item, model_in, rec = prep.pop(ref)
+                    items, model_in, recs = prep.pop(ref)
                     try:
-                        status, value, cpu = ray.get(ref)
+                        statuses, cpu = ray.get(ref)
                     except Exception as exc:  # the task died (e.g. its worker was killed twice)
-                        run.failed(item, "read", _reason(exc))
+                        for item in items:
+                            run.failed(item, "read", _reason(exc))
                         continue
                     run.add_cpu(cpu)
-                    if status == "ok":
-                        ready.append((item, model_in, rec, value))
-                    else:
-                        run.failed(item, status, value)
+                    ok, n = [], 0
+                    for item, (status, value) in zip(items, statuses):
+                        if status == "ok":
+                            ok.append(item)
+                            n += value
+                        else:
+                            run.failed(item, status, value)
+                    if ok:
+                        ready.append((ok, model_in, recs, n))
                 else:
-                    item = writing.pop(ref)
+                    items = writing.pop(ref)
                     try:
-                        status, value, cpu = ray.get(ref)
+                        results, cpu = ray.get(ref)
                     except Exception as exc:  # the model call or the write task failed
-                        run.failed(item, "model", _reason(exc))
+                        for item in items:
+                            run.failed(item, "model", _reason(exc))
                         continue
                     run.add_cpu(cpu)
-                    if status == "ok":
-                        run.finished(item, *value)
-                    else:
-                        run.failed(item, status, value)
+                    for item, (status, value) in zip(items, results):
+                        if status == "ok":
+                            run.finished(item, *value)
+                        else:
+                            run.failed(item, status, value)
             run.tick()

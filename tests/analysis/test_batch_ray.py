@@ -35,6 +35,38 @@ def _docs(out: Path) -> dict[str, dict]:
     return docs
 
 
+#: Model outputs may differ in their last bits: the network sees the records' windows in batches that
+#: group other records in the two engines (and, by timing, in two runs of one engine), and CPU
+#: convolutions give results about 1e-8 apart for different batch shapes.
+REL = 1e-6
+
+
+def _differences(a: object, b: object, path: str = "") -> list[str]:
+    """Where two JSON values differ (paths; floats within :data:`REL` are equal)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b)) for d in _differences(a.get(k), b.get(k), f"{path}/{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{path}[{i}]")]
+    if isinstance(a, float) and isinstance(b, float) and a == pytest.approx(b, rel=REL):
+        return []
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
+def _csv_cells(path: Path, approx: bool = False) -> list[list[object]]:
+    """A CSV file's cells, numbers as floats (``approx``: within 1e-4, for 6 significant digits)."""
+    import csv
+
+    def cell(text: str) -> object:
+        try:
+            value = float(text)
+        except ValueError:
+            return text
+        return pytest.approx(value, rel=1e-4, nan_ok=True) if approx else value
+
+    with open(path, encoding="utf-8", newline="") as fh:
+        return [[cell(c) for c in row] for row in csv.reader(fh)]
+
+
 @pytest.mark.slow
 def test_ray_engine_writes_what_the_local_engine_writes(
     ptbxl_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -53,9 +85,9 @@ def test_ray_engine_writes_what_the_local_engine_writes(
     err = capsys.readouterr().err
     assert "5 analysed" in err and "1 failed" in err, err
     assert sorted(_docs(ray_out)) == sorted(names)
-    assert _docs(ray_out) == _docs(local)
-    for name in ("measurements.csv", "errors.csv"):
-        assert (ray_out / name).read_text(encoding="utf-8") == (local / name).read_text(encoding="utf-8")
+    assert _differences(_docs(ray_out), _docs(local)) == []
+    assert (ray_out / "errors.csv").read_text(encoding="utf-8") == (local / "errors.csv").read_text("utf-8")
+    assert _csv_cells(ray_out / "measurements.csv") == _csv_cells(local / "measurements.csv", approx=True)
     for key in names:
         assert (ray_out / f"{key}.pdf").read_bytes().startswith(b"%PDF")
     assert sorted(p.stem for p in (ray_out / STATE_DIR).glob("*.json")) == sorted(names)
@@ -66,8 +98,8 @@ def test_ray_engine_writes_what_the_local_engine_writes(
     assert main(args) == 1
     err = capsys.readouterr().err
     assert "3 of 6 record(s) already done" in err and "2 analysed" in err, err
-    assert _docs(ray_out) == _docs(local)
-    assert (ray_out / "measurements.csv").read_text() == (local / "measurements.csv").read_text()
+    assert _differences(_docs(ray_out), _docs(local)) == []
+    assert _csv_cells(ray_out / "measurements.csv") == _csv_cells(local / "measurements.csv", approx=True)
 
 
 @pytest.mark.slow
