@@ -94,6 +94,7 @@ def run_once(
 
 def stage_costs(n: int, folder: Path) -> list[tuple[str, float]]:
     """CPU ms per record of each batch stage, in this process, one thread: what one worker or actor pays."""
+    sys.path.insert(0, str(REPO))  # this checkout's ecgviewer, not an installed one
     import torch
 
     from ecgviewer.analysis.batch import InputFile, OutputSpec, predict_records, write_job
