@@ -23,7 +23,7 @@ $(VENV)/.installed-base: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed-base
-	$(PIP) install -q -e ".[test]" "$(TORCH_SPEC)"
+	$(PIP) install -q -e ".[test,distributed]" "$(TORCH_SPEC)"
 	touch $@
 
 venv: $(VENV)/.installed-base

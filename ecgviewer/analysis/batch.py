@@ -2,26 +2,39 @@
 
 Pipeline
 --------
-1. **Find** the inputs: files as given, folders scanned (``--recursive``: with
-   subfolders) for the extensions the reader registry knows; a WFDB ``.dat``
-   beside its ``.hea`` is the same record and is skipped; nothing inside
-   ``OUTDIR`` is taken as input.
-2. **Prepare** (worker processes, ``--workers N``): read the file, cut and scale
-   the model's windows (:func:`~ecgviewer.inference.preprocess.prepare_windows`)
-   and run the classical median-beat measurement
-   (:func:`~ecgviewer.analysis.pipeline.classical_analysis`).
-3. **Predict** (this process): the windows of many records go through the model
-   together, in batches (on the GPU when there is one); then, with a statement
-   classifier, the same windows (or its own, when its input differs) through the
-   classifier. A classifier failure on one record is logged (stage
-   ``classifier``) and its outputs are written without statements.
-4. **Assemble** each record's :class:`~ecgviewer.analysis.pipeline.RecordAnalysis`
-   with :func:`~ecgviewer.analysis.pipeline.record_analysis` and its document with
-   :meth:`~ecgviewer.analysis.pipeline.RecordAnalysis.document`: the same code as
-   ``ecgviewer analyze FILE`` (one record at a time), so both give the same document.
-5. **Write**: the per-file JSON document (and a state file) here; the per-file
-   PDF report in a worker process; ``measurements.csv`` (all finished records)
-   and ``errors.csv`` (file, stage, reason) every few seconds and at the end.
+1. **Find** the inputs (:func:`discover`): files as given, folders scanned
+   (``--recursive``: with subfolders) for the extensions the reader registry
+   knows, glob patterns (``'ecgs/**/*.hea'``) and list files (``@LIST``: one
+   path per line); a WFDB ``.dat`` beside its ``.hea`` is the same record and is
+   skipped; nothing inside ``OUTDIR`` is taken as input.
+2. **Prepare** (:func:`prepare_job`, in worker processes): read the file, cut
+   and scale the model's windows
+   (:func:`~ecgviewer.inference.preprocess.prepare_windows`) and run the classical
+   median-beat measurement (:func:`~ecgviewer.analysis.pipeline.classical_analysis`).
+3. **Predict** (:func:`predict_records`): the windows of many records go
+   through the model together, in batches (on the GPU when there is one); then,
+   with a statement classifier, the same windows (or its own, when its input
+   differs) through the classifier. A classifier failure on one record is logged
+   (stage ``classifier``) and its outputs are written without statements.
+4. **Write** (:func:`write_job`): assemble the record's
+   :class:`~ecgviewer.analysis.pipeline.RecordAnalysis` with
+   :func:`~ecgviewer.analysis.pipeline.record_analysis` (the same code as
+   ``ecgviewer analyze FILE``, so both give the same document), write
+   ``KEY.json``, ``KEY.pdf`` and then the record's state file: the record is
+   done as soon as its last output is.
+5. **Keep the books** (:class:`BatchRun`): ``measurements.csv`` (all finished
+   records) and ``errors.csv`` (file, stage, reason) rewritten while records
+   finish (at most every :data:`CSV_FLUSH_S` s) and at the end.
+
+Engines
+-------
+Only the scheduling of steps 2-4 differs between engines (``--engine``):
+:class:`LocalEngine` (default; worker processes of this machine, the networks in
+this process) and :class:`ecgviewer.analysis.ray_engine.RayEngine` (Ray tasks
+on a cluster's CPUs, the networks in an actor pool, one actor per GPU). An
+engine is an object with a ``name`` and ``run(batch_run)`` that calls
+:meth:`BatchRun.finished` or :meth:`BatchRun.failed` once per record of
+``batch_run.todo``; :func:`run_batch` does the rest.
 
 Every file is written atomically (:mod:`ecgviewer.core.io_utils`), so a killed
 run leaves only complete outputs (and perhaps temporary files, removed by the
@@ -34,13 +47,16 @@ and rebuilds ``measurements.csv`` from the state files, so every record appears
 exactly once.
 
 Worker processes are started with ``forkserver`` (``spawn`` where there is no
-fork): never forked from this process, which holds torch and perhaps CUDA.
+fork): never forked from this process, which holds torch and perhaps CUDA. They
+end when this process ends, even by ``SIGKILL`` (:mod:`ecgviewer.analysis.lifeline`),
+and so do the forkserver and the resource tracker.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import glob
 import io
 import json
 import multiprocessing
@@ -58,6 +74,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ecgviewer.analysis.errors import reason
+from ecgviewer.analysis.lifeline import die_with_parent, main_pid_env, watch_process
 from ecgviewer.analysis.pipeline import DEFAULT_MODEL, classical_analysis, record_analysis
 from ecgviewer.core.errors import EcgReadError
 from ecgviewer.core.filters import FilterSettings, filtered_record
@@ -75,7 +92,7 @@ MEASUREMENTS_CSV = "measurements.csv"
 ERRORS_CSV = "errors.csv"
 ERROR_COLUMNS = ("file", "stage", "error")
 #: Seconds between rewrites of the two CSV files during a run.
-CSV_FLUSH_S = 5.0
+CSV_FLUSH_S = 1.0
 #: Records kept in a worker after preparing them, for its PDF job (bytes of samples at most).
 _WORKER_CACHE_BYTES = 256 * 1024 * 1024
 
@@ -105,14 +122,59 @@ def _is_inside(path: Path, folder: Path | None) -> bool:
         return False
 
 
+_GLOB_CHARS = frozenset("*?[")
+
+
+def _scan(
+    folder: Path, files: Sequence[Path], exts: set[str], exclude: Path | None
+) -> list[tuple[Path, str]]:
+    """The ECG files among ``files`` (found in ``folder``), keyed by their path relative to it."""
+    found = []
+    for p in files:
+        rel = p.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts) or _is_inside(p, exclude):
+            continue
+        suffix = p.suffix.lower()
+        if suffix not in exts:
+            continue
+        if suffix in (".dat", ".mat") and p.with_suffix(".hea").exists():
+            continue  # the signal file of a WFDB record: the .hea is the record
+        found.append((p, rel.with_suffix("").as_posix()))
+    return found
+
+
+def _glob_root(pattern: str) -> Path:
+    """The folder part of ``pattern`` before its first wildcard (keys are relative to it)."""
+    parts = Path(pattern).parts
+    fixed = []
+    for part in parts[:-1]:
+        if _GLOB_CHARS & set(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
+
+
+def read_list_file(path: Path) -> list[Path]:
+    """The inputs a list file names: one per line, as on the command line (blank and ``#`` lines skipped)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise FileNotFoundError(f"{path}: cannot read the list file ({exc.strerror or exc})") from None
+    return [Path(s) for s in (line.strip() for line in lines) if s and not s.startswith("#")]
+
+
 def discover(inputs: Sequence[Path], recursive: bool = False, exclude: Path | None = None) -> list[InputFile]:
-    """The records named by ``inputs`` (files and folders), each with a unique output key.
+    """The records named by ``inputs``, each with a unique output key.
 
     Parameters
     ----------
     inputs
-        Files (taken as they are, whatever their extension) and folders (scanned
-        for files with a known ECG extension, hidden files left out).
+        Files (taken as they are, whatever their extension; key: the name without
+        extension), folders (scanned for files with a known ECG extension, hidden
+        files left out; key: the path relative to the folder), glob patterns
+        (``ecgs/**/*.hea``, ``**`` for any depth; matches filtered as in a
+        folder; key: relative to the pattern's fixed folder) and list files
+        (``@LIST``: one input per line, as on the command line).
     recursive
         Scan sub-folders too.
     exclude
@@ -121,27 +183,28 @@ def discover(inputs: Sequence[Path], recursive: bool = False, exclude: Path | No
     Raises
     ------
     FileNotFoundError
-        An input that does not exist.
+        An input that does not exist, a pattern that matches nothing, a list file that cannot be read.
     """
     exts = _known_extensions()
     found: list[tuple[Path, str]] = []
-    for item in inputs:
-        item = Path(item)
+    queue = [Path(i) for i in inputs]
+    while queue:
+        item = queue.pop(0)
+        text = str(item)
         if item.is_dir():
             pattern = item.rglob("*") if recursive else item.glob("*")
-            files = sorted(p for p in pattern if p.is_file())
-            for p in files:
-                rel = p.relative_to(item)
-                if any(part.startswith(".") for part in rel.parts) or _is_inside(p, exclude):
-                    continue
-                suffix = p.suffix.lower()
-                if suffix not in exts:
-                    continue
-                if suffix in (".dat", ".mat") and p.with_suffix(".hea").exists():
-                    continue  # the signal file of a WFDB record: the .hea is the record
-                found.append((p, rel.with_suffix("").as_posix()))
+            found += _scan(item, sorted(p for p in pattern if p.is_file()), exts, exclude)
         elif item.exists() or item.with_name(item.name + ".hea").exists():
             found.append((item, item.stem if item.suffix else item.name))
+        elif text.startswith("@") and len(text) > 1:
+            queue[:0] = read_list_file(Path(text[1:]))
+        elif _GLOB_CHARS & set(text):
+            matches = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+            root = _glob_root(text)
+            hits = _scan(root, [p for p in matches if _is_inside(p, root)], exts, exclude)
+            if not hits:
+                raise FileNotFoundError(f"{item}: no ECG file matches this pattern")
+            found += hits
         else:
             raise FileNotFoundError(f"{item}: no such file or folder")
     out: list[InputFile] = []
@@ -195,16 +258,15 @@ def _cache_put(path: str, record: Any) -> None:
         _CACHE.pop(next(iter(_CACHE)))
 
 
-def _watch_parent(parent: int) -> None:
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent:  # the run was killed: do not linger
-            os._exit(1)
+def _init_worker(main_pid: int | None = None) -> None:
+    """Worker start-up: end with the run (even on SIGKILL); Qt offscreen (PDF only); ignore Ctrl+C.
 
-
-def _init_worker() -> None:
-    """Worker start-up: exit when orphaned; Qt offscreen (PDF only); ignore Ctrl+C (the parent stops us)."""
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    The kernel kills the worker when its parent (the forkserver) ends, and a
+    thread ends it when the run's main process ``main_pid`` ends
+    (:mod:`ecgviewer.analysis.lifeline`); the parent stops it on Ctrl+C.
+    """
+    die_with_parent()
+    watch_process(main_pid if main_pid is not None else os.getppid())
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -251,46 +313,124 @@ def prepare_job(
     return "ok", (record, windows, analysis, class_windows)
 
 
-def report_job(
-    path: str,
-    pdf_path: str,
+# -- one record's outputs: assembled, written and registered as done (any process) --------------
+@dataclass(frozen=True)
+class OutputSpec:
+    """What writing a record's outputs needs (plain values: it travels to worker processes and nodes)."""
+
+    out_dir: str
+    per_file: tuple[str, ...]
+    classifier_id: dict[str, str] | None = None
+    classifier_name: str | None = None
+    report_options: dict[str, Any] = field(default_factory=dict)
+    filters_hz: tuple[float | None, float | None, float | None] = (None, None, None)
+
+
+def state_document(item: InputFile, spec: OutputSpec, doc: dict[str, Any]) -> dict[str, Any]:
+    """The content of a finished record's state file (:func:`load_finished` reads it back)."""
+    state = {**_source_id(item.path), "key": item.key, "outputs": list(spec.per_file)}
+    return {**state, "classifier": spec.classifier_id, "document": doc}
+
+
+def write_job(
+    item: InputFile,
+    spec: OutputSpec,
     record: Any,
+    classical: Any,
     prediction: Any,
-    analysis: Any,
-    options: dict[str, Any],
-    filters_hz: tuple[float | None, float | None, float | None],
     classification: Any = None,
 ) -> tuple[str, Any]:
-    """Render one PDF report (``record`` None: the one this worker prepared). Returns ``("ok", pages)``."""
-    try:
-        from ecgviewer.report.pdf import ReportOptions, render_report  # Qt: only in a process that draws
+    """Assemble one record's analysis, write its outputs and register it as done.
 
+    The same code as ``ecgviewer analyze FILE`` makes the document
+    (:func:`~ecgviewer.analysis.pipeline.record_analysis`); then ``KEY.json``,
+    ``KEY.pdf`` and last the state file are written, each atomically: a record
+    is done (:func:`load_finished`) as soon as its last output is, whichever
+    process or node wrote it. ``record`` None: the one this worker process
+    prepared (read again if it is gone); ``prediction`` may be the exception the
+    model raised.
+
+    Returns ``("ok", (document, classifier_error or None))`` or ``(stage, reason)``
+    with stage ``"model"`` (no intervals: nothing written) or ``"report"``;
+    nothing is raised.
+    """
+    try:
+        record, classical, prediction, classification = (
+            unpack(v) for v in (record, classical, prediction, classification)
+        )
         if record is None:
-            record = _CACHE.pop(path, None)
+            record = _CACHE.pop(str(item.path), None)
             if record is None:
                 from ecgviewer.core.readers import read_record
 
-                record = read_record(path)
-        else:
-            record = unpack(record)
-        _CACHE.pop(path, None)
-        display = filtered_record(record, filters_hz)
-        opts = ReportOptions(**options, filters=FilterSettings(*filters_hz).describe(record.fs_hz))
-        info = render_report(
-            pdf_path, display, unpack(prediction), unpack(analysis), opts, unpack(classification)
+                record = read_record(item.path)
+        _CACHE.pop(str(item.path), None)
+        analysis = record_analysis(  # the same assembly as analyze_record's
+            record,
+            classical=classical,
+            prediction=prediction,
+            classification=classification,
+            classifier_name=spec.classifier_name,
+            source=str(item.path),
         )
-        return "ok", info.n_pages
+        if analysis.prediction is None:
+            return "model", analysis.interval_error or "no result"
+        filters_text = None
+        if any(f is not None for f in spec.filters_hz):
+            filters_text = FilterSettings(*spec.filters_hz).describe()
+        doc = analysis.document(filters=filters_text)
+        out_dir = Path(spec.out_dir)
+        if "json" in spec.per_file:
+            with atomic_write(_output_path(out_dir, item.key, "json"), "w") as fh:
+                json.dump(doc, fh, indent=2)
+                fh.write("\n")
+        if "pdf" in spec.per_file:
+            from ecgviewer.report.pdf import ReportOptions, render_report  # Qt: only in a process that draws
+
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+            display = filtered_record(record, spec.filters_hz)
+            options = FilterSettings(*spec.filters_hz).describe(record.fs_hz)
+            opts = ReportOptions(**spec.report_options, filters=options)
+            render_report(
+                str(_output_path(out_dir, item.key, "pdf")),
+                display,
+                analysis.prediction,
+                analysis.classical,
+                opts,
+                analysis.classification,
+            )
+        state = json.dumps(state_document(item, spec, doc)).encode("utf-8")
+        atomic_write_bytes(_state_path(out_dir, item.key), state)  # done: after its last output
+        return "ok", (doc, analysis.classification_error)
     except Exception as exc:
         return "report", f"{type(exc).__name__}: {exc}"
 
 
-def _wire(pool: Any, *values: Any) -> tuple[Any, ...]:
-    """``values`` as a job takes them: :func:`pack`-ed for another process, as they are in this one."""
-    return tuple(pack(v) for v in values) if pool is not None else values
+def predict_records(predictor: Any, classifier: Any, prepared: Sequence[tuple[Any, Any]]) -> list[Any]:
+    """The networks over many records at once: ``[(prediction or exception, classification), ...]``.
+
+    ``prepared``: per record ``(windows, class_windows)`` from :func:`prepare_job`.
+    The classification is None (no classifier, or no intervals), a result, a
+    :class:`~ecgviewer.report.measurements.ClassificationFailure` or the exception it raised.
+    """
+    results = predictor.predict_windows([w for w, _ in prepared])
+    classes: list[Any] = [None] * len(prepared)
+    if classifier is not None:
+        run = []
+        for i, ((windows, class_windows), res) in enumerate(zip(prepared, results)):
+            if isinstance(res, Exception):
+                continue
+            if isinstance(class_windows, str):
+                classes[i] = ClassificationFailure(classifier.model_name, class_windows)
+            else:
+                run.append((i, windows if class_windows is None else class_windows))
+        for (i, _w), got in zip(run, classifier.classify_windows([w for _, w in run])):
+            classes[i] = got
+    return list(zip(results, classes))
 
 
 def _noop() -> None:
-    """Submitted once per worker at the start, so the processes start while the model loads."""
+    """Submitted once per worker at the start, so the processes start while the first files are read."""
 
 
 def _timed_job(fn: Callable[..., tuple[str, Any]], *args: Any, wire: bool = True) -> tuple[str, Any, float]:
@@ -303,6 +443,10 @@ def _timed_job(fn: Callable[..., tuple[str, Any]], *args: Any, wire: bool = True
 
 
 # -- the run -----------------------------------------------------------------------------------
+#: What ``--engine`` accepts.
+ENGINES: tuple[str, ...] = ("local", "ray")
+
+
 @dataclass
 class BatchConfig:
     """Everything one batch run needs (the parsed command line)."""
@@ -321,10 +465,16 @@ class BatchConfig:
     report_options: dict[str, Any] = field(default_factory=dict)
     filters_hz: tuple[float | None, float | None, float | None] = (None, None, None)
     progress: bool = True
+    engine: str = "local"
+    ray_address: str | None = None
 
 
 class ClassifierLoadError(Exception):
     """The statement classifier given to :func:`run_batch` could not be loaded (message: why)."""
+
+
+class EngineError(Exception):
+    """The engine cannot run (e.g. Ray not installed, or its cluster not reachable); message: why."""
 
 
 @dataclass
@@ -341,6 +491,9 @@ class BatchSummary:
     errors: list[tuple[str, str, str]] = field(default_factory=list)
     main_cpu_s: float = 0.0
     worker_cpu_s: float = 0.0
+    engine: str = "local"
+    #: Seconds the engine took to start (Ray: ``ray.init``; local: 0, the pool starts in the background).
+    startup_s: float = 0.0
 
     @property
     def cpu_ms_per_record(self) -> float:
@@ -413,19 +566,228 @@ def _write_csvs(
     atomic_write_bytes(out_dir / ERRORS_CSV, buf.getvalue().encode("utf-8"))
 
 
+class _Interrupted(Exception):
+    pass
+
+
+class BatchRun:
+    """The engine-independent side of a run, which an engine reports to.
+
+    It holds what an engine needs to schedule the records (``todo``, the
+    preparation and output specs, the networks) and keeps the books: progress
+    bar, summary, the documents of finished records and the errors, and
+    ``measurements.csv`` / ``errors.csv`` rewritten (atomically) at most every
+    :data:`CSV_FLUSH_S` seconds (longer when rewriting them takes long) while
+    records finish, and at the end.
+
+    An engine calls :meth:`finished` or :meth:`failed` once per record of
+    ``todo`` (from one thread), :meth:`tick` when it has nothing to report, and
+    :meth:`add_cpu` with the CPU seconds its workers spent.
+    """
+
+    def __init__(self, config: BatchConfig, predictor: Any, classifier: Any, log: Callable[[str], None]):
+        self.config = config
+        self.predictor = predictor
+        self.classifier = classifier
+        self.log = log
+        self.out_dir = config.out_dir
+        self.todo: list[InputFile] = []
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.summary = BatchSummary(engine=config.engine)
+        self.csv_on = "csv" in config.reports
+        self.spec = OutputSpec(
+            out_dir=str(config.out_dir),
+            per_file=tuple(k for k in ("json", "pdf") if k in config.reports),
+            report_options=dict(config.report_options),
+            filters_hz=tuple(config.filters_hz),
+        )
+        self.input_spec: dict[str, Any] = {}
+        self.class_spec: dict[str, Any] | None = None
+        self.bar: Any = None
+        self._last_flush = time.monotonic()
+        self._flush_every = CSV_FLUSH_S
+
+    @property
+    def pdf_on(self) -> bool:
+        return "pdf" in self.spec.per_file
+
+    def load_networks(self) -> None:
+        """Load the networks in this process (once; the local engine calls it when the first record is ready).
+
+        Raises
+        ------
+        ClassifierLoadError
+            The classifier cannot be loaded.
+        """
+        self.predictor.load()
+        if self.classifier is not None:
+            try:
+                self.classifier.load()
+            except Exception as exc:
+                raise ClassifierLoadError(str(exc)) from exc
+
+    def finished(self, item: InputFile, doc: dict[str, Any], classifier_error: str | None = None) -> None:
+        """``item``'s outputs and state file are written (by :func:`write_job`)."""
+        if classifier_error is not None:  # the intervals were written all the same
+            self.summary.errors.append((str(item.path), "classifier", " ".join(classifier_error.split())))
+            self.summary.not_classified += 1
+        self.docs[item.key] = doc
+        self.summary.done += 1
+        self.bar.update(1)
+        self.tick()
+
+    def failed(self, item: InputFile, stage: str, reason: str) -> None:
+        """``item`` failed at ``stage`` (``read``, ``prepare``, ``model``, ``report``) for ``reason``."""
+        self.summary.errors.append((str(item.path), stage, " ".join(str(reason).split())))
+        self.summary.failed += 1
+        self.bar.update(1)
+        self.bar.set_postfix(failed=self.summary.failed, refresh=False)
+        self.tick()
+
+    def add_cpu(self, seconds: float) -> None:
+        """CPU time spent on this run's jobs in other processes."""
+        self.summary.worker_cpu_s += seconds
+
+    def tick(self) -> None:
+        """Rewrite the CSV files if they are due."""
+        if time.monotonic() - self._last_flush >= self._flush_every:
+            self.write_csvs()
+
+    def write_csvs(self) -> None:
+        t = time.monotonic()
+        _write_csvs(self.out_dir, self.docs, self.summary.errors, self.csv_on)
+        self._last_flush = now = time.monotonic()
+        # rewriting everything costs O(records): keep it under ~10 % of the run
+        self._flush_every = max(CSV_FLUSH_S, 10 * (now - t))
+
+
+class LocalEngine:
+    """Worker processes of this machine read and prepare; the networks run batched in this process.
+
+    ``--workers N`` processes (``forkserver``; 0: everything in this process) run
+    :func:`prepare_job`; the windows of many records go through the networks
+    together (:func:`predict_records`) here, on the GPU when there is one; each
+    record is then finished by :func:`write_job`, here, or in a worker when it
+    draws a PDF (the worker that prepared the record still holds it).
+    """
+
+    name = "local"
+
+    def run(self, run: BatchRun) -> None:
+        config, spec = run.config, run.spec
+        todo = deque(run.todo)
+        pdf_on = run.pdf_on
+        inline = config.workers <= 0
+        pool = None if inline else _pool(config.workers, pdf_on)
+        if pool is not None and todo:  # start the workers now: they import while the first jobs queue
+            with main_pid_env():
+                for _ in range(config.workers):
+                    pool.submit(_noop)
+        threads: int | None = None
+        prep: dict[Future, InputFile] = {}
+        writing: dict[Future, InputFile] = {}
+        ready: list[tuple[InputFile, Any, Any, Any, Any]] = []  # item, record, windows, classical, class w.
+        max_prep = max(config.batch_size, 1) + 2 * max(config.workers, 1)
+        loaded = ok = False
+
+        def submit(fn: Callable[..., tuple[str, Any]], *args: Any) -> Future:
+            if pool is None:
+                f: Future = Future()
+                f.set_result(_timed_job(fn, *args, wire=False))
+                return f
+            return pool.submit(_timed_job, fn, *args)
+
+        def result_of(f: Future) -> tuple[str, Any]:
+            status, value, cpu_s = f.result()
+            if pool is not None:
+                run.add_cpu(cpu_s)  # in-process jobs are in this process's own CPU time
+            return status, (unpack(value) if status == "ok" and pool is not None else value)
+
+        def done_writing(item: InputFile, status: str, value: Any) -> None:
+            if status == "ok":
+                run.finished(item, *value)
+            else:
+                run.failed(item, status, value)
+
+        def run_model() -> None:
+            nonlocal ready
+            batch, ready = ready, []
+            outputs = predict_records(run.predictor, run.classifier, [(w, cw) for _, _, w, _, cw in batch])
+            for (item, record, _w, classical, _cw), (prediction, classification) in zip(batch, outputs):
+                if pdf_on and not isinstance(prediction, Exception):  # drawing: in the worker
+                    args = (None if pool is not None else record, *_wire(pool, classical, prediction))
+                    f = submit(write_job, item, spec, *args, *_wire(pool, classification))
+                    writing[f] = item
+                else:
+                    done_writing(item, *write_job(item, spec, record, classical, prediction, classification))
+
+        try:
+            for item in todo:
+                _output_path(run.out_dir, item.key, "json").parent.mkdir(parents=True, exist_ok=True)
+                _state_path(run.out_dir, item.key).parent.mkdir(parents=True, exist_ok=True)
+            while todo or prep or ready or writing:
+                while todo and len(prep) + len(ready) < max_prep:
+                    item = todo.popleft()
+                    f = submit(
+                        prepare_job, str(item.path), run.input_spec, config.classical, pdf_on, run.class_spec
+                    )
+                    prep[f] = item
+                    if pool is None:
+                        break  # in-process: one at a time, so the model still sees batches
+                n_windows = sum(len(w.data) for _, _, w, _, _ in ready)
+                if ready and (n_windows >= config.batch_size or (not prep and not (todo and pool is None))):
+                    if not loaded:  # lazily: the first record is read, the workers keep reading meanwhile
+                        run.load_networks()
+                        threads = _limit_torch_threads(run.predictor, inline)
+                        loaded = True
+                    run_model()
+                    continue
+                if not prep and not writing:
+                    continue
+                done, _ = wait(list(prep) + list(writing), timeout=1.0, return_when=FIRST_COMPLETED)
+                for f in done:
+                    if f in prep:
+                        item = prep.pop(f)
+                        status, value = result_of(f)
+                        if status == "ok":
+                            ready.append((item, *value))
+                        else:
+                            run.failed(item, status, value)
+                    else:
+                        item = writing.pop(f)
+                        done_writing(item, *result_of(f))
+                run.tick()
+            ok = True
+        finally:
+            if threads is not None:
+                import torch
+
+                torch.set_num_threads(threads)
+            if pool is not None:
+                pool.shutdown(wait=ok, cancel_futures=True)  # interrupted: do not wait
+
+
+def _wire(pool: Any, *values: Any) -> tuple[Any, ...]:
+    """``values`` as a job takes them: :func:`pack`-ed for another process, as they are in this one."""
+    return tuple(pack(v) for v in values) if pool is not None else values
+
+
 def _pool(workers: int, pdf: bool) -> ProcessPoolExecutor:
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
-        preload = ["ecgviewer.core.readers", "ecgviewer.core.beats", "ecgviewer.inference.preprocess"]
+        preload = [
+            "ecgviewer.analysis._forkserver_lifeline",  # first: the forkserver dies with this process
+            "ecgviewer.core.readers",
+            "ecgviewer.core.beats",
+            "ecgviewer.inference.preprocess",
+        ]
         if pdf:
             preload.append("ecgviewer.report.pdf")
         ctx.set_forkserver_preload(preload)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
-
-
-class _Interrupted(Exception):
-    pass
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
+    )
 
 
 def _limit_torch_threads(predictor: Any, inline: bool) -> int | None:
@@ -442,21 +804,36 @@ def _limit_torch_threads(predictor: Any, inline: bool) -> int | None:
     return before
 
 
+def make_engine(config: BatchConfig) -> Any:
+    """The engine ``config.engine`` names: :class:`LocalEngine` or the Ray engine."""
+    if config.engine == "local":
+        return LocalEngine()
+    if config.engine == "ray":
+        from ecgviewer.analysis.ray_engine import RayEngine  # Ray: imported only when asked for
+
+        return RayEngine(address=config.ray_address)
+    raise ValueError(f"unknown engine {config.engine!r} (known: {', '.join(ENGINES)})")
+
+
 def run_batch(
     config: BatchConfig,
     predictor: Any,
     log: Callable[[str], None] | None = None,
     classifier: Any = None,
+    engine: Any = None,
 ) -> BatchSummary:
     """Run the batch described by ``config`` with a :class:`~ecgviewer.inference.Predictor`.
 
+    The engine (``engine``, default :func:`make_engine` of ``config``) schedules
+    the records; everything else is shared by the engines: finding the inputs,
+    skipping finished records, the progress bar, the CSV files and the summary.
     The networks see the windows of many records together (``config.batch_size``
     windows per batch); each record's result is then assembled and written as in
-    ``ecgviewer analyze FILE`` (:func:`~ecgviewer.analysis.pipeline.record_analysis`).
+    ``ecgviewer analyze FILE`` (:func:`write_job`).
 
     The predictor (and the optional statement ``classifier``, a
-    :class:`~ecgviewer.inference.Classifier`) is loaded here (if it is not yet)
-    while the worker processes start.
+    :class:`~ecgviewer.inference.Classifier`) is loaded once, when the first
+    record has been read (the Ray engine loads its own copies in its model actors).
 
     Returns a :class:`BatchSummary`; a bad file is recorded in ``errors.csv`` and
     the run goes on. Ctrl+C or SIGTERM stops it after writing the CSV files of
@@ -464,89 +841,55 @@ def run_batch(
 
     Raises
     ------
+    FileNotFoundError
+        An input that does not exist (before anything is loaded or started).
     ClassifierLoadError
         The classifier's checkpoint cannot be read or loaded.
+    EngineError
+        The engine cannot start.
     """
     from tqdm import tqdm
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
+    engine = engine if engine is not None else make_engine(config)
     t_start, cpu_start = time.perf_counter(), time.process_time()
     out_dir = config.out_dir
+    items = discover(config.inputs, config.recursive, exclude=out_dir)
+    run = BatchRun(config, predictor, classifier, log)
+    try:
+        class_id = classifier_identity(classifier)
+    except CheckpointError as exc:
+        raise ClassifierLoadError(str(exc)) from None
+    class_name = None if classifier is None else classifier.model_name
+    run.spec = dataclasses.replace(run.spec, classifier_id=class_id, classifier_name=class_name)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / STATE_DIR).mkdir(exist_ok=True)
     stale = remove_stale_temp_files(out_dir)
     if stale:
         log(f"removed {stale} temporary file(s) left by an interrupted run")
-    reports = tuple(config.reports)
-    per_file = [k for k in ("json", "pdf") if k in reports]
-    csv_on = "csv" in reports
-    items = discover(config.inputs, config.recursive, exclude=out_dir)
-    try:
-        class_id = classifier_identity(classifier)
-    except CheckpointError as exc:
-        raise ClassifierLoadError(str(exc)) from None
-    summary = BatchSummary(total=len(items))
-    docs: dict[str, dict[str, Any]] = {}
-    todo: deque[InputFile] = deque()
+    summary = run.summary
+    summary.total = len(items)
     for item in items:
-        doc = None if config.force else load_finished(out_dir, item, per_file, class_id)
+        doc = None if config.force else load_finished(out_dir, item, run.spec.per_file, class_id)
         if doc is not None:
-            docs[item.key] = doc
+            run.docs[item.key] = doc
             summary.skipped += 1
         else:
-            todo.append(item)
+            run.todo.append(item)
     if summary.skipped:
         log(f"{summary.skipped} of {len(items)} record(s) already done in {out_dir} (--force redoes them)")
-    pdf_on = "pdf" in reports
-    inline = config.workers <= 0
-    pool = None if inline else _pool(config.workers, pdf_on)
-    if pool is not None and todo:  # start the workers now: they import while the model loads
-        for _ in range(config.workers):
-            pool.submit(_noop)
-    try:
-        predictor.load()
-        if classifier is not None:
-            try:
-                classifier.load()
-            except Exception as exc:
-                raise ClassifierLoadError(str(exc)) from exc
-    except BaseException:
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    input_spec = predictor.input_spec()
-    class_spec = classifier.input_spec() if classifier is not None else None
-    if class_spec == input_spec:
-        class_spec = None  # the classifier takes the interval model's windows
-    filters_text = None
-    if any(f is not None for f in config.filters_hz):
-        filters_text = FilterSettings(*config.filters_hz).describe()
-    bar = tqdm(
-        total=len(todo),
+    run.input_spec = predictor.input_spec()  # from the checkpoint's JSON: nothing loaded yet
+    run.class_spec = classifier.input_spec() if classifier is not None else None
+    if run.class_spec == run.input_spec:
+        run.class_spec = None  # the classifier takes the interval model's windows
+    run.bar = tqdm(
+        total=len(run.todo),
         unit="rec",
         desc="analyze",
         file=sys.stderr,
         disable=not config.progress,
         smoothing=0.1,
     )
-    errors = summary.errors
-    last_flush = time.monotonic()
-    by_key: dict[str, InputFile] = {}
-
-    def fail(item: InputFile, stage: str, reason: str) -> None:
-        errors.append((str(item.path), stage, " ".join(str(reason).split())))
-        summary.failed += 1
-        bar.update(1)
-        bar.set_postfix(failed=summary.failed, refresh=False)
-
-    def finish(item: InputFile, doc: dict[str, Any]) -> None:
-        state = {**_source_id(item.path), "key": item.key, "outputs": per_file, "classifier": class_id}
-        state["document"] = doc
-        atomic_write_bytes(_state_path(out_dir, item.key), json.dumps(state).encode("utf-8"))
-        docs[item.key] = doc
-        summary.done += 1
-        bar.update(1)
-
     old_term = None
     if threading.current_thread() is threading.main_thread():
 
@@ -554,135 +897,17 @@ def run_batch(
             raise _Interrupted
 
         old_term = signal.signal(signal.SIGTERM, on_term)
-    threads = _limit_torch_threads(predictor, inline)
-    prep: dict[Future, InputFile] = {}
-    reporting: dict[Future, tuple[InputFile, dict[str, Any]]] = {}
-    ready: list[tuple[InputFile, Any, Any, Any, Any]] = []  # item, record, windows, analysis, class windows
-    max_prep = max(config.batch_size, 1) + 2 * max(config.workers, 1)
-
-    def submit(fn: Callable[..., tuple[str, Any]], *args: Any) -> Future:
-        if pool is None:
-            f: Future = Future()
-            f.set_result(_timed_job(fn, *args, wire=False))
-            return f
-        return pool.submit(_timed_job, fn, *args)
-
-    def result_of(f: Future) -> tuple[str, Any]:
-        status, value, cpu_s = f.result()
-        if pool is not None:
-            summary.worker_cpu_s += cpu_s  # in-process jobs are in this process's own CPU time
-        return status, (unpack(value) if status == "ok" and pool is not None else value)
-
-    def classify(batch: list[tuple[InputFile, Any, Any, Any, Any]], results: list[Any]) -> list[Any]:
-        """Per item: None (no classifier or no intervals), a result, a failure or the exception it raised."""
-        out: list[Any] = [None] * len(batch)
-        if classifier is None:
-            return out
-        run = []
-        for i, ((_item, _rec, windows, _a, class_windows), res) in enumerate(zip(batch, results)):
-            if isinstance(res, Exception):
-                continue
-            if isinstance(class_windows, str):
-                out[i] = ClassificationFailure(classifier.model_name, class_windows)
-            else:
-                run.append((i, windows if class_windows is None else class_windows))
-        for (i, _w), got in zip(run, classifier.classify_windows([w for _, w in run])):
-            out[i] = got
-        return out
-
-    def run_model() -> None:
-        nonlocal ready
-        batch, ready = ready, []
-        results = predictor.predict_windows([w for _, _, w, _, _ in batch])
-        classifications = classify(batch, results)
-        for (item, record, _w, classical, _cw), res, cls in zip(batch, results, classifications):
-            analysis = record_analysis(  # the same assembly as analyze_record's
-                record,
-                classical=classical,
-                prediction=res,
-                classification=cls,
-                classifier_name=None if classifier is None else classifier.model_name,
-                source=str(item.path),
-            )
-            if analysis.prediction is None:
-                fail(item, "model", analysis.interval_error or "no result")
-                continue
-            if analysis.classification_error is not None:  # the intervals are written all the same
-                errors.append((str(item.path), "classifier", " ".join(analysis.classification_error.split())))
-                summary.not_classified += 1
-            doc = analysis.document(filters=filters_text)
-            if "json" in per_file:
-                with atomic_write(_output_path(out_dir, item.key, "json"), "w") as fh:
-                    json.dump(doc, fh, indent=2)
-                    fh.write("\n")
-            if pdf_on:
-                pdf_path = _output_path(out_dir, item.key, "pdf")
-                pdf_path.parent.mkdir(parents=True, exist_ok=True)
-                f = submit(
-                    report_job,
-                    str(item.path),
-                    str(pdf_path),
-                    None if pool is not None else record,
-                    *_wire(pool, analysis.prediction, analysis.classical),
-                    dict(config.report_options),
-                    tuple(config.filters_hz),
-                    *_wire(pool, analysis.classification),
-                )
-                reporting[f] = (item, doc)
-            else:
-                finish(item, doc)
-
     try:
-        for item in todo:
-            by_key[item.key] = item
-            _output_path(out_dir, item.key, "json").parent.mkdir(parents=True, exist_ok=True)
-            _state_path(out_dir, item.key).parent.mkdir(parents=True, exist_ok=True)
-        while todo or prep or ready or reporting:
-            while todo and len(prep) + len(ready) < max_prep:
-                item = todo.popleft()
-                f = submit(prepare_job, str(item.path), input_spec, config.classical, pdf_on, class_spec)
-                prep[f] = item
-                if pool is None:
-                    break  # in-process: one at a time, so the model still sees batches
-            n_windows = sum(len(w.data) for _, _, w, _, _ in ready)
-            if ready and (n_windows >= config.batch_size or (not prep and not (todo and pool is None))):
-                run_model()
-                continue
-            if not prep and not reporting:
-                continue
-            done, _ = wait(list(prep) + list(reporting), timeout=1.0, return_when=FIRST_COMPLETED)
-            for f in done:
-                if f in prep:
-                    item = prep.pop(f)
-                    status, value = result_of(f)
-                    if status == "ok":
-                        ready.append((item, *value))
-                    else:
-                        fail(item, status, value)
-                else:
-                    item, doc = reporting.pop(f)
-                    status, value = result_of(f)
-                    if status == "ok":
-                        finish(item, doc)
-                    else:
-                        fail(item, status, value)
-            if time.monotonic() - last_flush > CSV_FLUSH_S:
-                _write_csvs(out_dir, docs, errors, csv_on)
-                last_flush = time.monotonic()
+        if run.todo:
+            engine.run(run)
     except (KeyboardInterrupt, _Interrupted):
         summary.interrupted = True
         log("interrupted: writing the results of the finished records")
     finally:
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
-        if threads is not None:
-            import torch
-
-            torch.set_num_threads(threads)
-        if pool is not None:
-            pool.shutdown(wait=not summary.interrupted, cancel_futures=True)
-        bar.close()
-        _write_csvs(out_dir, docs, errors, csv_on)
+        run.bar.close()
+        run.write_csvs()
         summary.elapsed_s = time.perf_counter() - t_start
         summary.main_cpu_s = time.process_time() - cpu_start
     return summary
@@ -702,6 +927,10 @@ def format_summary(summary: BatchSummary, out_dir: Path) -> str:
         if summary.done
         else "-"
     )
+    if summary.engine != "local":
+        driver = 1000.0 * summary.main_cpu_s / summary.done if summary.done else 0.0
+        rate += f"; engine {summary.engine}, started in {summary.startup_s:.1f} s"
+        rate += f", driver {driver:.1f} CPU ms/record"
     trouble = summary.failed or summary.not_classified
     where = f"results in {out_dir}" + (f" (errors: {out_dir / ERRORS_CSV})" if trouble else "")
     return f"{', '.join(parts)} in {summary.elapsed_s:.1f} s ({rate}); {where}"

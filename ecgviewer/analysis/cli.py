@@ -8,8 +8,10 @@ without ``--json`` a short text is printed from each document. ``--classifier``
 adds the statement classifier; by default the first installed bundled one, else
 none (with a one-line note).
 
-The command is registered in :data:`ecgviewer.cli.SUBCOMMANDS`; torch is imported
-only when a model loads.
+The command is registered in :data:`ecgviewer.cli.SUBCOMMANDS`. The networks
+are loaded once, lazily: after the first file has been read (a bad path is
+refused without importing torch), and with ``--out`` by the batch engine
+(``--engine local`` or ``ray``).
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from ecgviewer.analysis.batch import (
+    ENGINES,
     BatchConfig,
     ClassifierLoadError,
+    EngineError,
     discover,
     format_summary,
     parse_reports,
@@ -47,7 +51,11 @@ def _parser() -> argparse.ArgumentParser:
         "model, next to a classical median-beat measurement.",
     )
     p.add_argument(
-        "files", nargs="+", type=Path, help="ECG files (any format ecgviewer reads) and folders of them"
+        "files",
+        nargs="+",
+        type=Path,
+        help="ECG files (any format ecgviewer reads), folders of them, glob patterns ('ecgs/**/*.hea') "
+        "and @LIST files (one path per line)",
     )
     models = ", ".join(c.name for c in bundled_checkpoints("intervals"))
     classifiers = ", ".join(c.name for c in bundled_checkpoints("classification"))
@@ -107,6 +115,19 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--notch", type=float, metavar="HZ", help="display filter of the PDF: 50 or 60")
     b.add_argument("--lowpass", type=float, metavar="HZ", help="display filter of the PDF, e.g. 40")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    b.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="local: worker processes of this machine (default); ray: a Ray cluster (pip install "
+        "'ecgviewer[distributed]'), embedded on this machine with --workers CPUs unless --ray-address",
+    )
+    b.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="--engine ray: join this running cluster (e.g. 127.0.0.1:6379 of 'ray start --head', or "
+        "'auto'); default $RAY_ADDRESS, else a cluster embedded in this run",
+    )
     return p
 
 
@@ -172,6 +193,21 @@ def _print_text(doc: dict[str, Any]) -> None:
         print(f"  classes:  {probs}  (* = at or above its threshold)")
 
 
+def _read(path: Path) -> Any:
+    """Read one file (a missing one is refused before the readers are imported).
+
+    Raises
+    ------
+    EcgReadError, OSError
+        The file cannot be read.
+    """
+    if not path.exists() and not path.with_name(path.name + ".hea").exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    from ecgviewer.core.readers import read_record
+
+    return read_record(path)
+
+
 def analyze_file(path: Path, options: AnalysisOptions, models: ModelSet) -> RecordAnalysis:
     """Read one file and analyse it (:func:`~ecgviewer.analysis.pipeline.analyze_record`).
 
@@ -180,9 +216,7 @@ def analyze_file(path: Path, options: AnalysisOptions, models: ModelSet) -> Reco
     EcgReadError, OSError
         The file cannot be read.
     """
-    from ecgviewer.core.readers import read_record
-
-    return analyze_record(read_record(path), options, models=models, source=str(path))
+    return analyze_record(_read(path), options, models=models, source=str(path))
 
 
 def main(argv: list[str]) -> int:
@@ -215,27 +249,38 @@ def main(argv: list[str]) -> int:
         print(f"error: cannot load classifier {args.classifier!r}: {exc}", file=sys.stderr)
         return 2
     try:
-        # --out: the batch engine loads the models while its workers start
-        predictor = models.predictor(options.model, options.device, **run, load=args.out is None)
+        # loaded once, lazily: by the batch engine, or below after the first file is read
+        predictor = models.predictor(options.model, options.device, **run, load=False)
         if args.out is not None:
             return _batch(args, reports, predictor, classifier)
     except (CheckpointError, PredictionError, ValueError) as exc:
         print(f"error: cannot load model {args.model!r}: {exc}", file=sys.stderr)
         return 2
-    if classifier is not None:
-        try:
-            classifier.load()
-        except (CheckpointError, PredictionError, ValueError) as exc:
-            print(f"error: cannot load classifier {args.classifier!r}: {exc}", file=sys.stderr)
-            return 2
     files: list[Path] = []
-    for f in args.files:  # folders expand to the records in them; files are taken as they are
-        files += [i.path for i in discover([f], args.recursive)] if f.is_dir() else [f]
+    for f in args.files:  # folders, patterns and lists expand to records; files are taken as they are
+        try:
+            files += [i.path for i in discover([f], args.recursive)] if not f.is_file() else [f]
+        except FileNotFoundError:
+            files.append(f)  # reported below, with the others
     results: list[dict[str, Any]] = []
     failed = False
+    loaded = False
     for path in files:
         try:
-            analysis = analyze_file(path, options, models)
+            record = _read(path)
+            if not loaded:  # the first readable file: now the networks
+                loaded = True
+                what = "model"
+                try:
+                    predictor.load()
+                    if classifier is not None:
+                        what = "classifier"
+                        classifier.load()
+                except (CheckpointError, PredictionError, ValueError) as exc:
+                    name = args.model if what == "model" else args.classifier
+                    print(f"error: cannot load {what} {name!r}: {exc}", file=sys.stderr)
+                    return 2
+            analysis = analyze_record(record, options, models=models, source=str(path))
         except (EcgReadError, OSError, ValueError) as exc:
             entry: dict[str, Any] = {"file": str(path), "error": _file_error(path, str(exc))}
         else:
@@ -285,6 +330,8 @@ def _batch(args: argparse.Namespace, reports: tuple[str, ...], predictor: Any, c
         },
         filters_hz=(args.highpass, args.notch, args.lowpass),
         progress=not args.quiet,
+        engine=args.engine,
+        ray_address=args.ray_address,
     )
     try:
         summary = run_batch(config, predictor, classifier=classifier)
@@ -293,6 +340,9 @@ def _batch(args: argparse.Namespace, reports: tuple[str, ...], predictor: Any, c
         return 2
     except ClassifierLoadError as exc:
         print(f"error: cannot load classifier {classifier.model_name!r}: {exc}", file=sys.stderr)
+        return 2
+    except EngineError as exc:
+        print(f"error: --engine {args.engine}: {exc}", file=sys.stderr)
         return 2
     print(format_summary(summary, args.out), file=sys.stderr)
     if summary.interrupted:

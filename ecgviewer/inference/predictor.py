@@ -141,9 +141,10 @@ class CheckpointRunner:
     def input_spec(self) -> dict[str, Any]:
         """Keyword arguments of :func:`~ecgviewer.inference.preprocess.prepare_windows` for this model.
 
-        Torch-free and picklable, so other processes can prepare windows (``ecgviewer analyze --out``).
+        Torch-free and picklable, so other processes can prepare windows (``ecgviewer analyze --out``);
+        read from the checkpoint's JSON when the network is not loaded yet (nothing is loaded).
         """
-        meta = self.meta
+        meta = self._loaded.meta if self._loaded is not None else read_meta(self.checkpoint_path)
         return {
             "leads": tuple(meta.input_leads),
             "fs_hz": meta.fs_hz,

@@ -155,3 +155,109 @@ def test_batched_prediction_equals_one_by_one(ptbxl_dir: Path, shared_data: Path
         for key in ("hr_bpm", "pr_ms", "qrs_ms", "qt_ms"):
             assert got[key].value == pytest.approx(want[key].value, rel=1e-4)
             assert got[key].iqr == pytest.approx(want[key].iqr, rel=1e-4, abs=1e-3)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        kids = children.get(queue.pop(), [])
+        found += kids
+        queue += kids
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_sigkill_of_the_parent_leaves_no_process_and_current_csv(ptbxl_dir: Path, tmp_path: Path) -> None:
+    """SIGKILL of ``analyze --out`` alone (not its group): forkserver, workers and resource tracker go too;
+    measurements.csv already lists finished records; the rerun does only the rest."""
+    inp, out = tmp_path / "in", tmp_path / "out"
+    names = _copy_records(ptbxl_dir, inp, 30)
+    cmd = [sys.executable, "-m", "ecgviewer", "analyze", str(inp), "--out", str(out)]
+    cmd += ["--report", "pdf,json,csv", "--workers", "2", "--device", "cpu", "-q", "--batch-size", "4"]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = out / STATE_DIR
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if state.is_dir() and len(list(state.glob("*.json"))) >= 2:
+                break
+            time.sleep(0.02)
+        time.sleep(1.2)  # past one CSV rewrite after the first records finished
+        assert proc.poll() is None, "the run ended before it could be killed"
+        helpers = _descendants(proc.pid)
+        assert helpers, "no worker processes"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(p) for p in helpers):
+        time.sleep(0.1)
+    assert [p for p in helpers if _running(p)] == []  # forkserver, workers, resource tracker: all gone
+    finished = {p.stem for p in state.glob("*.json")}
+    assert 1 <= len(finished) < len(names)
+    rows = _csv_rows(out / "measurements.csv")  # kept current during the run
+    assert rows and {Path(r["file"]).stem for r in rows} <= finished
+
+    rerun = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=400, check=False)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{len(finished)} of {len(names)} record(s) already done" in rerun.stderr
+    assert f"{len(names) - len(finished)} analysed" in rerun.stderr
+    assert sorted(Path(r["file"]).stem for r in _csv_rows(out / "measurements.csv")) == sorted(names)
+
+
+def test_bad_paths_are_refused_before_the_networks_load(tmp_path: Path) -> None:
+    """``analyze MISSING`` and ``analyze MISSING --out`` fail without importing torch (no network loaded)."""
+    code = (
+        "import sys\n"
+        "from ecgviewer.cli import main\n"
+        "single = main(['analyze', sys.argv[1], '--device', 'cpu', '--classifier', 'none'])\n"
+        "batch = main(['analyze', sys.argv[1], '--out', sys.argv[2], '--device', 'cpu', '-q'])\n"
+        "print(single, batch, 'torch' in sys.modules)\n"
+    )
+    missing = tmp_path / "missing.hea"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(missing), str(tmp_path / "out")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.stdout.split() == ["1", "2", "False"], proc.stderr
+    assert proc.stderr.count("missing.hea: no such file") == 2
+
+
+def test_glob_patterns_and_list_files(ptbxl_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    inp = tmp_path / "in"
+    names = _copy_records(ptbxl_dir, inp / "a", 2) + _copy_records(ptbxl_dir, inp / "b", 1, start=2)
+    (inp / "a" / "notes.md").write_text("not an ECG")
+    got = discover([Path(f"{inp}/**/*")])
+    assert [i.key for i in got] == [f"a/{names[0]}", f"a/{names[1]}", f"b/{names[2]}"]
+    assert all(i.path.suffix == ".hea" for i in got)
+    monkeypatch.chdir(tmp_path)
+    lst = tmp_path / "records.txt"
+    lst.write_text(f"# the records\nin/a/{names[0]}.hea\n\n{inp / 'b'}\n")
+    assert [i.key for i in discover([Path(f"@{lst}")])] == [names[0], names[2]]
+    with pytest.raises(FileNotFoundError, match="no ECG file matches"):
+        discover([Path(f"{inp}/*.xml")])
+    with pytest.raises(FileNotFoundError, match="cannot read the list file"):
+        discover([Path(f"@{tmp_path / 'nope.txt'}")])
