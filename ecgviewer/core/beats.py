@@ -368,8 +368,39 @@ def _t_offset(y: np.ndarray, qrs_off: int, limit: int, fs: float) -> tuple[int |
     return int(np.median(peaks)), round(float(np.median(ends)))
 
 
-def analyze_beats(record: EcgRecord, leads: Sequence[str] | None = None) -> BeatAnalysis:
+def default_leads(record: EcgRecord) -> tuple[str, ...]:
+    """The leads :func:`analyze_beats` uses by default: the independent leads I, II, V1-V6 that the
+    record has, else every mV channel, else every channel."""
+    return _pick_leads(record, None)
+
+
+def drop_beats(beats: Beats, exclude: Sequence[tuple[int, int]]) -> Beats:
+    """``beats`` without those whose R peak lies in one of the ``[start, stop)`` sample spans."""
+    if not exclude or beats.r_peaks.size == 0:
+        return beats
+    keep = np.ones(beats.r_peaks.size, dtype=bool)
+    for a, b in exclude:
+        keep &= ~((beats.r_peaks >= a) & (beats.r_peaks < b))
+    return Beats(
+        beats.r_peaks[keep], beats.qrs_onsets[keep], beats.qrs_offsets[keep], beats.fs_hz, beats.leads
+    )
+
+
+def analyze_beats(
+    record: EcgRecord,
+    leads: Sequence[str] | None = None,
+    exclude_s: Sequence[tuple[float, float]] = (),
+) -> BeatAnalysis:
     """Detect beats, build the median beat and measure RR, HR, PR, QRS, QT.
+
+    Parameters
+    ----------
+    record
+        The record.
+    leads
+        Leads to use (default :func:`default_leads`), e.g. only those of usable quality.
+    exclude_s
+        Spans (s) whose beats are left out (segments of unusable signal).
 
     Returns
     -------
@@ -377,6 +408,8 @@ def analyze_beats(record: EcgRecord, leads: Sequence[str] | None = None) -> Beat
         Intervals are None where not measurable (e.g. PR without P waves).
     """
     beats = detect_beats(record, leads)
+    fs = record.fs_hz
+    beats = drop_beats(beats, [(round(a * fs), round(b * fs)) for a, b in exclude_s])
     rr = beats.median_rr_ms
     mb = median_beat(record, beats)
     pr = qrs = qt = None
