@@ -58,7 +58,13 @@ from types import MappingProxyType
 from typing import Any
 
 from ecgviewer.analysis.errors import reason
-from ecgviewer.analysis.pipeline import DEFAULT_MODEL, classical_analysis, record_analysis
+from ecgviewer.analysis.pipeline import (
+    DEFAULT_MODEL,
+    assess,
+    classical_analysis,
+    record_analysis,
+    withheld_reasons,
+)
 from ecgviewer.core.errors import EcgReadError
 from ecgviewer.core.filters import FilterSettings, filtered_record
 from ecgviewer.core.io_utils import atomic_write, atomic_write_bytes, remove_stale_temp_files
@@ -218,7 +224,7 @@ def prepare_job(
 ) -> tuple[str, Any]:
     """Read one file, cut its model windows and measure it classically.
 
-    Returns ``("ok", (record, windows, beat_analysis, class_windows))`` or
+    Returns ``("ok", (record, windows, beat_analysis, class_windows, quality))`` or
     ``(stage, reason)`` with stage ``"read"`` or ``"prepare"``; nothing is
     raised, so one bad file cannot stop the run. ``class_windows`` are the
     classifier's windows when it takes another input (``class_spec``), or the
@@ -245,10 +251,11 @@ def prepare_job(
             class_windows = prepare_windows(record, **class_spec)
         except Exception as exc:  # the intervals still count
             class_windows = reason(exc)
-    analysis = classical_analysis(record) if classical else None  # None: the classical column stays empty
+    quality = assess(record)  # the signal quality governs what is reported (as in analyze_record)
+    analysis = classical_analysis(record, quality) if classical else None  # None: the column stays empty
     if keep:
         _cache_put(path, record)
-    return "ok", (record, windows, analysis, class_windows)
+    return "ok", (record, windows, analysis, class_windows, quality)
 
 
 def report_job(
@@ -260,6 +267,8 @@ def report_job(
     options: dict[str, Any],
     filters_hz: tuple[float | None, float | None, float | None],
     classification: Any = None,
+    quality: Any = None,
+    withheld: Any = None,
 ) -> tuple[str, Any]:
     """Render one PDF report (``record`` None: the one this worker prepared). Returns ``("ok", pages)``."""
     try:
@@ -277,7 +286,14 @@ def report_job(
         display = filtered_record(record, filters_hz)
         opts = ReportOptions(**options, filters=FilterSettings(*filters_hz).describe(record.fs_hz))
         info = render_report(
-            pdf_path, display, unpack(prediction), unpack(analysis), opts, unpack(classification)
+            pdf_path,
+            display,
+            unpack(prediction),
+            unpack(analysis),
+            opts,
+            unpack(classification),
+            quality=unpack(quality),
+            withheld=withheld,
         )
         return "ok", info.n_pages
     except Exception as exc:
@@ -518,6 +534,7 @@ def run_batch(
     class_spec = classifier.input_spec() if classifier is not None else None
     if class_spec == input_spec:
         class_spec = None  # the classifier takes the interval model's windows
+    class_leads = None if classifier is None else (class_spec or input_spec)["leads"]
     filters_text = None
     if any(f is not None for f in config.filters_hz):
         filters_text = FilterSettings(*config.filters_hz).describe()
@@ -557,7 +574,9 @@ def run_batch(
     threads = _limit_torch_threads(predictor, inline)
     prep: dict[Future, InputFile] = {}
     reporting: dict[Future, tuple[InputFile, dict[str, Any]]] = {}
-    ready: list[tuple[InputFile, Any, Any, Any, Any]] = []  # item, record, windows, analysis, class windows
+    ready: list[
+        tuple[InputFile, Any, Any, Any, Any, Any]
+    ] = []  # item, record, windows, analysis, class windows, quality
     max_prep = max(config.batch_size, 1) + 2 * max(config.workers, 1)
 
     def submit(fn: Callable[..., tuple[str, Any]], *args: Any) -> Future:
@@ -573,13 +592,13 @@ def run_batch(
             summary.worker_cpu_s += cpu_s  # in-process jobs are in this process's own CPU time
         return status, (unpack(value) if status == "ok" and pool is not None else value)
 
-    def classify(batch: list[tuple[InputFile, Any, Any, Any, Any]], results: list[Any]) -> list[Any]:
+    def classify(batch: list[tuple[InputFile, Any, Any, Any, Any, Any]], results: list[Any]) -> list[Any]:
         """Per item: None (no classifier or no intervals), a result, a failure or the exception it raised."""
         out: list[Any] = [None] * len(batch)
         if classifier is None:
             return out
         run = []
-        for i, ((_item, _rec, windows, _a, class_windows), res) in enumerate(zip(batch, results)):
+        for i, ((_item, _rec, windows, _a, class_windows, _q), res) in enumerate(zip(batch, results)):
             if isinstance(res, Exception):
                 continue
             if isinstance(class_windows, str):
@@ -595,7 +614,7 @@ def run_batch(
         batch, ready = ready, []
         results = predictor.predict_windows([w for _, _, w, _, _ in batch])
         classifications = classify(batch, results)
-        for (item, record, _w, classical, _cw), res, cls in zip(batch, results, classifications):
+        for (item, record, _w, classical, _cw, quality), res, cls in zip(batch, results, classifications):
             analysis = record_analysis(  # the same assembly as analyze_record's
                 record,
                 classical=classical,
@@ -603,8 +622,10 @@ def run_batch(
                 classification=cls,
                 classifier_name=None if classifier is None else classifier.model_name,
                 source=str(item.path),
+                quality=quality,
+                withheld=withheld_reasons(quality, input_spec["leads"], class_leads),
             )
-            if analysis.prediction is None:
+            if analysis.prediction is None and "intervals" not in analysis.withheld:
                 fail(item, "model", analysis.interval_error or "no result")
                 continue
             if analysis.classification_error is not None:  # the intervals are written all the same
@@ -626,7 +647,8 @@ def run_batch(
                     *_wire(pool, analysis.prediction, analysis.classical),
                     dict(config.report_options),
                     tuple(config.filters_hz),
-                    *_wire(pool, analysis.classification),
+                    *_wire(pool, analysis.classification, analysis.quality),
+                    dict(analysis.withheld),
                 )
                 reporting[f] = (item, doc)
             else:
@@ -644,7 +666,7 @@ def run_batch(
                 prep[f] = item
                 if pool is None:
                     break  # in-process: one at a time, so the model still sees batches
-            n_windows = sum(len(w.data) for _, _, w, _, _ in ready)
+            n_windows = sum(len(w.data) for _, _, w, *_ in ready)
             if ready and (n_windows >= config.batch_size or (not prep and not (todo and pool is None))):
                 run_model()
                 continue

@@ -69,6 +69,7 @@ class AnalysisUi(QObject):
         c.failed.connect(lambda msg: w.statusBar().showMessage(msg, 8000))
         c.cleared.connect(p.clear)
         c.cleared.connect(self._clear_spans)
+        c.analysisChanged.connect(self._on_analysis)
         p.analyzeRequested.connect(self.analyze)
         p.cancelRequested.connect(c.cancel)
         p.modelChanged.connect(self.set_model)
@@ -98,6 +99,12 @@ class AnalysisUi(QObject):
         w.actions_by_name["show_classification"].setChecked(w.settings.classification_visible)
         self.class_dock.visibilityChanged.connect(self._class_dock_visibility_changed)
         self._sync_classifier_actions()
+
+    def _on_analysis(self, analysis) -> None:
+        """The signal quality of the current analysis: lead marks in the view, the panel's line."""
+        quality = None if analysis is None else analysis.quality
+        self.panel.set_quality(quality, None if analysis is None else analysis.withheld)
+        self.window.view.set_lead_quality(quality)
 
     # -- user requests ----------------------------------------------------------------------
     def analyze(self) -> None:
