@@ -47,6 +47,10 @@ QRS_OFFSET_FRAC = 0.08
 P_ONSET_FRAC = 0.5
 #: Half-width of the search for the largest deflection around an envelope peak.
 R_REFINE_MS = 50.0
+#: A lead whose 5-18 Hz band stays below this (mV, 99.5th percentile of its magnitude) carries no
+#: QRS complex (a flat line, a disconnected lead): it gets no weight in the detection envelope, so
+#: its rounding noise is not scaled up into "beats"; with no such lead, no beats are found.
+R_NO_SIGNAL_MV = 0.01
 #: Envelope threshold (fraction of the local reference level) and refractory time.
 R_THRESHOLD_FRAC = 0.2
 R_REFRACTORY_MS = 250.0
@@ -174,9 +178,12 @@ def detect_r_peaks(signals: np.ndarray, fs_hz: float, ref_lead: int | None = Non
     if n < _ms(500, fs_hz):
         return np.zeros(0, dtype=np.int64)
     bp = _filter(x, fs_hz, 5.0, 18.0, order=3)
+    alive = np.percentile(np.abs(bp), 99.5, axis=1) >= R_NO_SIGNAL_MV
+    if not alive.any():
+        return np.zeros(0, dtype=np.int64)
     energy = np.gradient(bp, axis=1) ** 2
     norm = np.percentile(energy, 99, axis=1, keepdims=True)
-    energy = energy / np.where(norm > 0, norm, 1.0)
+    energy = np.where(alive[:, None], energy / np.where(norm > 0, norm, 1.0), 0.0)
     env = ndimage.uniform_filter1d(energy.sum(axis=0), _ms(100, fs_hz))
     step = _ms(100, fs_hz)  # reference level on a decimated grid, for speed on long records
     local_max = ndimage.maximum_filter1d(env, _ms(2000, fs_hz))[::step]

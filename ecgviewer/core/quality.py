@@ -529,13 +529,16 @@ def usable_sample_mask(report: QualityReport, n_samples: int, fs_hz: float) -> n
     return mask
 
 
-def segment_usable(x: np.ndarray, fs_hz: float) -> bool:
-    """Quick check of one stretch of one lead (e.g. a chunk of a long record): not flat, off or clipped.
+def no_signal_spans(x: np.ndarray, fs_hz: float, segment_s: float = SEGMENT_S) -> list[tuple[int, int]]:
+    """``[start, stop)`` sample spans of the flat or lead-off segments of one lead.
 
-    Used by the long-record beat pass to skip stretches without an ECG; noise is not judged here.
+    The long-record beat pass (:func:`ecgviewer.core.beat_pass.detect_r_peaks_long`) drops the
+    beats found there: a detector with an adaptive threshold finds "beats" in any flat stretch.
+    Noise and clipping are not judged here (a noisy or clipped Holter stretch still has beats).
     """
     x = np.asarray(x, dtype=np.float64)
     if x.size < 4:
-        return False
-    q = _assess_lead(x, fs_hz, [(0, x.size)])
-    return not ({"flat", "lead_off", "clipped"} & set(q.segments[0].flags))
+        return [(0, x.size)] if x.size else []
+    bounds = segment_bounds(x.size, fs_hz, segment_s)
+    q = _assess_lead(x, fs_hz, bounds)
+    return [(a, b) for (a, b), seg in zip(bounds, q.segments) if {"flat", "lead_off"} & set(seg.flags)]
