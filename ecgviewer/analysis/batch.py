@@ -612,7 +612,7 @@ def run_batch(
     def run_model() -> None:
         nonlocal ready
         batch, ready = ready, []
-        results = predictor.predict_windows([w for _, _, w, _, _ in batch])
+        results = predictor.predict_windows([w for _, _, w, *_ in batch])
         classifications = classify(batch, results)
         for (item, record, _w, classical, _cw, quality), res, cls in zip(batch, results, classifications):
             analysis = record_analysis(  # the same assembly as analyze_record's
