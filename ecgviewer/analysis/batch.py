@@ -623,7 +623,7 @@ def run_batch(
                 classifier_name=None if classifier is None else classifier.model_name,
                 source=str(item.path),
                 quality=quality,
-                withheld=withheld_reasons(quality, input_spec["leads"], class_leads),
+                withheld=withheld_reasons(quality, input_spec["leads"], class_leads, record=record),
             )
             if analysis.prediction is None and "intervals" not in analysis.withheld:
                 fail(item, "model", analysis.interval_error or "no result")

@@ -362,14 +362,38 @@ def withheld_reason(
     return quality.lead_problem(tuple(leads)) if leads else None
 
 
+def classical_leads(record: EcgRecord, quality: QualityReport | None) -> tuple[str, ...]:
+    """The leads the classical measurement uses: the usable ones of its default leads."""
+    from ecgviewer.core.beats import default_leads  # scipy: on first use
+
+    names = default_leads(record)
+    return names if quality is None else tuple(n for n in names if quality.is_usable(n))
+
+
+def classical_withheld(record: EcgRecord, quality: QualityReport | None) -> str | None:
+    """Why the classical measurement is withheld: nothing measurable, no usable lead of its own, or
+    its leads together too noisy (:data:`ecgviewer.core.quality.RECORD_NOISE_RATIO`)."""
+    if quality is None:
+        return None
+    if not quality.measurable:
+        return quality.reason or "no measurable ECG"
+    leads = classical_leads(record, quality)
+    if not leads:
+        return "no usable lead for the median beat"
+    return quality.noise_problem(leads)
+
+
 def withheld_reasons(
     quality: QualityReport | None,
     interval_leads: tuple[str, ...] | list[str] | None = None,
     classifier_leads: tuple[str, ...] | list[str] | None = None,
+    record: EcgRecord | None = None,
 ) -> dict[str, str]:
-    """The :attr:`RecordAnalysis.withheld` map for models with these input leads (None: not run)."""
+    """The :attr:`RecordAnalysis.withheld` map for models with these input leads (None: not run);
+    with ``record``, the classical measurement's too (:func:`classical_withheld`)."""
     out = {}
-    if (why := withheld_reason(quality)) is not None:
+    why = withheld_reason(quality) if record is None else classical_withheld(record, quality)
+    if why is not None:
         out["classical"] = why
     if interval_leads is not None and (why := withheld_reason(quality, interval_leads)) is not None:
         out["intervals"] = why
@@ -382,19 +406,16 @@ def classical_analysis(record: EcgRecord, quality: QualityReport | None = None) 
     """The classical median-beat measurement of ``record``, or None when it fails (logged at INFO).
 
     With ``quality``: on its usable leads only, without the beats of skipped segments; None
-    when nothing is measurable.
+    when :func:`classical_withheld` gives a reason.
     """
-    from ecgviewer.core.beats import analyze_beats, default_leads  # scipy: on first use
+    from ecgviewer.core.beats import analyze_beats  # scipy: on first use
 
     try:
         if quality is None:
             return analyze_beats(record)
-        if not quality.measurable:
+        if classical_withheld(record, quality) is not None:
             return None
-        leads = [n for n in default_leads(record) if quality.is_usable(n)]
-        if not leads:
-            return None
-        return analyze_beats(record, leads, exclude_s=quality.skipped_s)
+        return analyze_beats(record, classical_leads(record, quality), exclude_s=quality.skipped_s)
     except Exception as exc:  # the model results still count
         log.info("classical beat analysis failed: %s: %s", type(exc).__name__, exc, exc_info=True)
         return None
@@ -467,7 +488,7 @@ def _run_classical(run: _Run) -> None:
         return
     run.emit(StageStarted("classical"))
     quality = run.values.get("quality")
-    if run.withhold("classical", withheld_reason(quality)):
+    if run.withhold("classical", classical_withheld(run.record, quality)):
         run.values["classical"] = None
         run.finished("classical", None)
         return
