@@ -363,11 +363,23 @@ def withheld_reason(
 
 
 def classical_leads(record: EcgRecord, quality: QualityReport | None) -> tuple[str, ...]:
-    """The leads the classical measurement uses: the usable ones of its default leads."""
+    """The leads the classical measurement uses: the usable ones of its default leads (I, II, V1-V6
+    when the record has any of them, else every mV channel)."""
     from ecgviewer.core.beats import default_leads  # scipy: on first use
 
     names = default_leads(record)
-    return names if quality is None else tuple(n for n in names if quality.is_usable(n))
+    if quality is None:
+        return names
+    # no fallback to III or an augmented lead alone: one small lead misplaces QRS onset and end
+    # (PTB-XL record 1 clipped everywhere but aVF: QRS 64 ms from aVF against 86 ms)
+    return tuple(n for n in names if quality.is_usable(n))
+
+
+def default_leads_of(record: EcgRecord) -> tuple[str, ...]:
+    """The classical measurement's default leads (:func:`ecgviewer.core.beats.default_leads`)."""
+    from ecgviewer.core.beats import default_leads  # scipy: on first use
+
+    return default_leads(record)
 
 
 def classical_withheld(record: EcgRecord, quality: QualityReport | None) -> str | None:
@@ -379,7 +391,7 @@ def classical_withheld(record: EcgRecord, quality: QualityReport | None) -> str 
         return quality.reason or "no measurable ECG"
     leads = classical_leads(record, quality)
     if not leads:
-        return "no usable lead for the median beat"
+        return "no usable lead for the median beat (" + ", ".join(default_leads_of(record)) + " unusable)"
     return quality.noise_problem(leads)
 
 

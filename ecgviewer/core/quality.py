@@ -304,9 +304,19 @@ class QualityReport:
         """One line for panels and reports: ``"all 12 leads usable"``, ``"V1 flat; II noise"``, the reason."""
         if not self.measurable:
             return self.reason or "no measurable ECG"
-        bad = [f"{n} {q.reason_text}" for n, q in self.leads.items() if not q.usable]
+        by_reason: dict[str, list[str]] = {}
+        for n, q in self.leads.items():
+            if not q.usable:
+                by_reason.setdefault(q.reason_text, []).append(n)
+        bad = [f"{', '.join(names)} {why}" for why, names in by_reason.items()]
         warn = sorted(
-            {FLAG_TEXT[f] for q in self.leads.values() if q.usable for f in q.flags if f in FLAG_TEXT}
+            {
+                FLAG_TEXT[f]
+                for q in self.leads.values()
+                if q.usable
+                for f in q.flags
+                if f not in UNUSABLE_FLAGS
+            }
         )
         parts = [f"unusable: {'; '.join(bad)}"] if bad else [f"all {len(self.leads)} leads usable"]
         if warn:

@@ -493,7 +493,16 @@ class MeasurementsPanel(QWidget):
             )
         if self._classical is not None:
             self.info_label.setText(
-                self.info_label.text() + f"<br>Classical: {self._classical.intervals.n_beats} beats"
+                self.info_label.text()
+                + f"<br>Classical: {self._classical.intervals.n_beats} beats"
+                + (
+                    f" on {', '.join(self._classical.beats.leads)}"
+                    if self._quality and self._quality.unusable_leads
+                    else ""
+                )
             )
         elif "classical" in self._withheld:
-            self.info_label.setText(self.info_label.text() + "<br>Classical: withheld")
+            why = self._withheld["classical"] if self._quality is None or self._quality.measurable else ""
+            self.info_label.setText(
+                self.info_label.text() + "<br>Classical: withheld" + (f" ({why})" if why else "")
+            )
