@@ -158,3 +158,16 @@ def test_batch_writes_withheld_records(tmp_path, capsys, ptbxl_dir):
     rows = list(csv.DictReader(io.StringIO((out / "measurements.csv").read_text(encoding="utf-8"))))
     assert rows[0]["measurable"] == "false" and "flat" in rows[0]["quality"]
     assert (out / "errors.csv").read_text(encoding="utf-8").count("\n") == 1  # header only
+
+
+def test_clipped_everywhere_withholds_the_classical_too(models, clean):
+    x = clean.signals.astype(np.float64)
+    a = analyze_record(
+        clean.with_signals(np.clip(x, -0.15, 0.15).astype(np.float32)), _options(None), models=models
+    )
+    assert a.classical is None and a.prediction is None
+    assert a.withheld["classical"].startswith("no usable lead for the median beat")
+    assert "clipped" in a.withheld["intervals"]
+    doc = a.document()
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+    assert doc["quality"]["withheld"]["classical"] == a.withheld["classical"]
