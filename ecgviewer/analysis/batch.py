@@ -75,7 +75,13 @@ from typing import Any
 
 from ecgviewer.analysis.errors import reason
 from ecgviewer.analysis.lifeline import die_with_parent, main_pid_env, watch_process
-from ecgviewer.analysis.pipeline import DEFAULT_MODEL, classical_analysis, record_analysis
+from ecgviewer.analysis.pipeline import (
+    DEFAULT_MODEL,
+    assess,
+    classical_analysis,
+    record_analysis,
+    withheld_reasons,
+)
 from ecgviewer.core.errors import EcgReadError
 from ecgviewer.core.filters import FilterSettings, filtered_record
 from ecgviewer.core.io_utils import atomic_write, atomic_write_bytes, remove_stale_temp_files
@@ -280,7 +286,7 @@ def prepare_job(
 ) -> tuple[str, Any]:
     """Read one file, cut its model windows and measure it classically.
 
-    Returns ``("ok", (record, windows, beat_analysis, class_windows))`` or
+    Returns ``("ok", (record, windows, beat_analysis, class_windows, quality))`` or
     ``(stage, reason)`` with stage ``"read"`` or ``"prepare"``; nothing is
     raised, so one bad file cannot stop the run. ``class_windows`` are the
     classifier's windows when it takes another input (``class_spec``), or the
@@ -307,10 +313,11 @@ def prepare_job(
             class_windows = prepare_windows(record, **class_spec)
         except Exception as exc:  # the intervals still count
             class_windows = reason(exc)
-    analysis = classical_analysis(record) if classical else None  # None: the classical column stays empty
+    quality = assess(record)  # the signal quality governs what is reported (as in analyze_record)
+    analysis = classical_analysis(record, quality) if classical else None  # None: the column stays empty
     if keep:
         _cache_put(path, record)
-    return "ok", (record, windows, analysis, class_windows)
+    return "ok", (record, windows, analysis, class_windows, quality)
 
 
 # -- one record's outputs: assembled, written and registered as done (any process) --------------
@@ -324,6 +331,9 @@ class OutputSpec:
     classifier_name: str | None = None
     report_options: dict[str, Any] = field(default_factory=dict)
     filters_hz: tuple[float | None, float | None, float | None] = (None, None, None)
+    #: Input leads of the interval model and of the classifier (None: not run): what quality may withhold.
+    interval_leads: tuple[str, ...] | None = None
+    classifier_leads: tuple[str, ...] | None = None
 
 
 def state_document(item: InputFile, spec: OutputSpec, doc: dict[str, Any]) -> dict[str, Any]:
@@ -339,6 +349,7 @@ def write_job(
     classical: Any,
     prediction: Any,
     classification: Any = None,
+    quality: Any = None,
 ) -> tuple[str, Any]:
     """Assemble one record's analysis, write its outputs and register it as done.
 
@@ -355,8 +366,8 @@ def write_job(
     nothing is raised.
     """
     try:
-        record, classical, prediction, classification = (
-            unpack(v) for v in (record, classical, prediction, classification)
+        record, classical, prediction, classification, quality = (
+            unpack(v) for v in (record, classical, prediction, classification, quality)
         )
         if record is None:
             record = _CACHE.pop(str(item.path), None)
@@ -372,8 +383,10 @@ def write_job(
             classification=classification,
             classifier_name=spec.classifier_name,
             source=str(item.path),
+            quality=quality,
+            withheld=withheld_reasons(quality, spec.interval_leads, spec.classifier_leads, record=record),
         )
-        if analysis.prediction is None:
+        if analysis.prediction is None and "intervals" not in analysis.withheld:
             return "model", analysis.interval_error or "no result"
         filters_text = None
         if any(f is not None for f in spec.filters_hz):
@@ -398,6 +411,8 @@ def write_job(
                 analysis.classical,
                 opts,
                 analysis.classification,
+                quality=analysis.quality,
+                withheld=dict(analysis.withheld),
             )
         state = json.dumps(state_document(item, spec, doc)).encode("utf-8")
         atomic_write_bytes(_state_path(out_dir, item.key), state)  # done: after its last output
@@ -712,14 +727,17 @@ class LocalEngine:
         def run_model() -> None:
             nonlocal ready
             batch, ready = ready, []
-            outputs = predict_records(run.predictor, run.classifier, [(w, cw) for _, _, w, _, cw in batch])
-            for (item, record, _w, classical, _cw), (prediction, classification) in zip(batch, outputs):
+            outputs = predict_records(run.predictor, run.classifier, [(w, cw) for _, _, w, _, cw, _ in batch])
+            for (item, record, _w, classical, _cw, quality), (prediction, classification) in zip(
+                batch, outputs
+            ):
                 if pdf_on and not isinstance(prediction, Exception):  # drawing: in the worker
                     args = (None if pool is not None else record, *_wire(pool, classical, prediction))
-                    f = submit(write_job, item, spec, *args, *_wire(pool, classification))
+                    f = submit(write_job, item, spec, *args, *_wire(pool, classification, quality))
                     writing[f] = item
                 else:
-                    done_writing(item, *write_job(item, spec, record, classical, prediction, classification))
+                    args = (record, classical, prediction, classification, quality)
+                    done_writing(item, *write_job(item, spec, *args))
 
         try:
             for item in todo:
@@ -734,7 +752,7 @@ class LocalEngine:
                     prep[f] = item
                     if pool is None:
                         break  # in-process: one at a time, so the model still sees batches
-                n_windows = sum(len(w.data) for _, _, w, _, _ in ready)
+                n_windows = sum(len(w.data) for _, _, w, *_ in ready)
                 if ready and (n_windows >= config.batch_size or (not prep and not (todo and pool is None))):
                     if not loaded:  # lazily: the first record is read, the workers keep reading meanwhile
                         run.load_networks()
@@ -882,6 +900,10 @@ def run_batch(
     run.class_spec = classifier.input_spec() if classifier is not None else None
     if run.class_spec == run.input_spec:
         run.class_spec = None  # the classifier takes the interval model's windows
+    class_leads = None if classifier is None else tuple((run.class_spec or run.input_spec)["leads"])
+    run.spec = dataclasses.replace(
+        run.spec, interval_leads=tuple(run.input_spec["leads"]), classifier_leads=class_leads
+    )
     run.bar = tqdm(
         total=len(run.todo),
         unit="rec",

@@ -154,8 +154,19 @@ def classifier_choice(choice: str | None, note: Callable[[str], None] | None = N
 
 def _print_text(doc: dict[str, Any]) -> None:
     """The human-readable summary of one measurement document."""
-    m, model = doc["measurements"], doc["model"]
+    m, model, quality = doc["measurements"], doc["model"], doc.get("quality")
     print(doc["record"]["file"])
+    if quality is not None:
+        print(f"  quality: {quality['reason'] or quality['summary']}")
+    if model is None:  # withheld (signal quality): no numbers
+        why = (quality or {}).get("withheld", {}).get("intervals", "not run")
+        print(f"  model: withheld ({why})")
+    else:
+        _print_model(model, m)
+    _print_text_rest(doc)
+
+
+def _print_model(model: dict[str, Any], m: dict[str, Any]) -> None:
     print(f"  model: {model['name']} ({model['status']}, {model['device']}, {model['n_windows']} windows)")
     if model["warning"]:
         print(f"  *** {model['warning']} ***")
@@ -167,6 +178,12 @@ def _print_text(doc: dict[str, Any]) -> None:
         )
     bazett, fridericia = m["qtc_bazett_ms"]["model"], m["qtc_fridericia_ms"]["model"]
     print(f"  QTc      Bazett {format_value(bazett, 'ms')}, Fridericia {format_value(fridericia, 'ms')}")
+    for w in model["warnings"]:
+        print(f"  note: {w}")
+
+
+def _print_text_rest(doc: dict[str, Any]) -> None:
+    m = doc["measurements"]
     if doc["classical"]:
 
         def cl(key: str, unit: str) -> str:
@@ -176,10 +193,10 @@ def _print_text(doc: dict[str, Any]) -> None:
             f"  classical: HR {cl('hr_bpm', 'bpm')}, PR {cl('pr_ms', 'ms')}, QRS {cl('qrs_ms', 'ms')}, "
             f"QT {cl('qt_ms', 'ms')} ({doc['classical']['n_beats']} beats)"
         )
-    for w in model["warnings"]:
-        print(f"  note: {w}")
     k = doc["classification"]
-    if k and "error" in k:
+    if k and k.get("withheld"):
+        print(f"  classifier {k['name']}: withheld ({k['error']})")
+    elif k and "error" in k:
         print(f"  classifier {k['name']}: error: {k['error']}")
     elif k:
         if not k["trained"]:
@@ -284,7 +301,7 @@ def main(argv: list[str]) -> int:
         except (EcgReadError, OSError, ValueError) as exc:
             entry: dict[str, Any] = {"file": str(path), "error": _file_error(path, str(exc))}
         else:
-            if analysis.prediction is None:  # no intervals: the file failed
+            if analysis.prediction is None and "intervals" not in analysis.withheld:  # the file failed
                 entry = {"file": str(path), "error": _file_error(path, analysis.interval_error or "")}
             else:
                 entry = analysis.document()

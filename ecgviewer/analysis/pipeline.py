@@ -1,4 +1,4 @@
-"""Analyse one record: classical beats, the interval model, the statement classifier (Qt-free).
+"""Analyse one record: signal quality, classical beats, the interval model, the statement classifier.
 
 This is the one "analyse one record" pipeline of ecgviewer: the viewer's
 :class:`~ecgviewer.gui.analysis.AnalysisController` runs :func:`analyze_record`
@@ -11,14 +11,27 @@ many records, assembles each record's result with the same
 
 Stages
 ------
-:data:`STAGES` run in order:
+:data:`STAGES` run in order (Qt-free):
 
+0. ``"quality"``: the signal quality per lead and segment
+   (:func:`ecgviewer.core.quality.assess_quality`): flat, lead-off, clipped and
+   noisy leads are unusable; its :class:`~ecgviewer.core.quality.QualityReport`
+   governs the stages after it (:func:`withheld_reason`).
 1. ``"classical"``: the median-beat measurement
-   (:func:`ecgviewer.core.beats.analyze_beats`); a failure gives None (logged).
+   (:func:`ecgviewer.core.beats.analyze_beats`) on the usable leads, beats in
+   skipped segments left out; a failure gives None (logged).
 2. ``"intervals"``: the interval model (:class:`~ecgviewer.inference.Predictor`).
 3. ``"classification"``: the statement classifier, when one is chosen; after the
    intervals, so they are reported first. A classifier failure never costs the
    intervals, and an interval failure does not stop the classifier.
+
+Quality withholds, it never guesses: with no measurable ECG every result is
+withheld (:attr:`RecordAnalysis.withheld` says why, the document's ``quality``
+section too); a model whose fixed input needs an unusable lead is withheld with
+the reason ("lead V1 unusable (flat)", derived limb leads inheriting I and II).
+A withheld stage sends :class:`StageFinished` with None (classical) or
+:class:`StageFailed` with a :class:`~ecgviewer.analysis.errors.SignalQualityWithheld`
+(the models), and does not load or run anything.
 
 Each stage reports through ``on_event``: :class:`StageStarted`, then any number
 of :class:`StageProgress`, then :class:`StageFinished` (its value) or
@@ -48,7 +61,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ecgviewer.analysis.errors import AnalysisCancelled, error_message, is_user_error, reason
+from ecgviewer.analysis.errors import (
+    AnalysisCancelled,
+    SignalQualityWithheld,
+    error_message,
+    is_user_error,
+    reason,
+)
 from ecgviewer.analysis.models import ModelSet
 from ecgviewer.inference.errors import PredictionCancelled
 from ecgviewer.report.measurements import ClassificationFailure, measurement_document
@@ -58,6 +77,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from ecgviewer.core.beats import BeatAnalysis
+    from ecgviewer.core.quality import QualityReport
     from ecgviewer.core.record import EcgRecord
     from ecgviewer.inference.classifier import ClassificationResult
     from ecgviewer.inference.result import PredictionResult
@@ -66,7 +86,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: The stages of :func:`analyze_record`, in the order they run.
-STAGES: tuple[str, ...] = ("classical", "intervals", "classification")
+STAGES: tuple[str, ...] = ("quality", "classical", "intervals", "classification")
 #: The interval model used when none is chosen.
 DEFAULT_MODEL: str = default_checkpoint("intervals") or "resnet1d"
 
@@ -89,6 +109,9 @@ class AnalysisOptions:
         Windows per forward pass (small in the viewer: smooth progress, quick cancellation).
     classical
         Run the classical median-beat measurement.
+    quality
+        Assess the signal quality first and withhold what it does not allow (off: every
+        lead is taken as it is, as before the assessment existed).
     """
 
     model: str = DEFAULT_MODEL
@@ -97,6 +120,7 @@ class AnalysisOptions:
     stride_s: float | None = None
     batch_size: int = 32
     classical: bool = True
+    quality: bool = True
 
 
 # -- events ------------------------------------------------------------------------------------
@@ -120,8 +144,9 @@ class StageProgress:
 class StageFinished:
     """A stage ended with ``value``.
 
-    ``value``: the :class:`~ecgviewer.core.beats.BeatAnalysis` (or None when the
-    classical measurement failed) for ``"classical"``, the
+    ``value``: the :class:`~ecgviewer.core.quality.QualityReport` for ``"quality"``, the
+    :class:`~ecgviewer.core.beats.BeatAnalysis` (or None when the classical measurement
+    failed or was withheld) for ``"classical"``, the
     :class:`~ecgviewer.inference.PredictionResult` for ``"intervals"``, the
     :class:`~ecgviewer.inference.ClassificationResult` for ``"classification"``.
     ``analysis``: every result so far (the later stages' fields as in ``previous``, else empty).
@@ -174,6 +199,11 @@ class RecordAnalysis:
     source
         The file the record came from, as given (the document's ``record.file``); None: the
         record's own ``source_path``.
+    quality
+        The signal-quality assessment, None when not assessed.
+    withheld
+        Results withheld because of the signal quality: ``"classical"``, ``"intervals"``,
+        ``"classification"`` -> the reason (one line).
     """
 
     record: EcgRecord
@@ -184,6 +214,13 @@ class RecordAnalysis:
     classifier_meta: CheckpointMeta | None = field(default=None, compare=False)
     timings_s: Mapping[str, float] = field(default_factory=dict, compare=False)
     source: str | None = None
+    quality: QualityReport | None = None
+    withheld: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def measurable(self) -> bool:
+        """False when the quality assessment found no measurable ECG (True when not assessed)."""
+        return self.quality is None or self.quality.measurable
 
     @property
     def classification_result(self) -> ClassificationResult | None:
@@ -195,7 +232,7 @@ class RecordAnalysis:
     def classification_error(self) -> str | None:
         """Why the classifier failed (one line), None when it did not fail."""
         c = self.classification
-        return c.message if isinstance(c, ClassificationFailure) else None
+        return c.message if isinstance(c, ClassificationFailure) and not c.withheld else None
 
     def document(self, *, filters: str | None = None, created: dt.datetime | None = None) -> dict[str, Any]:
         """The measurement document of this analysis (see :func:`analysis_document`)."""
@@ -227,6 +264,8 @@ def analysis_document(
         classification=analysis.classification,
         filters=filters,
         created=created,
+        quality=analysis.quality,
+        withheld=analysis.withheld,
     )
     if analysis.source is not None:
         doc["record"]["file"] = analysis.source
@@ -249,6 +288,8 @@ def record_analysis(
     classifier_meta: CheckpointMeta | None = None,
     timings_s: Mapping[str, float] | None = None,
     source: str | None = None,
+    quality: QualityReport | None = None,
+    withheld: Mapping[str, str] | None = None,
 ) -> RecordAnalysis:
     """Assemble a :class:`RecordAnalysis` from stage results, exceptions standing for failures.
 
@@ -264,7 +305,22 @@ def record_analysis(
     classification
         The classifier's result, a ready failure, or the exception it raised
         (reported under ``classifier_name``).
+    quality, withheld
+        The signal-quality assessment and the results it withholds (see
+        :func:`withheld_reasons`): a withheld result is dropped here, whatever was passed
+        for it, so a caller that ran a model anyway (the batch engine) reports the same.
     """
+    withheld = {k: v for k, v in (withheld or {}).items() if v}
+    if "classical" in withheld:
+        classical = None
+    if "intervals" in withheld:
+        prediction, interval_error = None, None
+    if "classification" in withheld and classification is not None:
+        classification = ClassificationFailure(
+            classifier_name or getattr(classification, "model_name", "classifier"),
+            withheld["classification"],
+            withheld=True,
+        )
     if isinstance(prediction, BaseException):
         interval_error, prediction = reason(prediction), None
     if isinstance(classification, BaseException):
@@ -280,15 +336,98 @@ def record_analysis(
         classifier_meta=classifier_meta,
         timings_s=dict(timings_s or {}),
         source=source,
+        quality=quality,
+        withheld=withheld,
     )
 
 
-def classical_analysis(record: EcgRecord) -> BeatAnalysis | None:
-    """The classical median-beat measurement of ``record``, or None when it fails (logged at INFO)."""
+def assess(record: EcgRecord) -> QualityReport:
+    """The signal quality of ``record`` (:func:`ecgviewer.core.quality.assess_quality`)."""
+    from ecgviewer.core.quality import assess_quality  # scipy: on first use
+
+    return assess_quality(record)
+
+
+def withheld_reason(
+    quality: QualityReport | None, leads: tuple[str, ...] | list[str] | None = None
+) -> str | None:
+    """Why a result that needs ``leads`` (all of them; None: any usable lead) must be withheld.
+
+    None when it may run: no assessment, or a measurable record whose ``leads`` are all usable.
+    """
+    if quality is None:
+        return None
+    if not quality.measurable:
+        return quality.reason or "no measurable ECG"
+    return quality.lead_problem(tuple(leads)) if leads else None
+
+
+def classical_leads(record: EcgRecord, quality: QualityReport | None) -> tuple[str, ...]:
+    """The leads the classical measurement uses: the usable ones of its default leads (I, II, V1-V6
+    when the record has any of them, else every mV channel)."""
+    from ecgviewer.core.beats import default_leads  # scipy: on first use
+
+    names = default_leads(record)
+    if quality is None:
+        return names
+    # no fallback to III or an augmented lead alone: one small lead misplaces QRS onset and end
+    # (PTB-XL record 1 clipped everywhere but aVF: QRS 64 ms from aVF against 86 ms)
+    return tuple(n for n in names if quality.is_usable(n))
+
+
+def default_leads_of(record: EcgRecord) -> tuple[str, ...]:
+    """The classical measurement's default leads (:func:`ecgviewer.core.beats.default_leads`)."""
+    from ecgviewer.core.beats import default_leads  # scipy: on first use
+
+    return default_leads(record)
+
+
+def classical_withheld(record: EcgRecord, quality: QualityReport | None) -> str | None:
+    """Why the classical measurement is withheld: nothing measurable, no usable lead of its own, or
+    its leads together too noisy (:data:`ecgviewer.core.quality.RECORD_NOISE_RATIO`)."""
+    if quality is None:
+        return None
+    if not quality.measurable:
+        return quality.reason or "no measurable ECG"
+    leads = classical_leads(record, quality)
+    if not leads:
+        return "no usable lead for the median beat (" + ", ".join(default_leads_of(record)) + " unusable)"
+    return quality.noise_problem(leads)
+
+
+def withheld_reasons(
+    quality: QualityReport | None,
+    interval_leads: tuple[str, ...] | list[str] | None = None,
+    classifier_leads: tuple[str, ...] | list[str] | None = None,
+    record: EcgRecord | None = None,
+) -> dict[str, str]:
+    """The :attr:`RecordAnalysis.withheld` map for models with these input leads (None: not run);
+    with ``record``, the classical measurement's too (:func:`classical_withheld`)."""
+    out = {}
+    why = withheld_reason(quality) if record is None else classical_withheld(record, quality)
+    if why is not None:
+        out["classical"] = why
+    if interval_leads is not None and (why := withheld_reason(quality, interval_leads)) is not None:
+        out["intervals"] = why
+    if classifier_leads is not None and (why := withheld_reason(quality, classifier_leads)) is not None:
+        out["classification"] = why
+    return out
+
+
+def classical_analysis(record: EcgRecord, quality: QualityReport | None = None) -> BeatAnalysis | None:
+    """The classical median-beat measurement of ``record``, or None when it fails (logged at INFO).
+
+    With ``quality``: on its usable leads only, without the beats of skipped segments; None
+    when :func:`classical_withheld` gives a reason.
+    """
     from ecgviewer.core.beats import analyze_beats  # scipy: on first use
 
     try:
-        return analyze_beats(record)
+        if quality is None:
+            return analyze_beats(record)
+        if classical_withheld(record, quality) is not None:
+            return None
+        return analyze_beats(record, classical_leads(record, quality), exclude_s=quality.skipped_s)
     except Exception as exc:  # the model results still count
         log.info("classical beat analysis failed: %s: %s", type(exc).__name__, exc, exc_info=True)
         return None
@@ -320,6 +459,8 @@ class _Run:
             classifier_meta=v.get("classifier_meta"),
             timings_s=v.get("timings_s"),
             source=self.source,
+            quality=v.get("quality"),
+            withheld=v.get("withheld"),
         )
 
     def finished(self, stage: str, value: Any) -> None:
@@ -335,20 +476,68 @@ class _Run:
     def progress(self, stage: str) -> Callable[[int, int], None]:
         return lambda done, total: self.emit(StageProgress(stage, int(done), int(total)))
 
+    def withhold(self, stage: str, why: str | None) -> bool:
+        """Record (or clear) the quality reason of ``stage``; True when it is withheld."""
+        held = dict(self.values.get("withheld") or {})
+        held.pop(stage, None)
+        if why is not None:
+            held[stage] = why
+        self.values["withheld"] = held
+        return why is not None
+
+
+def _run_quality(run: _Run) -> None:
+    if not run.options.quality:
+        run.values["quality"] = None
+        return
+    run.emit(StageStarted("quality"))
+    run.values["quality"] = value = assess(run.record)
+    run.finished("quality", value)
+
 
 def _run_classical(run: _Run) -> None:
     if not run.options.classical:
         return
     run.emit(StageStarted("classical"))
-    run.values["classical"] = value = classical_analysis(run.record)
+    quality = run.values.get("quality")
+    if run.withhold("classical", classical_withheld(run.record, quality)):
+        run.values["classical"] = None
+        run.finished("classical", None)
+        return
+    run.values["classical"] = value = classical_analysis(run.record, quality)
     run.finished("classical", value)
+
+
+def _withhold_model(run: _Run, stage: str, runner: Any) -> bool:
+    """Withhold ``stage`` when the quality does not allow its model (``runner``: None before loading)."""
+    quality = run.values.get("quality")
+    leads = None if runner is None else tuple(runner.meta.input_leads)
+    why = withheld_reason(quality, leads)
+    if not run.withhold(stage, why):
+        return False
+    assert why is not None
+    exc = SignalQualityWithheld(why)
+    if stage == "intervals":
+        run.values["prediction"], run.values["interval_error"] = None, None
+        run.failed(stage, exc, error_message(exc))
+    else:
+        run.values["classification"], run.values["classifier_meta"] = None, None
+        run.values["classification"] = ClassificationFailure(
+            run.values["classifier_name"], why, withheld=True
+        )
+        run.failed(stage, exc, error_message(exc, classifier=True))
+    return True
 
 
 def _run_intervals(run: _Run) -> None:
     o = run.options
     run.emit(StageStarted("intervals"))
+    if _withhold_model(run, "intervals", None):  # nothing measurable: not even loaded
+        return
     try:
         predictor = run.models.predictor(o.model, o.device, stride_s=o.stride_s, batch_size=o.batch_size)
+        if _withhold_model(run, "intervals", predictor):
+            return
         run.check()
         prediction = predictor.predict(
             run.record, progress=run.progress("intervals"), should_stop=run.should_stop
@@ -368,11 +557,16 @@ def _run_classification(run: _Run) -> None:
     o = run.options
     if o.classifier is None:
         run.values["classification"] = run.values["classifier_meta"] = None
+        run.withhold("classification", None)
         return
     run.emit(StageStarted("classification"))
     run.values["classifier_name"] = checkpoint_name(o.classifier)
+    if _withhold_model(run, "classification", None):
+        return
     try:
         clf = run.models.classifier(o.classifier, o.device, stride_s=o.stride_s, batch_size=o.batch_size)
+        if _withhold_model(run, "classification", clf):
+            return
         run.check()
         result = clf.classify(
             run.record, progress=run.progress("classification"), should_stop=run.should_stop
@@ -390,6 +584,7 @@ def _run_classification(run: _Run) -> None:
 
 #: Stage name -> the function that runs it (see the module notes on adding a stage).
 _RUNNERS: dict[str, Callable[[_Run], None]] = {
+    "quality": _run_quality,
     "classical": _run_classical,
     "intervals": _run_intervals,
     "classification": _run_classification,
@@ -452,6 +647,8 @@ def analyze_record(
             "prediction": previous.prediction,
             "classification": previous.classification,
             "classifier_meta": previous.classifier_meta,
+            "quality": previous.quality,
+            "withheld": dict(previous.withheld),
         }
         if previous.interval_error is not None:
             values["interval_error"] = previous.interval_error

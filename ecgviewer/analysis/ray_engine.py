@@ -72,10 +72,10 @@ def _prepare_task(paths: list[str], input_spec: dict[str, Any], classical: bool,
             model_in.append(None)
             records.append(None)
             continue
-        record, windows, analysis, class_windows = value
+        record, windows, analysis, class_windows, quality = value
         statuses.append(("ok", len(windows.data)))
         model_in.append(pack((windows, class_windows)))
-        records.append(pack((record, analysis)))
+        records.append(pack((record, analysis, quality)))
     return (statuses, time.process_time() - t), model_in, records
 
 
@@ -92,10 +92,10 @@ def _write_task(items: list[InputFile], spec: OutputSpec, *parts: Any) -> tuple:
     recs = [r for chunk in parts[half:] for r in chunk if r is not None]
     results, model_cpu = [], 0.0
     for item, out, rec in zip(items, outs, recs):
-        record, classical = unpack(rec)
+        record, classical, quality = unpack(rec)
         prediction, classification, cpu = unpack(out)
         model_cpu += cpu
-        results.append(write_job(item, spec, record, classical, prediction, classification))
+        results.append(write_job(item, spec, record, classical, prediction, classification, quality))
     return results, time.process_time() - t + model_cpu
 
 

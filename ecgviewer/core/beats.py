@@ -47,6 +47,10 @@ QRS_OFFSET_FRAC = 0.08
 P_ONSET_FRAC = 0.5
 #: Half-width of the search for the largest deflection around an envelope peak.
 R_REFINE_MS = 50.0
+#: A lead whose 5-18 Hz band stays below this (mV, 99.5th percentile of its magnitude) carries no
+#: QRS complex (a flat line, a disconnected lead): it gets no weight in the detection envelope, so
+#: its rounding noise is not scaled up into "beats"; with no such lead, no beats are found.
+R_NO_SIGNAL_MV = 0.01
 #: Envelope threshold (fraction of the local reference level) and refractory time.
 R_THRESHOLD_FRAC = 0.2
 R_REFRACTORY_MS = 250.0
@@ -174,9 +178,12 @@ def detect_r_peaks(signals: np.ndarray, fs_hz: float, ref_lead: int | None = Non
     if n < _ms(500, fs_hz):
         return np.zeros(0, dtype=np.int64)
     bp = _filter(x, fs_hz, 5.0, 18.0, order=3)
+    alive = np.percentile(np.abs(bp), 99.5, axis=1) >= R_NO_SIGNAL_MV
+    if not alive.any():
+        return np.zeros(0, dtype=np.int64)
     energy = np.gradient(bp, axis=1) ** 2
     norm = np.percentile(energy, 99, axis=1, keepdims=True)
-    energy = energy / np.where(norm > 0, norm, 1.0)
+    energy = np.where(alive[:, None], energy / np.where(norm > 0, norm, 1.0), 0.0)
     env = ndimage.uniform_filter1d(energy.sum(axis=0), _ms(100, fs_hz))
     step = _ms(100, fs_hz)  # reference level on a decimated grid, for speed on long records
     local_max = ndimage.maximum_filter1d(env, _ms(2000, fs_hz))[::step]
@@ -368,8 +375,39 @@ def _t_offset(y: np.ndarray, qrs_off: int, limit: int, fs: float) -> tuple[int |
     return int(np.median(peaks)), round(float(np.median(ends)))
 
 
-def analyze_beats(record: EcgRecord, leads: Sequence[str] | None = None) -> BeatAnalysis:
+def default_leads(record: EcgRecord) -> tuple[str, ...]:
+    """The leads :func:`analyze_beats` uses by default: the independent leads I, II, V1-V6 that the
+    record has, else every mV channel, else every channel."""
+    return _pick_leads(record, None)
+
+
+def drop_beats(beats: Beats, exclude: Sequence[tuple[int, int]]) -> Beats:
+    """``beats`` without those whose R peak lies in one of the ``[start, stop)`` sample spans."""
+    if not exclude or beats.r_peaks.size == 0:
+        return beats
+    keep = np.ones(beats.r_peaks.size, dtype=bool)
+    for a, b in exclude:
+        keep &= ~((beats.r_peaks >= a) & (beats.r_peaks < b))
+    return Beats(
+        beats.r_peaks[keep], beats.qrs_onsets[keep], beats.qrs_offsets[keep], beats.fs_hz, beats.leads
+    )
+
+
+def analyze_beats(
+    record: EcgRecord,
+    leads: Sequence[str] | None = None,
+    exclude_s: Sequence[tuple[float, float]] = (),
+) -> BeatAnalysis:
     """Detect beats, build the median beat and measure RR, HR, PR, QRS, QT.
+
+    Parameters
+    ----------
+    record
+        The record.
+    leads
+        Leads to use (default :func:`default_leads`), e.g. only those of usable quality.
+    exclude_s
+        Spans (s) whose beats are left out (segments of unusable signal).
 
     Returns
     -------
@@ -377,6 +415,8 @@ def analyze_beats(record: EcgRecord, leads: Sequence[str] | None = None) -> Beat
         Intervals are None where not measurable (e.g. PR without P waves).
     """
     beats = detect_beats(record, leads)
+    fs = record.fs_hz
+    beats = drop_beats(beats, [(round(a * fs), round(b * fs)) for a, b in exclude_s])
     rr = beats.median_rr_ms
     mb = median_beat(record, beats)
     pr = qrs = qt = None

@@ -48,7 +48,10 @@ busy(bool)
     A request started (True) or ended, failed or was cancelled (False).
 failed(str)
     A user-facing message (missing leads, record too short, bad checkpoint,
-    unavailable device, or an unexpected error summarised in one line).
+    unavailable device, or an unexpected error summarised in one line); also
+    "Withheld: lead V1 unusable (flat)" when the signal quality withholds the
+    model (a record with no measurable ECG at all says so through its
+    ``analysisChanged`` quality instead).
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ from ecgviewer.analysis import (
     error_message,
     is_user_error,
 )
+from ecgviewer.analysis.errors import SignalQualityWithheld
 from ecgviewer.gui.workers import WorkerChannel, start_worker
 
 if TYPE_CHECKING:
@@ -378,6 +382,13 @@ class AnalysisController(QObject):
         if event.analysis is not None:
             self._publish(event.analysis)
         if isinstance(event, StageFailed):
+            unmeasurable = event.analysis is not None and not event.analysis.measurable
+            if (
+                isinstance(event.error, SignalQualityWithheld)
+                and unmeasurable
+                and event.stage != "classification"
+            ):
+                return  # "no measurable ECG" is shown from the analysis (quality), not as a failure
             if event.stage == "classification":
                 self._classification_error = event.message
                 self.classificationFailed.emit(event.message)

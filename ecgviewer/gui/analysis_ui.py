@@ -205,7 +205,11 @@ class AnalysisUi(QObject):
         self.panel.set_prediction(result)
 
     def _on_analysis(self, analysis: RecordAnalysis | None) -> None:
-        """The published analysis changed: the spans show its beats and intervals (None: cleared)."""
+        """The published analysis changed (None: cleared): the lead-quality marks in the view, the
+        panel's quality line, and the spans of its beats and intervals."""
+        quality = None if analysis is None else analysis.quality
+        self.panel.set_quality(quality, None if analysis is None else analysis.withheld)
+        self.window.view.set_lead_quality(quality)
         classical = analysis.classical if analysis is not None else None
         self.spans.set_beats(classical.beats if classical is not None else None)
         if analysis is None:

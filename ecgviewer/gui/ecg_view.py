@@ -27,9 +27,13 @@ from ecgviewer.layout import paper as ecg_layout
 from ecgviewer.layout.paper import Location, PaperLayout, Segment
 
 if TYPE_CHECKING:
+    from ecgviewer.core.quality import QualityReport
     from ecgviewer.core.record import EcgRecord
 
 LABEL_COLOR = "#000000"
+#: Label colour of a lead left out of the measurements (signal quality), and of a flagged one.
+UNUSABLE_LABEL_COLOR = "#c62828"
+FLAGGED_LABEL_COLOR = "#b26a00"
 #: Records with more samples per lead than this open on their first 10 s in the stacked layout.
 INITIAL_VIEW_S = 10.0
 #: The layouts that show one 10 s page at a time (PgUp/PgDown step pages):
@@ -120,6 +124,7 @@ class EcgView(pg.GraphicsView):
         self._curves: list[tuple[Segment, pg.PlotDataItem]] = []
         self._labels: dict[tuple[int, int], LeadLabel] = {}
         self._record: EcgRecord | None = None
+        self._quality: QualityReport | None = None
         self._layout: PaperLayout | None = None
         self._layout_name = "3x4"
         self._speed = 25.0
@@ -210,6 +215,53 @@ class EcgView(pg.GraphicsView):
                 if label is not None:
                     label.setText(_label_text(record.display_leads[seg.row], seg.unit))
         return True
+
+    def set_lead_quality(self, quality: QualityReport | None) -> None:
+        """Mark the lead labels with the signal quality (None: plain labels).
+
+        An unusable lead's label turns red with its reason (``"V1 ✕ flat"``); a lead with pacing
+        spikes gets an amber ``"· pacing"``; the tooltip lists every flag.
+        """
+        self._quality = quality
+        segments = {(s.row, s.column): s for s in (self._layout.segments if self._layout else ())}
+        for key, label in self._labels.items():
+            if key in segments:
+                self._style_label(label, segments[key])
+
+    def lead_mark(self, lead: str) -> str:
+        """The quality tag drawn after a lead's name (``"✕ flat"``, ``"· pacing"``), empty when none."""
+        q = None if self._quality is None else self._quality.leads.get(lead)
+        if q is None:
+            return ""
+        if not q.usable:
+            return "✕ " + q.reason_text
+        return "· pacing" if "pacing" in q.flags else ""
+
+    def _style_label(self, label: LeadLabel, seg: Segment) -> None:
+        name = seg.lead
+        base = _label_text(name, seg.unit)
+        q = None if self._quality is None else self._quality.leads.get(name)
+        mark = self.lead_mark(name)
+        label.setText(f"{base} {mark}" if mark else base)
+        color = LABEL_COLOR
+        if q is not None and not q.usable:
+            color = UNUSABLE_LABEL_COLOR
+        elif mark:
+            color = FLAGGED_LABEL_COLOR
+        label.setBrush(QColor(color))
+        tip = f"{name}: derived from I and II (not recorded)" if seg.derived else f"{name} (recorded)"
+        if q is not None:
+            from ecgviewer.core.quality import FLAG_TEXT
+
+            if not q.usable:
+                tip += f"\nUnusable ({q.reason_text}): left out of every measurement and classification"
+            flags = [FLAG_TEXT[f] for f in q.flags if q.usable or f not in q.reasons]
+            if flags:
+                tip += "\nSignal quality: " + ", ".join(flags)
+            if q.skipped_segments:
+                spans = ", ".join(f"{s.start_s:g}–{s.stop_s:g} s" for s in q.skipped_segments)
+                tip += f"\nSkipped segments: {spans}"
+        label.setToolTip(tip)
 
     @staticmethod
     def _paper_y(seg: Segment, data: np.ndarray) -> np.ndarray:
@@ -305,11 +357,7 @@ class EcgView(pg.GraphicsView):
             self._add(pulse)
         for seg in lay.segments:
             label = LeadLabel(_label_text(seg.lead, seg.unit), seg.derived)
-            label.setToolTip(
-                f"{seg.lead}: derived from I and II (not recorded)"
-                if seg.derived
-                else f"{seg.lead} (recorded)"
-            )
+            self._style_label(label, seg)
             label.setPos(seg.x_start_mm + 1.0, seg.baseline_mm + 0.45 * lay.row_height_mm)
             self._add(label)
             self._labels[(seg.row, seg.column)] = label

@@ -74,12 +74,28 @@ def write_bytes(data: bytes, path: str) -> Path:
 
 
 def write_report(
-    path: str, record, prediction, classical, options: dict[str, Any], classification=None
+    path: str,
+    record,
+    prediction,
+    classical,
+    options: dict[str, Any],
+    classification=None,
+    quality=None,
+    withheld=None,
 ) -> Path:
     """Draw and write the PDF report (worker thread)."""
     from ecgviewer.report.pdf import ReportOptions, render_report
 
-    render_report(path, record, prediction, classical, ReportOptions(**options), classification)
+    render_report(
+        path,
+        record,
+        prediction,
+        classical,
+        ReportOptions(**options),
+        classification,
+        quality=quality,
+        withheld=withheld,
+    )
     return Path(path)
 
 
@@ -247,6 +263,8 @@ class ExportsUi(QObject):
                 a.classical,
                 options,
                 a.classification,
+                a.quality,
+                dict(a.withheld),
             )
         return write_measurements, (path, a.document(filters=w.filters_text()), kind)
 

@@ -54,7 +54,10 @@ from ecgviewer.report.measurements import ROWS, VENDOR_EXTRA, VENDOR_ROW_KEYS, c
 from ecgviewer.resources import bundled_checkpoints, default_checkpoint
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from ecgviewer.core.beats import BeatAnalysis
+    from ecgviewer.core.quality import QualityReport
     from ecgviewer.core.record import VendorMeasurements
     from ecgviewer.inference.result import PredictionResult
 
@@ -121,6 +124,8 @@ class MeasurementsPanel(QWidget):
         self._prediction: PredictionResult | None = None
         self._classical: BeatAnalysis | None = None
         self._vendor: VendorMeasurements | None = None
+        self._quality: QualityReport | None = None
+        self._withheld: dict[str, str] = {}
         self._model = default_checkpoint("intervals") or "resnet1d"
         self._can_analyze = True
         self._disagreements: set[str] = set()
@@ -187,6 +192,10 @@ class MeasurementsPanel(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet(ERROR_STYLE)
         self.error_label.hide()
+        self.quality_label = QLabel()
+        self.quality_label.setWordWrap(True)
+        self.quality_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.quality_label.hide()
 
         # table
         self.table = QTableWidget(len(ROWS), len(COLUMNS))
@@ -247,6 +256,7 @@ class MeasurementsPanel(QWidget):
         layout.addLayout(run_row)
         layout.addLayout(options_row)
         layout.addWidget(self.warning_label)
+        layout.addWidget(self.quality_label)
         layout.addWidget(self.info_label)
         layout.addWidget(self.error_label)
         layout.addWidget(self.table)
@@ -377,6 +387,27 @@ class MeasurementsPanel(QWidget):
         self.device_label.setVisible(bool(extra))
         self._refresh()
 
+    def set_quality(self, quality: QualityReport | None, withheld: Mapping[str, str] | None = None) -> None:
+        """Show the signal quality: "No measurable ECG: <reason>" in place of numbers, the leads left
+        out, or nothing (None: not assessed)."""
+        self._quality = quality
+        self._withheld = dict(withheld or {})
+        if quality is None:
+            self.quality_label.hide()
+        elif not quality.measurable:
+            reason = (quality.reason or "").removeprefix("no measurable ECG: ")
+            self.quality_label.setText(f"<b>No measurable ECG</b>: {reason}<br>No values are given.")
+            self.quality_label.setStyleSheet(ERROR_STYLE)
+            self.quality_label.show()
+            self.error_label.hide()  # the same reason, said once
+        else:
+            bad = quality.unusable_leads
+            text = quality.summary()
+            self.quality_label.setText(f"Signal quality: {text}")
+            self.quality_label.setStyleSheet(WARNING_STYLE if bad else "QLabel { color: #444; }")
+            self.quality_label.setVisible(bool(bad) or text != f"all {len(quality.leads)} leads usable")
+        self._refresh()
+
     def set_error(self, message: str | None) -> None:
         """Show a failure message (None or empty hides it)."""
         self.error_label.setText(message or "")
@@ -386,6 +417,8 @@ class MeasurementsPanel(QWidget):
         """Drop results, error and progress (the options stay)."""
         self._prediction = None
         self._classical = None
+        self._quality, self._withheld = None, {}
+        self.quality_label.hide()
         self.median_view.clear_all()
         self.set_error(None)
         self.progress_bar.setRange(0, 1)
@@ -448,7 +481,9 @@ class MeasurementsPanel(QWidget):
         warning = None if result is None else result.display_warning
         self.warning_label.setText(f"⚠ {warning}" if warning else "")
         self.warning_label.setVisible(bool(warning))
-        if result is None:
+        if result is None and "intervals" in self._withheld:
+            self.info_label.setText("Model: withheld (signal quality)")
+        elif result is None:
             self.info_label.setText("Model: no result yet")
         else:
             self.info_label.setText(
@@ -458,5 +493,16 @@ class MeasurementsPanel(QWidget):
             )
         if self._classical is not None:
             self.info_label.setText(
-                self.info_label.text() + f"<br>Classical: {self._classical.intervals.n_beats} beats"
+                self.info_label.text()
+                + f"<br>Classical: {self._classical.intervals.n_beats} beats"
+                + (
+                    f" on {', '.join(self._classical.beats.leads)}"
+                    if self._quality and self._quality.unusable_leads
+                    else ""
+                )
+            )
+        elif "classical" in self._withheld:
+            why = self._withheld["classical"] if self._quality is None or self._quality.measurable else ""
+            self.info_label.setText(
+                self.info_label.text() + "<br>Classical: withheld" + (f" ({why})" if why else "")
             )

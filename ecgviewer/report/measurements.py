@@ -14,6 +14,10 @@ measurements the acquiring device stored in the file
 (:class:`ecgviewer.inference.classifier.Classifier`) adds the ``classification``
 section: per-class probabilities, thresholds and the thresholded statements
 (schema version 2), or the reason it failed (:class:`ClassificationFailure`).
+The signal-quality assessment (:func:`ecgviewer.core.quality.assess_quality`) adds
+the ``quality`` section (schema version 3): whether the record is measurable and
+why not, per-lead status and reasons, and which results were withheld because of it
+(a withheld value is null, never a number made up from a flat or clipped lead).
 """
 
 from __future__ import annotations
@@ -31,12 +35,16 @@ from ecgviewer.core.qtc import qtc_bazett_ms, qtc_fridericia_ms
 
 if TYPE_CHECKING:
     from ecgviewer.core.beats import BeatAnalysis
+    from ecgviewer.core.quality import QualityReport
     from ecgviewer.core.record import EcgRecord
     from ecgviewer.inference.classifier import ClassificationResult
     from ecgviewer.inference.result import PredictionResult
 
-#: Version of the JSON document (and of the CSV columns). 2: the ``classification`` section.
-SCHEMA_VERSION = 2
+#: Version of the JSON document (and of the CSV columns). 2: the ``classification`` section;
+#: 3: the ``quality`` section (and the ``measurable``, ``quality`` CSV columns).
+SCHEMA_VERSION = 3
+#: Keys of ``quality.withheld``: the results a poor signal can withhold.
+WITHHELD_KEYS: tuple[str, ...] = ("classical", "intervals", "classification")
 #: Banner of an untrained classification checkpoint (every display and report shows it).
 CLASSIFIER_PLACEHOLDER_WARNING = "UNTRAINED PLACEHOLDER — class probabilities are not a reading"
 #: Said wherever statements are shown: what they are and what they are not.
@@ -117,10 +125,14 @@ class ClassificationFailure:
         The classifier (bundled name or checkpoint file name).
     message
         Why it failed, one line.
+    withheld
+        True when it did not run because the signal quality does not allow it (``message``
+        says why, e.g. ``"lead V1 unusable (flat)"``); not an error.
     """
 
     model_name: str
     message: str
+    withheld: bool = False
 
 
 def classification_warning(result: ClassificationResult | None) -> str | None:
@@ -137,7 +149,10 @@ def classification_section(
     if classification is None:
         return None
     if isinstance(classification, ClassificationFailure):
-        return {"name": classification.model_name, "error": classification.message}
+        out: dict[str, Any] = {"name": classification.model_name, "error": classification.message}
+        if classification.withheld:
+            out["withheld"] = True
+        return out
     d = classification.to_dict()
     return {
         "name": classification.model_name,
@@ -155,6 +170,23 @@ def classification_section(
     }
 
 
+def quality_section(
+    quality: QualityReport | None, withheld: Mapping[str, str] | None = None
+) -> dict[str, Any] | None:
+    """The ``quality`` section: null when not assessed, else :meth:`QualityReport.to_dict` and
+    ``withheld`` (result -> reason, for each of :data:`WITHHELD_KEYS` that was withheld)."""
+    if quality is None:
+        return None
+    out = quality.to_dict()
+    out["withheld"] = {k: withheld[k] for k in WITHHELD_KEYS if withheld and withheld.get(k)}
+    return out
+
+
+def withheld_text(doc: Mapping[str, Any], key: str) -> str | None:
+    """Why result ``key`` (one of :data:`WITHHELD_KEYS`) of a document was withheld, else None."""
+    return ((doc.get("quality") or {}).get("withheld") or {}).get(key)
+
+
 def record_section(record: EcgRecord) -> dict[str, Any]:
     """What the file holds (the same fields as ``ecgviewer info --json``)."""
     from ecgviewer.core.info import describe  # the reader registry: not while the viewer starts
@@ -170,6 +202,8 @@ def measurement_document(
     classification: ClassificationResult | ClassificationFailure | None = None,
     filters: str | None = None,
     created: dt.datetime | None = None,
+    quality: QualityReport | None = None,
+    withheld: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The JSON-ready measurements of one record (layout: ``docs/measurements.schema.json``).
 
@@ -186,6 +220,11 @@ def measurement_document(
         Display filters of the accompanying report (``FilterSettings.describe``), if any.
     created
         Time stamp (default: now, UTC).
+    quality
+        The signal-quality assessment (None: not assessed; the section is null).
+    withheld
+        Results left out because of the signal quality: key of :data:`WITHHELD_KEYS` -> reason.
+        Pass None for them in ``prediction``/``classical``.
     """
     model = model_values(prediction)
     cl = classical_values(classical)
@@ -241,11 +280,12 @@ def measurement_document(
         "vendor": vendor_section,
         "measurements": rows,
         "classification": classification_section(classification),
+        "quality": quality_section(quality, withheld),
     }
 
 
 # -- CSV ---------------------------------------------------------------------------------
-#: Classification columns after the interval columns; then ``prob_NAME`` per class.
+#: Classification columns after the interval and :data:`QUALITY_COLUMNS`; then ``prob_NAME`` per class.
 CLASSIFICATION_COLUMNS: tuple[str, ...] = (
     "classifier",
     "classifier_version",
@@ -253,6 +293,10 @@ CLASSIFICATION_COLUMNS: tuple[str, ...] = (
     "statements",
     "classifier_error",
 )
+#: Signal-quality columns (version 3, after ``schema_version``): ``measurable`` (true/false, empty
+#: when not assessed) and ``quality`` (the reason when not measurable, else the one-line summary,
+#: and what was withheld).
+QUALITY_COLUMNS: tuple[str, ...] = ("measurable", "quality")
 
 
 def csv_class_names(docs: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -279,8 +323,20 @@ def csv_columns(class_names: Iterable[str] = ()) -> list[str]:
     cols += [f"{key}_model_iqr" for key, _, _ in ROWS if key not in ("qtc_bazett_ms", "qtc_fridericia_ms")]
     cols += ["classical_n_beats", "vendor_source"] + [f"vendor_{k}" for k, _, _ in VENDOR_EXTRA]
     cols += ["model_warning", "schema_version"]
-    cols += [*CLASSIFICATION_COLUMNS, *(f"prob_{name}" for name in class_names)]
+    cols += [*QUALITY_COLUMNS, *CLASSIFICATION_COLUMNS, *(f"prob_{name}" for name in class_names)]
     return cols
+
+
+def quality_cell(doc: Mapping[str, Any]) -> str | None:
+    """The ``quality`` CSV cell: the reason or summary, then ``withheld: intervals (lead V1 ...)``."""
+    q = doc.get("quality")
+    if not q:
+        return None
+    text = q.get("reason") or q.get("summary") or ""
+    held = q.get("withheld") or {}
+    if held and q.get("measurable", True):
+        text += "; withheld: " + ", ".join(f"{k} ({v})" for k, v in held.items())
+    return text
 
 
 def _cell(v: Any) -> str:
@@ -316,6 +372,8 @@ def csv_row(doc: Mapping[str, Any], class_names: Iterable[str] = ()) -> list[str
         "classifier_trained": cls.get("trained"),
         "statements": ";".join(cls["statements"]) if "statements" in cls else None,
         "classifier_error": cls.get("error"),
+        "measurable": (doc.get("quality") or {}).get("measurable"),
+        "quality": quality_cell(doc),
     }
     for c in cls.get("classes", ()):
         values[f"prob_{c['name']}"] = c["probability"]

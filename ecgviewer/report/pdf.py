@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,7 @@ if TYPE_CHECKING:
     from PySide6.QtGui import QPainter
 
     from ecgviewer.core.beats import BeatAnalysis
+    from ecgviewer.core.quality import QualityReport
     from ecgviewer.core.record import EcgRecord
     from ecgviewer.inference.classifier import ClassificationResult
     from ecgviewer.inference.result import PredictionResult
@@ -414,7 +416,10 @@ def _draw_measurements(
     x: float,
     y: float,
     w: float,
+    quality: QualityReport | None = None,
+    withheld: Mapping[str, str] | None = None,
 ) -> None:
+    withheld = withheld or {}
     vm = record.vendor_measurements
     model, cl = model_values(prediction), classical_values(classical)
     vendor = dict(vm.values) if vm is not None else {}
@@ -448,7 +453,14 @@ def _draw_measurements(
             xx += cw
         yy += line
     notes = []
-    if prediction is not None:
+    if quality is not None and not quality.measurable:
+        notes.append((f"⚠ {quality.reason or 'no measurable ECG'} — values withheld", WARNING))
+    elif quality is not None:
+        bad = bool(quality.unusable_leads)
+        notes.append((f"Signal quality: {quality.summary()}", WARNING if bad else MUTED))
+    if "intervals" in withheld and (quality is None or quality.measurable):
+        notes.append((f"Model: withheld — {withheld['intervals']}", WARNING))  # elided when long
+    elif prediction is not None:
         notes.append(
             (
                 f"Model: {prediction.model_name}, version {model_version(prediction)} "
@@ -456,7 +468,7 @@ def _draw_measurements(
                 MUTED,
             )
         )
-    else:
+    elif "intervals" not in withheld:
         notes.append(("Model: not run", MUTED))
     if classical is not None:
         notes.append((f"Classical: median beat of {classical.intervals.n_beats} detected beats", MUTED))
@@ -504,7 +516,10 @@ def _draw_statements(
     yy += 3.9
     note_font, warn_font = c.font(5.8, italic=True), c.font(5.8, bold=True)
     if isinstance(classification, ClassificationFailure):
-        c.text(x, yy, f"{classification.model_name}: failed", c.font(7.0, bold=True), WARNING, max_width_mm=w)
+        what = "withheld" if classification.withheld else "failed"
+        c.text(
+            x, yy, f"— {classification.model_name}: {what}", c.font(7.0, bold=True), WARNING, max_width_mm=w
+        )
         for text in _wrap(c, classification.message, c.font(6.0), w)[:4]:
             yy += note_line
             c.text(x, yy, text, c.font(6.0), WARNING, max_width_mm=w)
@@ -694,6 +709,8 @@ def paint_page(
     page: int,
     n_pages: int,
     classification: ClassificationResult | ClassificationFailure | None = None,
+    quality: QualityReport | None = None,
+    withheld: Mapping[str, str] | None = None,
 ) -> tuple[tuple[float, float, float, float], Any, list[str]]:
     """Draw one page with ``painter`` (device resolution ``dpi``); returns grid rect, layout, leads."""
     c = _Canvas(painter, dpi)
@@ -705,7 +722,9 @@ def paint_page(
     stat_w = STATEMENTS_MM if classification is not None else 0.0
     rec_w = inner_w - meas_w - stat_w - MEDIAN_PANEL_MM - 6.0
     _draw_header_record(c, record, options, MARGIN_MM, top, rec_w, t0_s)
-    _draw_measurements(c, record, prediction, classical, MARGIN_MM + rec_w + 3.0, top, meas_w)
+    _draw_measurements(
+        c, record, prediction, classical, MARGIN_MM + rec_w + 3.0, top, meas_w, quality, withheld
+    )
     if classification is not None:
         x_stat = MARGIN_MM + rec_w + 3.0 + meas_w
         _draw_statements(c, classification, x_stat, top, stat_w - 4.0, HEADER_MM)
@@ -731,6 +750,9 @@ def render_report_bytes(
     classical: BeatAnalysis | None = None,
     options: ReportOptions | None = None,
     classification: ClassificationResult | ClassificationFailure | None = None,
+    *,
+    quality: QualityReport | None = None,
+    withheld: Mapping[str, str] | None = None,
 ) -> tuple[bytes, ReportInfo]:
     """The report as PDF bytes, and what was drawn.
 
@@ -744,6 +766,10 @@ def render_report_bytes(
         Paper, layout, scale, pages.
     classification
         The statement classifier's result (or its failure) for the record; None prints no statements block.
+    quality, withheld
+        The signal-quality assessment (a quality line; "no measurable ECG" with the reason) and
+        the results it withheld (:attr:`ecgviewer.analysis.RecordAnalysis.withheld`): their
+        values print as "—" with the reason.
     """
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSizeF
     from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
@@ -788,6 +814,8 @@ def render_report_bytes(
                 k + 1,
                 len(starts),
                 classification,
+                quality,
+                withheld,
             )
             pitch = lay.row_height_mm
     finally:
@@ -815,8 +843,13 @@ def render_report(
     classical: BeatAnalysis | None = None,
     options: ReportOptions | None = None,
     classification: ClassificationResult | ClassificationFailure | None = None,
+    *,
+    quality: QualityReport | None = None,
+    withheld: Mapping[str, str] | None = None,
 ) -> ReportInfo:
     """Write the report PDF to ``path`` atomically (see :func:`render_report_bytes`)."""
-    pdf, info = render_report_bytes(record, prediction, classical, options, classification)
+    pdf, info = render_report_bytes(
+        record, prediction, classical, options, classification, quality=quality, withheld=withheld
+    )
     atomic_write_bytes(path, pdf)
     return info

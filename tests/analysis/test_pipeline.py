@@ -41,6 +41,8 @@ def test_stages_run_in_order_with_events(record, models, tiny_classifier):
     assert isinstance(result, RecordAnalysis) and result.source == "x.hea"
     ends = [(type(e).__name__, e.stage) for e in events if not isinstance(e, StageProgress)]
     assert ends == [
+        ("StageStarted", "quality"),
+        ("StageFinished", "quality"),
         ("StageStarted", "classical"),
         ("StageFinished", "classical"),
         ("StageStarted", "intervals"),
