@@ -30,6 +30,7 @@ from ecgviewer.analysis.batch import (
     parse_reports,
     run_batch,
 )
+from ecgviewer.analysis.long_record import LongRecordAnalysis, analyze_long_record
 from ecgviewer.analysis.models import ModelSet, check_classifier
 from ecgviewer.analysis.pipeline import DEFAULT_MODEL, AnalysisOptions, RecordAnalysis, analyze_record
 from ecgviewer.core.errors import EcgReadError
@@ -61,7 +62,12 @@ def _parser() -> argparse.ArgumentParser:
         "(default: the first bundled one that is installed, else none)",
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto: cuda > mps > cpu)")
-    p.add_argument("--stride", type=float, default=5.0, metavar="S", help="window hop in seconds (default 5)")
+    p.add_argument(
+        "--stride",
+        type=float,
+        metavar="S",
+        help="window hop in seconds (default 5; 10 for long records of 5 min or more)",
+    )
     p.add_argument(
         "--json",
         action="store_true",
@@ -172,17 +178,42 @@ def _print_text(doc: dict[str, Any]) -> None:
         print(f"  classes:  {probs}  (* = at or above its threshold)")
 
 
-def analyze_file(path: Path, options: AnalysisOptions, models: ModelSet) -> RecordAnalysis:
-    """Read one file and analyse it (:func:`~ecgviewer.analysis.pipeline.analyze_record`).
+def analyze_file(
+    path: Path, options: AnalysisOptions, models: ModelSet, progress_bar: bool = True
+) -> RecordAnalysis | LongRecordAnalysis:
+    """Open one file with the viewer's reading path and analyse it.
+
+    A short record is read whole and analysed with
+    :func:`~ecgviewer.analysis.pipeline.analyze_record`; a long one
+    (:func:`~ecgviewer.core.opening.is_long`) is streamed segment by segment with
+    :func:`~ecgviewer.analysis.long_record.analyze_long_record` (record values plus
+    ``per_hour``), with a progress bar on stderr unless ``progress_bar`` is False.
 
     Raises
     ------
     EcgReadError, OSError
         The file cannot be read.
     """
-    from ecgviewer.core.readers import read_record
+    from ecgviewer.core.opening import is_long, open_record
 
-    return analyze_record(read_record(path), options, models=models, source=str(path))
+    with open_record(path) as rec:
+        if not is_long(rec):
+            record = rec.read_all()
+        else:
+            from tqdm import tqdm
+
+            total = round(rec.duration_s)
+            with tqdm(
+                total=total, desc=path.name, unit="s", file=sys.stderr, disable=not progress_bar, leave=False
+            ) as bar:
+                return analyze_long_record(
+                    rec,
+                    options,
+                    models=models,
+                    progress=lambda done, _total: bar.update(round(done) - bar.n),
+                    source=str(path),
+                )
+    return analyze_record(record, options, models=models, source=str(path))
 
 
 def main(argv: list[str]) -> int:
@@ -235,7 +266,7 @@ def main(argv: list[str]) -> int:
     failed = False
     for path in files:
         try:
-            analysis = analyze_file(path, options, models)
+            analysis = analyze_file(path, options, models, progress_bar=not args.quiet)
         except (EcgReadError, OSError, ValueError) as exc:
             entry: dict[str, Any] = {"file": str(path), "error": _file_error(path, str(exc))}
         else:
@@ -272,7 +303,7 @@ def _batch(args: argparse.Namespace, reports: tuple[str, ...], predictor: Any, c
         device=args.device,
         workers=args.workers,
         force=args.force,
-        stride_s=args.stride,
+        stride_s=args.stride if args.stride is not None else 5.0,
         batch_size=args.batch_size,
         classical=not args.no_classical,
         report_options={
