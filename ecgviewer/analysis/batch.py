@@ -224,11 +224,20 @@ def prepare_job(
     classifier's windows when it takes another input (``class_spec``), or the
     reason they could not be made (str); None when ``class_spec`` is None.
     """
-    from ecgviewer.core.readers import read_record  # the readers and scipy: in the worker
+    from ecgviewer.core.opening import is_long, open_record  # the readers and scipy: in the worker
     from ecgviewer.inference.preprocess import prepare_windows
 
     try:
-        record = read_record(path)
+        # the viewer's reading path; a long record is streamed (analysis.long_record.prepare_long_job)
+        rec = open_record(path)
+        if is_long(rec):
+            from ecgviewer.analysis.long_record import prepare_long_job
+
+            status, value = prepare_long_job(rec, input_spec, classical, class_spec)
+            if status == "ok" and keep:  # the PDF shows the first 10 s page
+                _cache_put(path, rec.read(0, round(10.0 * rec.fs_hz)))
+            return status, value
+        record = rec.read_all()
     except EcgReadError as exc:
         return "read", exc.reason
     except Exception as exc:  # a reader bug must not stop the batch

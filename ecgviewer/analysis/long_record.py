@@ -1,24 +1,33 @@
 """Analyse a long (Holter) record segment by segment, in memory independent of its length (Qt-free).
 
 A record of at least :data:`~ecgviewer.core.opening.LONG_TERM_MIN_S` seconds is never
-read whole: :func:`analyze_long_record` reads it from its
-:class:`~ecgviewer.core.long_record.LongRecord` one :data:`SEGMENT_S` segment at a time
-(an ordinary :class:`~ecgviewer.core.record.EcgRecord` of 10 minutes: 10 MB for 8 leads
-at 500 Hz) and runs the stages of :mod:`ecgviewer.analysis.pipeline` on it:
+read whole: :func:`analyze_long_record` walks its
+:class:`~ecgviewer.core.long_record.LongRecord` one :data:`SEGMENT_S` (10 min) segment at a
+time and reads only what each stage of :mod:`ecgviewer.analysis.pipeline` needs from it,
+each piece an ordinary :class:`~ecgviewer.core.record.EcgRecord`:
 
 - ``"classical"``: :func:`~ecgviewer.analysis.pipeline.classical_analysis` (beat
-  detection and the median-beat measurement) of each segment;
-- ``"intervals"`` and ``"classification"``: the model's 10 s windows of each segment
-  (non-overlapping, :data:`LONG_STRIDE_S`, unless a stride is given), through the
-  network at once; only the network outputs (a few numbers per window) are kept.
+  detection and the median-beat measurement) of the segment's first
+  :data:`CLASSICAL_EXCERPT_S` seconds;
+- ``"intervals"`` and ``"classification"``: :data:`WINDOWS_PER_SEGMENT` evenly spaced
+  10 s model windows per segment (a tenth of the record; every window at ``stride_s``
+  when a stride is given), through the network at once; only the network outputs
+  (a few numbers per window) are kept.
 
-The record values are then made as for a short record from all windows (the model's
-median over every window of the record, its spread, the classifier's mean probability)
-and, for the classical measurement, the median of the segments' values (beats: their
-sum). Per clock hour from the record start, :attr:`LongRecordAnalysis.per_hour` holds the
-same values over that hour's windows and segments. The document
+Memory therefore does not depend on the record's length (a few 10 s windows and a 2 min
+excerpt at a time), and a 24 h record costs 144 excerpts and 864 windows per model.
+
+The record values are then made as for a short record from all analysed windows (the
+model's median over the windows, its spread, the classifier's mean probability) and, for
+the classical measurement, the median of the segments' values (beats: their sum). Per
+clock hour from the record start, :attr:`LongRecordAnalysis.per_hour` holds the same
+values over that hour's windows and segments. The document
 (:meth:`LongRecordAnalysis.document`) is the short-record document plus ``long_record``
 (how it was analysed) and ``per_hour``: see ``docs/measurements.md``.
+
+The batch engine (:mod:`ecgviewer.analysis.batch`) runs the network in its own process on
+windows its workers prepare; for a long record :func:`prepare_long_job` sends it at most
+:data:`BATCH_MAX_WINDOWS` evenly spaced windows and the same classical measurement.
 
 Progress goes to ``on_event`` as :class:`~ecgviewer.analysis.pipeline.StageProgress`
 of stage ``"segments"`` (segments done of all) and to ``progress(done_s, total_s)``
@@ -60,8 +69,13 @@ log = logging.getLogger(__name__)
 
 #: Length of the segments read at once (seconds).
 SEGMENT_S = 600.0
-#: Hop between the model windows of a long record when no stride is given (non-overlapping 10 s).
+#: Smallest hop between the windows the batch engine samples from a long record (seconds).
 LONG_STRIDE_S = 10.0
+#: Model windows per segment when no stride is given: evenly spaced 10 s windows (6 per 10 min:
+#: a tenth of the record, 864 windows for 24 h).
+WINDOWS_PER_SEGMENT = 6
+#: Seconds at the start of each segment measured by the classical median beat (2 min: ~150 beats).
+CLASSICAL_EXCERPT_S = 120.0
 #: Length of a ``per_hour`` entry (seconds).
 HOUR_S = 3600.0
 
@@ -116,13 +130,13 @@ class LongRecordAnalysis:
     per_hour
         One JSON-ready entry per hour from the record start (see ``docs/measurements.md``).
     segment_s, stride_s
-        Segment length and window hop used.
+        Segment length and the window hop given (None: :data:`WINDOWS_PER_SEGMENT` per segment).
     """
 
     analysis: RecordAnalysis
     per_hour: list[dict[str, Any]]
     segment_s: float
-    stride_s: float
+    stride_s: float | None
 
     @property
     def prediction(self):
@@ -141,11 +155,15 @@ class LongRecordAnalysis:
         doc = self.analysis.document(filters=filters, created=created)
         if doc.get("classical") is not None:
             doc["classical"]["method"] = "median beat (ecgviewer.core.beats), median over 10 min segments"
+        rec = self.analysis.record
         doc["long_record"] = {
             "segment_s": self.segment_s,
+            "n_segments": len(segment_spans(rec.n_samples, rec.fs_hz, self.segment_s)),
             "stride_s": self.stride_s,
-            "n_segments": len(segment_spans(self.analysis.record.n_samples, self.analysis.record.fs_hz)),
-            "values": "model: median over all windows; classical: median over segments; n_beats: sum",
+            "windows_per_segment": WINDOWS_PER_SEGMENT if self.stride_s is None else None,
+            "classical_excerpt_s": CLASSICAL_EXCERPT_S,
+            "values": "model: median over the windows analysed; classical: median over the segments' "
+            "excerpts; n_beats: beats in the excerpts",
         }
         doc["per_hour"] = self.per_hour
         return doc
@@ -202,7 +220,6 @@ def analyze_long_record(
     models = models if models is not None else ModelSet()
     emit = on_event or (lambda event: None)
     stop = should_stop or (lambda: False)
-    stride_s = o.stride_s if o.stride_s is not None else LONG_STRIDE_S
     fs = rec.fs_hz
     spans = segment_spans(rec.n_samples, fs, segment_s)
     timings: dict[str, float] = {"classical": 0.0, "intervals": 0.0, "classification": 0.0}
@@ -212,7 +229,7 @@ def analyze_long_record(
     run = {"stride_s": o.stride_s, "batch_size": o.batch_size}
     try:
         predictor = models.predictor(o.model, o.device, **run)
-        spec = {**predictor.input_spec(), "stride_s": stride_s}
+        spec = predictor.input_spec()
     except Exception as exc:
         intervals.error = exc
     classifier_name = checkpoint_name(o.classifier) if o.classifier is not None else None
@@ -221,11 +238,9 @@ def analyze_long_record(
             classifier = models.classifier(
                 o.classifier, o.device, stride_s=o.stride_s, batch_size=o.batch_size
             )
-            class_spec = {**classifier.input_spec(), "stride_s": stride_s}
+            class_spec = classifier.input_spec()
         except Exception as exc:
             classes.error = exc
-
-    from ecgviewer.inference.preprocess import prepare_windows
 
     seg_classical: list[Any] = []
     seg_hour: list[int] = []
@@ -233,11 +248,15 @@ def analyze_long_record(
     for k, (a, b) in enumerate(spans):
         if stop():
             raise AnalysisCancelled("analysis cancelled")
-        seg = rec.read(a, b)
         offset_s = a / fs
         seg_hour.append(int(offset_s // HOUR_S))
         t0 = time.perf_counter()
-        seg_classical.append(classical_analysis(seg) if o.classical else None)
+        if o.classical:
+            excerpt = rec.read(a, min(b, a + round(CLASSICAL_EXCERPT_S * fs)))
+            seg_classical.append(classical_analysis(excerpt))
+            del excerpt
+        else:
+            seg_classical.append(None)
         timings["classical"] += time.perf_counter() - t0
         for runner, spec_k, got, stage in (
             (predictor, "intervals", intervals, "intervals"),
@@ -247,7 +266,9 @@ def analyze_long_record(
                 continue
             t0 = time.perf_counter()
             try:
-                w = prepare_windows(seg, **(spec if spec_k == "intervals" else class_spec))
+                sp = spec if spec_k == "intervals" else class_spec
+                starts_s = segment_window_starts(a / fs, b / fs, sp, o.stride_s)
+                w = read_windows(rec, sp, starts_s)
                 out = runner._forward(w.data, None, stop)
             except Exception as exc:
                 from ecgviewer.inference.errors import PredictionCancelled
@@ -259,12 +280,11 @@ def analyze_long_record(
                 else:
                     got.error = exc
             else:
-                got.add(out, w.starts_s, offset_s, w.warnings)
+                got.add(out, w.starts_s, 0.0, w.warnings)
             timings[stage] += time.perf_counter() - t0
         emit(StageProgress("segments", k + 1, len(spans)))
         if progress is not None:
             progress(b / fs, rec.duration_s)
-        del seg
 
     # -- record values ----------------------------------------------------------------------------
     classical = _classical_summary(seg_classical) if o.classical else None
@@ -357,9 +377,93 @@ def analyze_long_record(
             {c.name: round(c.probability, 4) for c in hcls.classes} if hcls is not None else None
         )
         per_hour.append(entry)
-    return LongRecordAnalysis(analysis, per_hour, float(segment_s), float(stride_s))
+    return LongRecordAnalysis(analysis, per_hour, float(segment_s), o.stride_s)
 
 
 def with_source(result: LongRecordAnalysis, source: str) -> LongRecordAnalysis:
     """``result`` with its document's ``record.file`` set to ``source``."""
     return replace(result, analysis=replace(result.analysis, source=source))
+
+
+#: Most model windows the batch engine takes from one long record (evenly spaced over it): the
+#: batch runs the network in its own process on windows prepared by workers, so a long record
+#: sends a bounded sample of its windows (360 x 8 leads x 10 s at 500 Hz: 58 MB), not all of them.
+BATCH_MAX_WINDOWS = 360
+
+
+def segment_window_starts(
+    a_s: float, b_s: float, spec: dict[str, Any], stride_s: float | None
+) -> list[float]:
+    """Window starts (record seconds) inside the segment ``[a_s, b_s)``: every ``stride_s`` when a
+    stride is given, else :data:`WINDOWS_PER_SEGMENT` evenly spaced windows (fewer in a short segment)."""
+    win_s = spec["window_samples"] / spec["fs_hz"]
+    last = b_s - win_s
+    if last < a_s - 1e-9:
+        return []
+    if stride_s is not None:
+        return [float(t) for t in np.arange(a_s, last + 1e-9, stride_s)]
+    n = int(min(WINDOWS_PER_SEGMENT, (b_s - a_s) // win_s))
+    return [float(t) for t in np.linspace(a_s, last, max(n, 1))]
+
+
+def read_windows(rec: LongRecord, spec: dict[str, Any], starts_s, warnings: tuple[str, ...] = ()):
+    """The model windows of ``rec`` starting at ``starts_s`` (record seconds), each read on its own:
+    :class:`~ecgviewer.inference.preprocess.Windows` (``spec``: a runner's ``input_spec``)."""
+    from ecgviewer.inference.preprocess import Windows, prepare_windows
+
+    win_s = spec["window_samples"] / spec["fs_hz"]
+    fs = rec.fs_hz
+    data, got, warned = [], [], list(warnings)
+    for t in starts_s:
+        a = round(t * fs)
+        w = prepare_windows(rec.read(a, a + round(win_s * fs)), **{**spec, "stride_s": win_s})
+        data.append(w.data[:1])
+        got.append(float(t))
+        warned.extend(x for x in w.warnings if x not in warned)
+    if not data:
+        raise ValueError("no complete model window")
+    return Windows(np.concatenate(data), tuple(got), tuple(warned))
+
+
+def sampled_windows(rec: LongRecord, spec: dict[str, Any], max_windows: int = BATCH_MAX_WINDOWS):
+    """At most ``max_windows`` model windows of ``rec``, evenly spaced over it (10 s apart at least),
+    with a warning saying how many of how many windows were taken."""
+    win_s = spec["window_samples"] / spec["fs_hz"]
+    all_starts = np.arange(0.0, max(rec.duration_s - win_s, 0.0) + 1e-9, LONG_STRIDE_S)
+    starts = all_starts
+    warnings: list[str] = []
+    if len(all_starts) > max_windows:
+        starts = all_starts[np.unique(np.linspace(0, len(all_starts) - 1, max_windows).round().astype(int))]
+        warnings.append(
+            f"long record: {len(starts)} of its {len(all_starts)} {win_s:g} s windows, evenly spaced, "
+            "analysed"
+        )
+    return read_windows(rec, spec, starts, tuple(warnings))
+
+
+def classical_over_segments(rec: LongRecord, segment_s: float = SEGMENT_S):
+    """The classical measurement of ``rec`` as :func:`analyze_long_record` gives it (median over segments)."""
+    found = [
+        classical_analysis(rec.read(a, b)) for a, b in segment_spans(rec.n_samples, rec.fs_hz, segment_s)
+    ]
+    return _classical_summary(found)
+
+
+def prepare_long_job(
+    rec: LongRecord, input_spec: dict[str, Any], classical: bool, class_spec: dict[str, Any] | None
+) -> tuple[str, Any]:
+    """:func:`ecgviewer.analysis.batch.prepare_job` for a long record: ``("ok", (rec, windows,
+    analysis, class_windows))`` with :func:`sampled_windows` and :func:`classical_over_segments`,
+    or ``("prepare", reason)``. ``rec`` itself is passed on (it pickles by opening the file again)."""
+    try:
+        windows = sampled_windows(rec, input_spec)
+    except Exception as exc:
+        return "prepare", reason(exc)
+    class_windows: Any = None
+    if class_spec is not None:
+        try:
+            class_windows = sampled_windows(rec, class_spec)
+        except Exception as exc:  # the intervals still count
+            class_windows = reason(exc)
+    analysis = classical_over_segments(rec) if classical else None
+    return "ok", (rec, windows, analysis, class_windows)

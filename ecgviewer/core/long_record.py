@@ -230,6 +230,7 @@ class LongRecord:
             vendor_measurements=vendor_measurements,
         )
         self._whole = whole
+        self._reopen: tuple[str, str | None, dict] | None = None  # set by open_long_record
         self._source = source
         self._n_samples = int(n_samples)
         self.access = access
@@ -421,6 +422,22 @@ class LongRecord:
     def close(self) -> None:
         """Release the files the source holds open."""
         self._source.close()
+
+    def reopen_with(self, path: str | Path, format: str | None, options: Mapping[str, object]) -> LongRecord:
+        """Remember how the record was opened, so that it can be pickled (the copy opens the file
+        again, from its header, in the other process); returns ``self``."""
+        self._reopen = (str(path), format, dict(options))
+        return self
+
+    def __reduce__(self):
+        if self._reopen is None:
+            raise TypeError("a LongRecord not opened from a file cannot be pickled")
+        import functools
+
+        from ecgviewer.core.readers.registry import open_long_record
+
+        path, format, options = self._reopen
+        return (functools.partial(open_long_record, path, format=format, **options), ())
 
     def __enter__(self) -> LongRecord:
         return self
