@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         "--stride",
         type=float,
         metavar="S",
-        help="window hop in seconds (default 5; records of 5 min or more: 6 evenly spaced windows per 10 min)",
+        help="window hop in seconds (default 5; records of 5 min or more: 6 spaced windows per 10 min)",
     )
     p.add_argument(
         "--json",

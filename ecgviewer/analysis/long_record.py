@@ -154,7 +154,9 @@ class LongRecordAnalysis:
         """The record's measurement document plus ``long_record`` and ``per_hour``."""
         doc = self.analysis.document(filters=filters, created=created)
         if doc.get("classical") is not None:
-            doc["classical"]["method"] = "median beat (ecgviewer.core.beats), median over 10 min segments"
+            doc["classical"]["method"] = (
+                "median beat (ecgviewer.core.beats) of the first 2 min of each 10 min segment, median over segments"
+            )
         rec = self.analysis.record
         doc["long_record"] = {
             "segment_s": self.segment_s,
