@@ -155,7 +155,8 @@ class LongRecordAnalysis:
         doc = self.analysis.document(filters=filters, created=created)
         if doc.get("classical") is not None:
             doc["classical"]["method"] = (
-                "median beat (ecgviewer.core.beats) of the first 2 min of each 10 min segment, median over segments"
+                "median beat (ecgviewer.core.beats) of the first 2 min of each 10 min segment, "
+                "median over the segments"
             )
         rec = self.analysis.record
         doc["long_record"] = {
