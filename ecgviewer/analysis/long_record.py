@@ -446,10 +446,9 @@ def sampled_windows(rec: LongRecord, spec: dict[str, Any], max_windows: int = BA
 
 def classical_over_segments(rec: LongRecord, segment_s: float = SEGMENT_S):
     """The classical measurement of ``rec`` as :func:`analyze_long_record` gives it (median over segments)."""
-    found = [
-        classical_analysis(rec.read(a, b)) for a, b in segment_spans(rec.n_samples, rec.fs_hz, segment_s)
-    ]
-    return _classical_summary(found)
+    excerpt = round(CLASSICAL_EXCERPT_S * rec.fs_hz)
+    spans = segment_spans(rec.n_samples, rec.fs_hz, segment_s)
+    return _classical_summary([classical_analysis(rec.read(a, min(b, a + excerpt))) for a, b in spans])
 
 
 def prepare_long_job(
