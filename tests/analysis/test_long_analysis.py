@@ -92,7 +92,7 @@ def test_peak_memory_does_not_grow_with_length(tmp_path):
     one = write_long_wfdb(tmp_path / "one", hours=1.0, fs_hz=250, seed=5)
     two = write_long_wfdb(tmp_path / "two", hours=2.0, fs_hz=250, seed=5)
     # read whole, 1 h more would be 28.8 MB more as float32 (and several times that while analysed)
-    slack_kb = 12_000
+    slack_kb = 20_000
     peaks = {}
     for name, path in (("one", one), ("two", two)):
         peaks[name] = {
