@@ -39,7 +39,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -381,11 +381,6 @@ def analyze_long_record(
         )
         per_hour.append(entry)
     return LongRecordAnalysis(analysis, per_hour, float(segment_s), o.stride_s)
-
-
-def with_source(result: LongRecordAnalysis, source: str) -> LongRecordAnalysis:
-    """``result`` with its document's ``record.file`` set to ``source``."""
-    return replace(result, analysis=replace(result.analysis, source=source))
 
 
 #: Most model windows the batch engine takes from one long record (evenly spaced over it): the
