@@ -86,7 +86,9 @@ from ecgviewer.core.errors import EcgReadError
 from ecgviewer.core.filters import FilterSettings, filtered_record
 from ecgviewer.core.io_utils import atomic_write, atomic_write_bytes, remove_stale_temp_files
 from ecgviewer.core.readers.wfdb_reader import header_path
+from ecgviewer.core.record import EcgRecord
 from ecgviewer.inference.errors import PredictionError
+from ecgviewer.layout.paper import PAGE_S
 from ecgviewer.models.checkpoint import CheckpointError, read_meta
 from ecgviewer.report.measurements import SCHEMA_VERSION, ClassificationFailure, csv_text
 
@@ -258,9 +260,15 @@ def unpack(obj: Any) -> Any:
 _CACHE: dict[str, Any] = {}
 
 
+def _nbytes(record: Any) -> int:
+    """Sample bytes held in memory: a record's samples; a lazy long record holds none."""
+    signals = getattr(record, "signals", None)
+    return 0 if signals is None else int(signals.nbytes)
+
+
 def _cache_put(path: str, record: Any) -> None:
     _CACHE[path] = record
-    while len(_CACHE) > 1 and sum(r.signals.nbytes for r in _CACHE.values()) > _WORKER_CACHE_BYTES:
+    while len(_CACHE) > 1 and sum(_nbytes(r) for r in _CACHE.values()) > _WORKER_CACHE_BYTES:
         _CACHE.pop(next(iter(_CACHE)))
 
 
@@ -292,11 +300,20 @@ def prepare_job(
     classifier's windows when it takes another input (``class_spec``), or the
     reason they could not be made (str); None when ``class_spec`` is None.
     """
-    from ecgviewer.core.readers import read_record  # the readers and scipy: in the worker
+    from ecgviewer.core.opening import is_long, open_record  # the readers and scipy: in the worker
     from ecgviewer.inference.preprocess import prepare_windows
 
     try:
-        record = read_record(path)
+        # the viewer's reading path; a long record is streamed (analysis.long_record.prepare_long_job)
+        rec = open_record(path)
+        if is_long(rec):
+            from ecgviewer.analysis.long_record import prepare_long_job
+
+            status, value = prepare_long_job(rec, input_spec, classical, class_spec)
+            if status == "ok" and keep:  # for the PDF: the lazy record (its document needs the whole header)
+                _cache_put(path, rec)
+            return status, value
+        record = rec.read_all()
     except EcgReadError as exc:
         return "read", exc.reason
     except Exception as exc:  # a reader bug must not stop the batch
@@ -371,10 +388,11 @@ def write_job(
         )
         if record is None:
             record = _CACHE.pop(str(item.path), None)
-            if record is None:
-                from ecgviewer.core.readers import read_record
+            if record is None:  # not prepared in this process: open it again (a long one lazily)
+                from ecgviewer.core.opening import is_long, open_record
 
-                record = read_record(item.path)
+                rec = open_record(item.path)
+                record = rec if is_long(rec) else rec.read_all()
         _CACHE.pop(str(item.path), None)
         analysis = record_analysis(  # the same assembly as analyze_record's
             record,
@@ -401,7 +419,7 @@ def write_job(
             from ecgviewer.report.pdf import ReportOptions, render_report  # Qt: only in a process that draws
 
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-            display = filtered_record(record, spec.filters_hz)
+            display = filtered_record(_report_pages(record, spec.report_options), spec.filters_hz)
             options = FilterSettings(*spec.filters_hz).describe(record.fs_hz)
             opts = ReportOptions(**spec.report_options, filters=options)
             render_report(
@@ -419,6 +437,14 @@ def write_job(
         return "ok", (doc, analysis.classification_error)
     except Exception as exc:
         return "report", f"{type(exc).__name__}: {exc}"
+
+
+def _report_pages(record: Any, report_options: dict[str, Any]) -> EcgRecord:
+    """What the PDF draws: the record itself, or the first pages of a lazy long record."""
+    if isinstance(record, EcgRecord):
+        return record
+    pages_s = PAGE_S * max(1, int(report_options.get("max_pages", 1)))
+    return record.read(0, min(record.n_samples, round(pages_s * record.fs_hz)))
 
 
 def predict_records(predictor: Any, classifier: Any, prepared: Sequence[tuple[Any, Any]]) -> list[Any]:

@@ -34,6 +34,7 @@ from ecgviewer.analysis.batch import (
     parse_reports,
     run_batch,
 )
+from ecgviewer.analysis.long_record import LongRecordAnalysis, analyze_long_record
 from ecgviewer.analysis.models import ModelSet, check_classifier
 from ecgviewer.analysis.pipeline import DEFAULT_MODEL, AnalysisOptions, RecordAnalysis, analyze_record
 from ecgviewer.core.errors import EcgReadError
@@ -69,7 +70,12 @@ def _parser() -> argparse.ArgumentParser:
         "(default: the first bundled one that is installed, else none)",
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto: cuda > mps > cpu)")
-    p.add_argument("--stride", type=float, default=5.0, metavar="S", help="window hop in seconds (default 5)")
+    p.add_argument(
+        "--stride",
+        type=float,
+        metavar="S",
+        help="window hop in seconds (default 5; records of 5 min or more: 6 spaced windows per 10 min)",
+    )
     p.add_argument(
         "--json",
         action="store_true",
@@ -210,8 +216,26 @@ def _print_text_rest(doc: dict[str, Any]) -> None:
         print(f"  classes:  {probs}  (* = at or above its threshold)")
 
 
-def _read(path: Path) -> Any:
-    """Read one file (a missing one is refused before the readers are imported).
+class _NetworksNotLoaded(Exception):
+    """A network could not be loaded (message: the one line to print); ends ``analyze`` with exit code 2."""
+
+
+def analyze_file(
+    path: Path,
+    options: AnalysisOptions,
+    models: ModelSet,
+    progress_bar: bool = True,
+    opened: Callable[[], None] | None = None,
+) -> RecordAnalysis | LongRecordAnalysis:
+    """Open one file with the viewer's reading path and analyse it.
+
+    A short record is read whole and analysed with
+    :func:`~ecgviewer.analysis.pipeline.analyze_record`; a long one
+    (:func:`~ecgviewer.core.opening.is_long`) is streamed segment by segment with
+    :func:`~ecgviewer.analysis.long_record.analyze_long_record` (record values plus
+    ``per_hour``), with a progress bar on stderr unless ``progress_bar`` is False.
+    ``opened`` is called once the file is open (``analyze`` loads its networks then,
+    so a bad path is refused before any network loads).
 
     Raises
     ------
@@ -219,21 +243,29 @@ def _read(path: Path) -> Any:
         The file cannot be read.
     """
     if not path.exists() and not path.with_name(path.name + ".hea").exists():
-        raise FileNotFoundError(f"{path}: no such file or folder")
-    from ecgviewer.core.readers import read_record
+        raise FileNotFoundError(f"{path}: no such file or folder")  # before the readers are imported
+    from ecgviewer.core.opening import is_long, open_record
 
-    return read_record(path)
+    with open_record(path) as rec:
+        if opened is not None:
+            opened()
+        if not is_long(rec):
+            record = rec.read_all()
+        else:
+            from tqdm import tqdm
 
-
-def analyze_file(path: Path, options: AnalysisOptions, models: ModelSet) -> RecordAnalysis:
-    """Read one file and analyse it (:func:`~ecgviewer.analysis.pipeline.analyze_record`).
-
-    Raises
-    ------
-    EcgReadError, OSError
-        The file cannot be read.
-    """
-    return analyze_record(_read(path), options, models=models, source=str(path))
+            total = round(rec.duration_s)
+            with tqdm(
+                total=total, desc=path.name, unit="s", file=sys.stderr, disable=not progress_bar, leave=False
+            ) as bar:
+                return analyze_long_record(
+                    rec,
+                    options,
+                    models=models,
+                    progress=lambda done, _total: bar.update(round(done) - bar.n),
+                    source=str(path),
+                )
+    return analyze_record(record, options, models=models, source=str(path))
 
 
 def main(argv: list[str]) -> int:
@@ -282,22 +314,26 @@ def main(argv: list[str]) -> int:
     results: list[dict[str, Any]] = []
     failed = False
     loaded = False
+
+    def load_networks() -> None:  # once, after the first file that opens
+        nonlocal loaded
+        if loaded:
+            return
+        loaded, what, name = True, "model", args.model
+        try:
+            predictor.load()
+            if classifier is not None:
+                what, name = "classifier", args.classifier
+                classifier.load()
+        except (CheckpointError, PredictionError, ValueError) as exc:
+            raise _NetworksNotLoaded(f"error: cannot load {what} {name!r}: {exc}") from exc
+
     for path in files:
         try:
-            record = _read(path)
-            if not loaded:  # the first readable file: now the networks
-                loaded = True
-                what = "model"
-                try:
-                    predictor.load()
-                    if classifier is not None:
-                        what = "classifier"
-                        classifier.load()
-                except (CheckpointError, PredictionError, ValueError) as exc:
-                    name = args.model if what == "model" else args.classifier
-                    print(f"error: cannot load {what} {name!r}: {exc}", file=sys.stderr)
-                    return 2
-            analysis = analyze_record(record, options, models=models, source=str(path))
+            analysis = analyze_file(path, options, models, progress_bar=not args.quiet, opened=load_networks)
+        except _NetworksNotLoaded as exc:
+            print(exc, file=sys.stderr)
+            return 2
         except (EcgReadError, OSError, ValueError) as exc:
             entry: dict[str, Any] = {"file": str(path), "error": _file_error(path, str(exc))}
         else:
@@ -334,7 +370,7 @@ def _batch(args: argparse.Namespace, reports: tuple[str, ...], predictor: Any, c
         device=args.device,
         workers=args.workers,
         force=args.force,
-        stride_s=args.stride,
+        stride_s=args.stride if args.stride is not None else 5.0,
         batch_size=args.batch_size,
         classical=not args.no_classical,
         report_options={

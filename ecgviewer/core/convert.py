@@ -17,24 +17,34 @@ from pathlib import Path
 
 from ecgviewer.core.errors import EcgReadError
 from ecgviewer.core.info import add_reader_options, reader_options
+from ecgviewer.core.opening import is_long, open_record
 from ecgviewer.core.privacy import without_patient_fields
-from ecgviewer.core.readers import read_record
-from ecgviewer.core.record import EcgRecord
 
 
 def convert(
     source: str | Path, target: str | Path, out_format: str | None = None, anonymize: bool = False, **options
 ) -> list[Path]:
-    """Read ``source`` (reader ``options`` as for :func:`read_record`) and write ``target``.
+    """Read ``source`` (reader ``options`` as for :func:`~ecgviewer.core.readers.read_record`) and
+    write ``target``.
+
+    The file is opened with :func:`~ecgviewer.core.opening.open_record` (the viewer's reading
+    path); a long record (:func:`~ecgviewer.core.opening.is_long`) is streamed to the writer
+    chunk by chunk (:func:`~ecgviewer.core.writers.write_long_record`), a short one read whole.
 
     Returns
     -------
     list of Path
         The files written.
     """
-    from ecgviewer.core.writers import write_record
+    from ecgviewer.core.writers import write_long_record, write_record
 
-    record: EcgRecord = read_record(source, **options)
+    with open_record(source, **options) as rec:
+        if is_long(rec):
+            metadata = without_patient_fields(rec.metadata) if anonymize else None
+            return write_long_record(
+                rec, Path(target), format=out_format, metadata=metadata, include_patient=not anonymize
+            )
+        record = rec.read_all()
     if anonymize:
         record = dataclasses.replace(record, metadata=without_patient_fields(record.metadata))
     return write_record(record, Path(target), format=out_format, include_patient=not anonymize)

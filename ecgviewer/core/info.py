@@ -1,5 +1,10 @@
 """``ecgviewer info FILE``: what a file holds, without opening a window.
 
+The file is opened with :func:`ecgviewer.core.opening.open_record` (the viewer's and
+every command's reading path, so ``info`` refuses exactly what they refuse) and
+described from its header: no sample of a WFDB, EDF/BDF or ISHNE file is read, so a
+24 h Holter is described in well under a second and a few tens of MB.
+
 Patient-identifying metadata (name, ID, birth date, age, sex ...; see
 :mod:`ecgviewer.core.privacy`) is left out unless ``--show-patient`` is given; the
 output then says how many fields were hidden. Reader options (``--format`` to name the
@@ -12,20 +17,24 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ecgviewer.core.errors import EcgReadError
+from ecgviewer.core.opening import open_record
 from ecgviewer.core.privacy import is_patient_field
-from ecgviewer.core.readers import read_record
-from ecgviewer.core.record import EcgRecord
+
+if TYPE_CHECKING:
+    from ecgviewer.core.long_record import LongRecord
+    from ecgviewer.core.record import EcgRecord
 
 
-def describe(record: EcgRecord, include_patient: bool = True) -> dict:
+def describe(record: EcgRecord | LongRecord, include_patient: bool = True) -> dict:
     """A JSON-ready summary of a record (the same fields as the viewer's info panel).
 
     Parameters
     ----------
     record
-        The record.
+        The record, in memory or opened lazily (only its header facts are used).
     include_patient
         False leaves patient fields out of ``metadata`` and counts them in
         ``patient_fields_hidden``.
@@ -106,7 +115,8 @@ def main(argv: list[str]) -> int:
     out, failed = [], False
     for path in args.files:
         try:
-            out.append(describe(read_record(path, **reader_options(args)), include_patient=args.show_patient))
+            with open_record(path, **reader_options(args)) as rec:
+                out.append(describe(rec, include_patient=args.show_patient))
         except EcgReadError as exc:
             failed = True
             print(f"error: {exc}", file=sys.stderr)

@@ -211,6 +211,8 @@ class LongRecord:
         options: Mapping[str, object] | None = None,
         content_id: str | None = None,
         access: str = "chunked reads",
+        vendor_measurements=None,
+        whole: EcgRecord | None = None,
     ) -> None:
         if n_samples < 0:
             raise ValueError(f"negative number of samples {n_samples}")
@@ -225,7 +227,10 @@ class LongRecord:
             source_path=Path(source_path) if source_path is not None else None,
             format_name=format_name,
             warnings=tuple(warnings),
+            vendor_measurements=vendor_measurements,
         )
+        self._whole = whole
+        self._reopen: tuple[str, str | None, dict] | None = None  # set by open_long_record
         self._source = source
         self._n_samples = int(n_samples)
         self.access = access
@@ -289,6 +294,11 @@ class LongRecord:
         return self._header.warnings
 
     @property
+    def vendor_measurements(self):
+        """Measurements the acquiring device stored in the file (formats read whole only), or None."""
+        return self._header.vendor_measurements
+
+    @property
     def n_leads(self) -> int:
         """Number of recorded channels."""
         return len(self._header.lead_names)
@@ -344,6 +354,17 @@ class LongRecord:
         signals = self._read_source(start, stop, range(self.n_leads))
         return replace(self._header, signals=signals, start_time=self.time_of(start))
 
+    def read_all(self) -> EcgRecord:
+        """The whole record in memory: for a format read whole, the very record its reader returned
+        (device measurements included); else :meth:`read` of every sample (short records only)."""
+        if self._whole is not None:
+            return self._whole
+        return self.read(0, self._n_samples)
+
+    def header_record(self) -> EcgRecord:
+        """The header facts as a zero-length :class:`EcgRecord` (no samples)."""
+        return self._header
+
     def _read_source(self, start: int, stop: int, channels) -> np.ndarray:
         try:
             return self._source.read(start, stop, channels)
@@ -389,6 +410,8 @@ class LongRecord:
             files=files,
             content_id=_fingerprint(record.signals),
             access="in memory",
+            vendor_measurements=record.vendor_measurements,
+            whole=record,
         )
 
     def identity(self) -> str:
@@ -399,6 +422,22 @@ class LongRecord:
     def close(self) -> None:
         """Release the files the source holds open."""
         self._source.close()
+
+    def reopen_with(self, path: str | Path, format: str | None, options: Mapping[str, object]) -> LongRecord:
+        """Remember how the record was opened, so that it can be pickled (the copy opens the file
+        again, from its header, in the other process); returns ``self``."""
+        self._reopen = (str(path), format, dict(options))
+        return self
+
+    def __reduce__(self):
+        if self._reopen is None:
+            raise TypeError("a LongRecord not opened from a file cannot be pickled")
+        import functools
+
+        from ecgviewer.core.readers.registry import open_long_record
+
+        path, format, options = self._reopen
+        return (functools.partial(open_long_record, path, format=format, **options), ())
 
     def __enter__(self) -> LongRecord:
         return self

@@ -159,7 +159,8 @@ class AnalysisUi(QObject):
 
     def _class_dock_visibility_changed(self, visible: bool) -> None:
         if not self.window.isHidden():
-            self.window.actions_by_name["show_classification"].setChecked(visible)
+            # behind the Events tab (long-term view) the dock is not closed: only an explicit hide counts
+            self.window.actions_by_name["show_classification"].setChecked(not self.class_dock.isHidden())
 
     def set_show_intervals(self, on: bool) -> None:
         """Show or hide the interval spans (rhythm strip and median beat)."""

@@ -62,9 +62,11 @@ Opened = Union[ShortOpened, "LongOpened"]
 def open_job(path: Path, filters_hz: FiltersHz, min_long_s: float, page_s: float, job: Job) -> Opened | None:
     """Open ``path`` once and say what it is.
 
-    Formats that can be read lazily are opened on their header; a record
-    shorter than ``min_long_s`` then has its samples read from that same open
-    file (a :class:`ShortOpened`), a longer one stays on disk and becomes a
+    The file is opened with :func:`ecgviewer.core.opening.open_record`, the reading
+    path of ``ecgviewer info``/``convert``/``analyze`` (so the viewer refuses what they
+    refuse, with the same message). Formats that can be read lazily are opened on
+    their header; a record shorter than ``min_long_s`` then has its samples read from
+    that same open file (a :class:`ShortOpened`), a longer one stays on disk and becomes a
     :class:`~ecgviewer.gui.longterm.jobs.LongOpened` (first page read, cached
     pyramid loaded). Other formats are read whole once and wrapped when long.
     None when cancelled.
@@ -74,27 +76,19 @@ def open_job(path: Path, filters_hz: FiltersHz, min_long_s: float, page_s: float
     EcgReadError
         When the file cannot be opened.
     """
-    from ecgviewer.core.long_record import LongRecord
-    from ecgviewer.core.readers.registry import detect_format, open_long_record, read_record
+    from ecgviewer.core.opening import open_record
 
     t0 = time.perf_counter()
     path = Path(path)
-    reader = detect_format(path)
-    if reader.open_lazy is None:  # read whole anyway: decide on the record in memory
-        record = read_record(path, format=reader.name)
-        _freeze_imported_objects()
-        if record.duration_s < min_long_s:
-            return _short(path, record, filters_hz, job)
-        rec = LongRecord.from_record(record)
-    else:
-        rec = open_long_record(path, format=reader.name)
-        _freeze_imported_objects()
-        if rec.duration_s < min_long_s:
-            try:
-                record = rec.read(0, rec.n_samples)
-            finally:
-                rec.close()
-            return _short(path, record, filters_hz, job)
+    # the one reading path of the CLI too: the same files are refused, with the same messages
+    rec = open_record(path)
+    _freeze_imported_objects()
+    if rec.duration_s < min_long_s:
+        try:
+            record = rec.read_all()
+        finally:
+            rec.close()
+        return _short(path, record, filters_hz, job)
     if job.cancelled:
         return None
     from ecgviewer.gui.longterm.jobs import open_long

@@ -81,8 +81,10 @@ def test_a_format_without_lazy_reading_is_read_once(shared_data, reads):
     muse = shared_data / "formats" / "ge-muse-xml" / "muse-sinus.xml"
     opened = open_job(muse, (0.5, None, None), LONG_TERM_MIN_S, 10.0, Job(0))
     assert isinstance(opened, ShortOpened)
-    assert reads == {"read_record": 1, "open_long_record": 0}
+    # one whole read, inside the one reading path (open_long_record wraps it)
+    assert reads == {"read_record": 1, "open_long_record": 1}
     assert opened.display is not opened.record and opened.filters == (0.5, None, None)
+    assert opened.record.vendor_measurements is not None  # the very record the reader returned
 
 
 def test_a_long_file_stays_on_disk(holter, reads):

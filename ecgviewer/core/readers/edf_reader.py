@@ -366,9 +366,10 @@ def open_edf_lazy(
 ) -> LongRecord:
     """Open an EDF/EDF+/BDF file without reading its samples; chunks equal :func:`read_edf`'s.
 
-    pyedflib opens the file once (annotations are not scanned, so a 24 h EDF+ opens
-    fast) for the start time and its parsed calibration, then closes it; chunks are read
-    from the data records through a memory map (:class:`_DataRecordSource`).
+    pyedflib opens the file once for the start time and its parsed calibration (checking an
+    EDF+ file's annotations as :func:`read_edf` does, so both refuse the same files), then
+    closes it; chunks are read from the data records through a memory map
+    (:class:`_DataRecordSource`).
     """
     import pyedflib
 
@@ -376,7 +377,11 @@ def open_edf_lazy(
 
     plan = _plan(path, channels, header_calibration)
     h, chosen = plan["h"], plan["chosen"]
-    reader = _open_pyedflib(path, plan, annotations_mode=pyedflib.DO_NOT_READ_ANNOTATIONS)
+    # EDF+/BDF+: edflib checks the annotation channel of every data record, as read_edf's open does,
+    # so a file with damaged annotations is refused here too, with the same message (about 1 s for
+    # a 24 h EDF+ with 1 s data records); plain EDF/BDF has no annotations to check
+    mode = pyedflib.READ_ALL_ANNOTATIONS if plan["kind"].endswith("+") else pyedflib.DO_NOT_READ_ANNOTATIONS
+    reader = _open_pyedflib(path, plan, annotations_mode=mode)
     try:
         start_time = reader.getStartdatetime()
         n = min(int(reader.getNSamples()[plan["edf_index"][i]]) for i in chosen)

@@ -161,9 +161,10 @@ def open_long_record(path: str | Path, format: str | None = None, **options) -> 
     path = Path(path)
     reader = get_reader(format) if format else detect_format(path)
     if reader.open_lazy is None:
-        return LongRecord.from_record(read_record(path, format=reader.name, **options))
+        rec = LongRecord.from_record(read_record(path, format=reader.name, **options))
+        return rec.reopen_with(path, reader.name, options)
     try:
-        return reader.open_lazy(path, **options)
+        return reader.open_lazy(path, **options).reopen_with(path, reader.name, options)
     except EcgReadError as exc:
         raise _one_line(exc) from exc.__cause__
     except MemoryError as exc:

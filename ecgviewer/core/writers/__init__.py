@@ -11,11 +11,20 @@ files appear complete or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ecgviewer.core.record import EcgRecord
+
+if TYPE_CHECKING:
+    from ecgviewer.core.long_record import LongRecord
+
+#: Seconds of samples a streaming writer holds at once (8 leads x 500 Hz: 1 MB of float32 per minute).
+CHUNK_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -32,12 +41,17 @@ class Writer:
         File name endings (lower case, with the dot); the first is the default.
     write
         ``write(record, path, **options) -> list[Path]``: the files written.
+    write_long
+        ``write_long(long_record, path, metadata=..., **options) -> list[Path]``: the same file
+        written chunk by chunk from a :class:`~ecgviewer.core.long_record.LongRecord` (memory
+        independent of the record's length); None: only :attr:`write`.
     """
 
     name: str
     description: str
     extensions: tuple[str, ...]
     write: Callable[..., list[Path]]
+    write_long: Callable[..., list[Path]] | None = None
 
 
 _WRITERS: dict[str, Writer] = {}
@@ -109,4 +123,68 @@ def write_record(record: EcgRecord, path: str | Path, format: str | None = None,
     return writer.write(record, Path(path), **options)
 
 
-__all__ = ["Writer", "get_writer", "register_writer", "write_record", "writer_for_path", "writers"]
+def chunks(rec: LongRecord, chunk_samples: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, signals)`` of consecutive chunks of every recorded channel, float32 mV."""
+    for start in range(0, rec.n_samples, max(1, chunk_samples)):
+        yield start, rec.read(start, start + chunk_samples).signals
+
+
+def channel_ranges(rec: LongRecord, chunk_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel minimum and maximum of the finite samples (NaN where a channel has none),
+    from one streamed pass."""
+    lo = np.full(rec.n_leads, np.inf)
+    hi = np.full(rec.n_leads, -np.inf)
+    for _, x in chunks(rec, chunk_samples):
+        with np.errstate(invalid="ignore"):
+            lo = np.fmin(lo, np.nanmin(np.where(np.isfinite(x), x, np.nan), axis=1, initial=np.inf))
+            hi = np.fmax(hi, np.nanmax(np.where(np.isfinite(x), x, np.nan), axis=1, initial=-np.inf))
+    lo[~np.isfinite(lo)] = np.nan
+    hi[~np.isfinite(hi)] = np.nan
+    return lo, hi
+
+
+def write_long_record(
+    rec: LongRecord,
+    path: str | Path,
+    format: str | None = None,
+    *,
+    metadata: Mapping[str, str] | None = None,
+    chunk_s: float = CHUNK_S,
+    **options,
+) -> list[Path]:
+    """Write a lazily opened record chunk by chunk (the same file as :func:`write_record` writes).
+
+    Parameters
+    ----------
+    rec
+        The record; never read whole (two streamed passes: the channels' ranges, then the samples).
+    metadata
+        Replaces the record's metadata (e.g. without the patient fields); default its own.
+    chunk_s
+        Seconds of samples held at once.
+    """
+    writer = get_writer(format) if format else writer_for_path(path)
+    if writer.write_long is None:  # a format without a streaming writer: only for short records
+        record = rec.read_all()
+        if metadata is not None:
+            from dataclasses import replace
+
+            record = replace(record, metadata=dict(metadata))
+        return writer.write(record, Path(path), **options)
+    chunk = max(1, round(chunk_s * rec.fs_hz))
+    return writer.write_long(
+        rec, Path(path), metadata=dict(rec.metadata if metadata is None else metadata), chunk=chunk, **options
+    )
+
+
+__all__ = [
+    "Writer",
+    "channel_ranges",
+    "chunks",
+    "get_writer",
+    "register_writer",
+    "write_long_record",
+    "write_record",
+    "writer_for_path",
+    "writers",
+]

@@ -74,63 +74,122 @@ def _field(text: str, limit: int = 80) -> str:
     return "_".join(ascii_text.split())[:limit]
 
 
-def write_edf(record: EcgRecord, path: Path, *, bdf: bool = False, include_patient: bool = True, **_options):
-    """Write ``record`` to ``path`` as EDF+ (or BDF+ with ``bdf=True``); returns ``[path]``."""
+def _signal_header(name: str, unit: str, fs_hz: float, prange: tuple[float, float], bdf: bool) -> dict:
+    dmin, dmax = _DIGITAL[bdf]
+    return {
+        "label": _field(name, 16),
+        "dimension": _field(unit or "mV", 8),
+        "sample_frequency": fs_hz,
+        "physical_min": prange[0],
+        "physical_max": prange[1],
+        "digital_min": dmin,
+        "digital_max": dmax,
+        "transducer": "",
+        "prefilter": "",
+    }
+
+
+def _open_writer(tmp: Path, headers: list[dict], record, metadata, bdf: bool, include_patient: bool):
+    """A pyedflib writer with the signal headers, data-record duration, start time, device and
+    (with ``include_patient``) patient fields of ``record`` set."""
     import pyedflib  # deferred: only needed for EDF output
 
+    file_type = pyedflib.FILETYPE_BDFPLUS if bdf else pyedflib.FILETYPE_EDFPLUS
+    writer = pyedflib.EdfWriter(str(tmp), len(headers), file_type=file_type)
+    try:
+        writer.setSignalHeaders(headers)
+        duration = record_duration(record.fs_hz, record.n_samples)
+        if duration is not None and duration != 1.0:
+            with warnings.catch_warnings():  # pyedflib warns whenever the duration is set
+                warnings.simplefilter("ignore")
+                writer.setDatarecordDuration(duration)
+        if record.start_time is not None:
+            writer.setStartdatetime(record.start_time.replace(tzinfo=None))
+        meta = metadata
+        if device := meta.get("device"):
+            writer.setEquipment(_field(device, 40))
+        if include_patient:
+            if pid := meta.get("patient id"):
+                writer.setPatientCode(_field(pid, 40))
+            if name := meta.get("patient name"):
+                writer.setPatientName(_field(name, 40))
+            sex = meta.get("sex", "").strip().lower()
+            if sex in ("male", "m", "female", "f"):
+                writer.setSex(1 if sex.startswith("m") else 0)
+            if (birth := _birth_date(meta.get("birth date", ""))) is not None:
+                writer.setBirthdate(birth)
+    except BaseException:
+        writer.close()
+        raise
+    return writer
+
+
+def write_edf(record: EcgRecord, path: Path, *, bdf: bool = False, include_patient: bool = True, **_options):
+    """Write ``record`` to ``path`` as EDF+ (or BDF+ with ``bdf=True``); returns ``[path]``."""
     path = Path(path)
-    dmin, dmax = _DIGITAL[bdf]
     headers, data = [], []
     for i, name in enumerate(record.lead_names):
         x = np.asarray(record.signals[i], dtype=np.float64)
         pmin, pmax = _physical_range(x)
-        headers.append(
-            {
-                "label": _field(name, 16),
-                "dimension": _field(record.units[i] or "mV", 8),
-                "sample_frequency": record.fs_hz,
-                "physical_min": pmin,
-                "physical_max": pmax,
-                "digital_min": dmin,
-                "digital_max": dmax,
-                "transducer": "",
-                "prefilter": "",
-            }
-        )
+        headers.append(_signal_header(name, record.units[i], record.fs_hz, (pmin, pmax), bdf))
         data.append(np.nan_to_num(x, nan=0.0, posinf=pmax, neginf=pmin))
-    meta = record.metadata
     with atomic_path(path) as tmp:
-        file_type = pyedflib.FILETYPE_BDFPLUS if bdf else pyedflib.FILETYPE_EDFPLUS
-        writer = pyedflib.EdfWriter(str(tmp), record.n_leads, file_type=file_type)
+        writer = _open_writer(tmp, headers, record, record.metadata, bdf, include_patient)
         try:
-            writer.setSignalHeaders(headers)
-            duration = record_duration(record.fs_hz, record.n_samples)
-            if duration is not None and duration != 1.0:
-                with warnings.catch_warnings():  # pyedflib warns whenever the duration is set
-                    warnings.simplefilter("ignore")
-                    writer.setDatarecordDuration(duration)
-            if record.start_time is not None:
-                writer.setStartdatetime(record.start_time.replace(tzinfo=None))
-            if device := meta.get("device"):
-                writer.setEquipment(_field(device, 40))
-            if include_patient:
-                if pid := meta.get("patient id"):
-                    writer.setPatientCode(_field(pid, 40))
-                if name := meta.get("patient name"):
-                    writer.setPatientName(_field(name, 40))
-                sex = meta.get("sex", "").strip().lower()
-                if sex in ("male", "m", "female", "f"):
-                    writer.setSex(1 if sex.startswith("m") else 0)
-                if (birth := _birth_date(meta.get("birth date", ""))) is not None:
-                    writer.setBirthdate(birth)
             writer.writeSamples(data)
         finally:
             writer.close()
     return [path]
 
 
+def write_edf_long(
+    rec, path: Path, *, metadata=None, chunk: int = 30_000, bdf: bool = False, include_patient: bool = True,
+    **_options,
+) -> list[Path]:  # fmt: skip
+    """:func:`write_edf` of a :class:`~ecgviewer.core.long_record.LongRecord`, in data-record blocks.
+
+    Two streamed passes (the channels' ranges for the physical minimum and maximum, then the
+    samples, ``chunk`` per channel at a time, rounded to whole data records), so memory does
+    not grow with the record; the file equals :func:`write_edf`'s of the whole record.
+    """
+    from ecgviewer.core.writers import channel_ranges, chunks
+
+    path = Path(path)
+    lo, hi = channel_ranges(rec, chunk)
+    headers, ranges = [], []
+    for i, name in enumerate(rec.lead_names):
+        pr = _physical_range(np.array([lo[i], hi[i]], dtype=np.float64))
+        ranges.append(pr)
+        headers.append(_signal_header(name, rec.units[i], rec.fs_hz, pr, bdf))
+    duration = record_duration(rec.fs_hz, rec.n_samples) or 1.0
+    spr = max(1, round(rec.fs_hz * duration))
+    chunk = max(spr, chunk // spr * spr)  # whole data records per block
+    with atomic_path(path) as tmp:
+        writer = _open_writer(
+            tmp, headers, rec, rec.metadata if metadata is None else metadata, bdf, include_patient
+        )
+        try:
+            for _, x in chunks(rec, chunk):
+                x = np.asarray(x, dtype=np.float64)
+                writer.writeSamples(
+                    [
+                        np.nan_to_num(x[i], nan=0.0, posinf=ranges[i][1], neginf=ranges[i][0])
+                        for i in range(len(x))
+                    ]
+                )
+        finally:
+            writer.close()
+    return [path]
+
+
 WRITER = register_writer(
-    Writer(name="edf", description="EDF+ (European Data Format)", extensions=(".edf",), write=write_edf)
+    Writer(
+        name="edf",
+        description="EDF+ (European Data Format)",
+        extensions=(".edf",),
+        write=write_edf,
+        write_long=write_edf_long,
+    )
 )
 BDF_WRITER = register_writer(
     Writer(
@@ -138,5 +197,6 @@ BDF_WRITER = register_writer(
         description="BDF+ (24-bit EDF)",
         extensions=(".bdf",),
         write=lambda record, path, **options: write_edf(record, path, bdf=True, **options),
+        write_long=lambda rec, path, **options: write_edf_long(rec, path, bdf=True, **options),
     )
 )

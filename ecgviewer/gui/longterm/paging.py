@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ecgviewer.core.opening import LONG_TERM_MIN_S  # noqa: F401  (re-exported: records this long are paged)
 from ecgviewer.gui.longterm.clock import format_duration
 
 #: Page sizes offered (seconds): 10 s, 30 s, 1 min, 10 min, 1 h.
@@ -21,8 +22,6 @@ PAGE_SIZES_S: tuple[float, ...] = (10.0, 30.0, 60.0, 600.0, 3600.0)
 PAPER_MAX_PAGE_S = 60.0
 #: Pages up to this length keep the chosen paper layout (3x4 shows 10 s); longer paper pages are stacked.
 LAYOUT_PAGE_MAX_S = 10.0
-#: Records at least this long open in the long-term view.
-LONG_TERM_MIN_S = 300.0
 #: Envelope bins per tile: one per pixel of the strip, within these bounds.
 MIN_TILE_BINS, MAX_TILE_BINS = 200, 4000
 

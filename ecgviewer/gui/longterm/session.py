@@ -216,6 +216,9 @@ class LongTermSession:
         # the dock also reports being hidden while the window is destroyed
         host = self.ctx.host
         if self._active and shiboken6.isValid(host) and not host.isHidden():
+            # behind another tab of its group (Classification) the dock is not closed: only
+            # an explicit hide (its close button, View > Events panel) unchecks the action
+            visible = not self.events_dock.isHidden()
             act = self.ctx.action("show_events")
             if act.isChecked() != visible:
                 act.setChecked(visible)

@@ -99,14 +99,62 @@ def build_widgets(ctx: ModeContext) -> LongTermWidgets:
     )
 
 
+#: Height of a dock's title bar (and tab bar allowance), px.
+EVENTS_DOCK_TITLE_PX = 30
+#: The event list keeps at least this height, px.
+EVENTS_MIN_PX = 250
+#: Object name of the dock the events share a tab group with in the long-term view.
+TAB_WITH_DOCK = "dock_classification"
+
+
+def _panel_height(dock: QDockWidget) -> int:
+    """Height a dock needs so its content is not squeezed: its minimum, plus room for the lines its
+    word-wrapped labels take at the dock's width (a dock's minimum size does not count them)."""
+    widget = dock.widget()
+    if widget is None:
+        return 0
+    extra = 0
+    for label in widget.findChildren(QLabel):
+        if label.wordWrap() and label.isVisibleTo(widget) and label.text():
+            extra += max(
+                0, label.heightForWidth(max(1, dock.width() - 12)) - label.minimumSizeHint().height()
+            )
+    return widget.minimumSizeHint().height() + extra + EVENTS_DOCK_TITLE_PX
+
+
 def size_events_dock(host, events_dock: QDockWidget) -> None:
-    """The events dock gets most of the right-hand column (the other panels are about the page)."""
+    """Place the events dock in the right-hand column without squeezing the panels there.
+
+    The Classification dock (record statements, about the page's 10 s) and the Events
+    share one tab group, the events in front, so that at a 1000 px window the
+    Measurements table, its note and the event list each keep their full height; the
+    events then get most of the column.
+    """
     right = Qt.DockWidgetArea.RightDockWidgetArea
+    partner = host.findChild(QDockWidget, TAB_WITH_DOCK)
+    if (
+        partner is not None
+        and partner is not events_dock
+        and not partner.isFloating()
+        and host.dockWidgetArea(partner) == right
+        and events_dock not in host.tabifiedDockWidgets(partner)
+    ):
+        host.tabifyDockWidget(partner, events_dock)
+    events_dock.raise_()
+    tabbed = set(host.tabifiedDockWidgets(events_dock))
     others = [
         d
         for d in host.findChildren(QDockWidget)
-        if d is not events_dock and d.isVisible() and not d.isFloating() and host.dockWidgetArea(d) == right
+        if d is not events_dock
+        and d not in tabbed
+        and d.isVisible()
+        and not d.isFloating()
+        and host.dockWidgetArea(d) == right
     ]
     if others:
-        share = [40 // len(others)] * len(others)
-        host.resizeDocks([*others, events_dock], [*share, 60], Qt.Orientation.Vertical)
+        # the others (Measurements) keep the height their content asks for -- a wrapped note under
+        # a fixed-height table overlaps it when squeezed -- and the events get the rest
+        column = sum(d.height() for d in others) + events_dock.height()
+        want = [_panel_height(d) for d in others]
+        rest = max(EVENTS_MIN_PX, column - sum(want))
+        host.resizeDocks([*others, events_dock], [*want, rest], Qt.Orientation.Vertical)
