@@ -99,6 +99,10 @@ def run_gui(args) -> int:
     int
         Exit code (0 on success).
     """
+    if isolate_models():
+        from ecgviewer.gui.model_process import return_freed_memory
+
+        return_freed_memory()
     app = application()
     if getattr(args, "screenshot", None):
         return screenshot(app, args)

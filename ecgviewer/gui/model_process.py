@@ -56,6 +56,32 @@ class ModelProcessError(RuntimeError):
     """The child process ended unexpectedly, or a result could not be sent back."""
 
 
+def return_freed_memory() -> None:
+    """Ask glibc to hand large freed buffers back to the system (Linux; elsewhere nothing).
+
+    By default glibc raises its mmap threshold as big blocks are freed, and later ones come
+    from a heap that is not given back: a long pass over a record (chunks, batches, pyramid
+    levels) then keeps its high-water mark. A fixed 1 MiB threshold (``M_MMAP_THRESHOLD``;
+    what ``MALLOC_MMAP_THRESHOLD_=1048576`` does) and trimming above 1 MiB (``M_TRIM_THRESHOLD``)
+    keep the resident memory near what is in use. Called at the start of the viewer and of
+    its child processes.
+    """
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return  # not glibc
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 1 << 20)
+    mallopt(m_trim_threshold, 1 << 20)
+
+
 def _portable(exc: BaseException) -> BaseException:
     """``exc`` if it pickles, else a :class:`ModelProcessError` with its text."""
     import pickle
@@ -70,6 +96,7 @@ def _portable(exc: BaseException) -> BaseException:
 # -- the model server --------------------------------------------------------------------------
 def _serve(conn: Connection, cancel: Any) -> None:
     """Child process: answer requests for the networks of one :class:`ModelSet` until told to quit."""
+    return_freed_memory()
     from ecgviewer.analysis.models import ModelSet
 
     models = ModelSet()
@@ -389,6 +416,7 @@ def beat_pass(
 
 def _beat_pass_child(conn: Connection, path: str, n_samples: int, fs_hz: float) -> None:
     """Child process: reopen the record, run the beat pass, send progress and the outcome."""
+    return_freed_memory()
     try:
         from ecgviewer.core.readers.registry import open_long_record
 
