@@ -19,11 +19,10 @@ Qt-free; the child processes import neither Qt nor this package's GUI modules.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import threading
 import time
 from collections.abc import Callable
-from multiprocessing.reduction import ForkingPickler
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -34,7 +33,17 @@ if TYPE_CHECKING:
     from ecgviewer.core.long_record import LongRecord
     from ecgviewer.core.record import EcgRecord
 
-_CTX = mp.get_context("spawn")
+
+@lru_cache(maxsize=1)
+def _context() -> Any:
+    """The ``spawn`` multiprocessing context (imported on first use: not at the viewer's start-up)."""
+    import multiprocessing as mp
+    from multiprocessing.reduction import ForkingPickler
+
+    # Records, results and checkpoint metadata keep read-only mappings; let them cross the
+    # pipes (only multiprocessing's pickler is taught this, not pickle itself).
+    ForkingPickler.register(MappingProxyType, _reduce_mapping_proxy)
+    return mp.get_context("spawn")
 
 
 def _mapping_proxy(items: dict) -> MappingProxyType:
@@ -45,9 +54,6 @@ def _reduce_mapping_proxy(proxy: MappingProxyType) -> tuple:
     return _mapping_proxy, (dict(proxy),)
 
 
-# Records, results and checkpoint metadata keep read-only mappings; let them cross the pipes
-# (only multiprocessing's pickler is taught this, not pickle itself).
-ForkingPickler.register(MappingProxyType, _reduce_mapping_proxy)
 #: Seconds between checks of the cancel flag and of the child's health while waiting.
 POLL_S = 0.05
 
@@ -97,6 +103,7 @@ def _portable(exc: BaseException) -> BaseException:
 def _serve(conn: Connection, cancel: Any) -> None:
     """Child process: answer requests for the networks of one :class:`ModelSet` until told to quit."""
     return_freed_memory()
+    _context()
     from ecgviewer.analysis.models import ModelSet
 
     models = ModelSet()
@@ -164,9 +171,10 @@ class ModelProcess:
         return None if self._proc is None else self._proc.pid
 
     def _start(self) -> None:
-        parent, child = _CTX.Pipe()
-        self._cancel = _CTX.Event()
-        proc = _CTX.Process(target=_serve, args=(child, self._cancel), name="ecgviewer-models", daemon=True)
+        ctx = _context()
+        parent, child = ctx.Pipe()
+        self._cancel = ctx.Event()
+        proc = ctx.Process(target=_serve, args=(child, self._cancel), name="ecgviewer-models", daemon=True)
         proc.start()
         child.close()
         self._proc, self._conn = proc, parent
@@ -417,6 +425,7 @@ def beat_pass(
 def _beat_pass_child(conn: Connection, path: str, n_samples: int, fs_hz: float) -> None:
     """Child process: reopen the record, run the beat pass, send progress and the outcome."""
     return_freed_memory()
+    _context()
     try:
         from ecgviewer.core.readers.registry import open_long_record
 
@@ -451,8 +460,9 @@ def run_beat_pass_in_child(
     Returns what the pass returns, or None when ``cancelled()`` turned True (the child is
     killed). Raises the pass's exception, or :class:`ModelProcessError` if the child died.
     """
-    parent, child = _CTX.Pipe(duplex=False)
-    proc = _CTX.Process(
+    ctx = _context()
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(
         target=_beat_pass_child,
         args=(child, str(rec.source_path), rec.n_samples, rec.fs_hz),
         name="ecgviewer-beats",
