@@ -11,7 +11,7 @@ TORCH_SPEC    := torch==$(TORCH_VERSION)
 SAMPLE ?= resources/samples/ptbxl_00001_hr.hea
 export QT_API := pyside6
 
-.PHONY: run test lint format bench clean venv checkpoints check-system
+.PHONY: run test lint format bench clean venv checkpoints check-system dist
 
 $(VENV)/.installed-base: pyproject.toml
 	@echo "installing ecgviewer into $(VENV) with PySide6 and torch $(TORCH_VERSION) (the first time: about a minute) ..."
@@ -39,19 +39,29 @@ run: $(VENV)/.installed-base check-system
 	$(VENV)/bin/ecgviewer $(or $(FILE),$(SAMPLE))
 
 test: $(VENV)/.installed-test
-	$(VENV)/bin/ruff check ecgviewer trainer tests benchmarks
-	$(VENV)/bin/ruff format --check ecgviewer trainer tests benchmarks
+	$(VENV)/bin/ruff check ecgviewer trainer tests benchmarks setup.py
+	$(VENV)/bin/ruff format --check ecgviewer trainer tests benchmarks setup.py
 	$(VENV)/bin/lint-imports
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -p no:cacheprovider tests
 
 lint: $(VENV)/.installed-test
-	$(VENV)/bin/ruff check ecgviewer trainer tests benchmarks
-	$(VENV)/bin/ruff format --check ecgviewer trainer tests benchmarks
+	$(VENV)/bin/ruff check ecgviewer trainer tests benchmarks setup.py
+	$(VENV)/bin/ruff format --check ecgviewer trainer tests benchmarks setup.py
 	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed-test
-	$(VENV)/bin/ruff check --fix ecgviewer trainer tests benchmarks
-	$(VENV)/bin/ruff format ecgviewer trainer tests benchmarks
+	$(VENV)/bin/ruff check --fix ecgviewer trainer tests benchmarks setup.py
+	$(VENV)/bin/ruff format ecgviewer trainer tests benchmarks setup.py
+
+# Wheel and sdist in dist/: the wheel carries resources/ (checkpoints, sample) as package data
+# (setup.py copies it to ecgviewer/_resources); `pip install dist/ecgviewer-*.whl` or
+# `pipx install dist/ecgviewer-*.whl` then works without the checkout. Needs no torch.
+dist:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q build
+	rm -rf dist build
+	$(PY) -m build --outdir dist .
+	@ls -l dist
 
 bench: $(VENV)/.installed-test
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/bench_open.py
@@ -96,4 +106,4 @@ checkpoints: $(VENV)/.installed-test
 	$(TRAIN) export $(RUNS)/cls-crnn --name ptbxl_crnn --test-results docs/accuracy/ptbxl-classify/results.json
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -14,7 +14,9 @@ over random positions and leads; "12-lead page" = the envelopes of every display
 one frame of the 12-lead view needs, via ``envelopes``), and the peak resident memory (VmHWM) of the process.
 
 The GUI figures (open -> first paint, pan/zoom frame times) come from :func:`bench_gui`, the
-full beat pass from :func:`bench_beats`.
+full beat pass from :func:`bench_beats`, the memory of the whole program from
+:func:`bench_viewer_rss` (``/usr/bin/time -v ecgviewer FILE --screenshot OUT.png``: the window
+with the analysis of the first page, the pyramid and the beat pass done).
 
 Run: ``.venv/bin/python benchmarks/bench_longterm.py [--hours 24] [--markdown]``
 """
@@ -333,6 +335,96 @@ def bench_beats(path: Path) -> dict | None:
     return out
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def _hwm_mb(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            return next(int(ln.split()[1]) / 1024 for ln in fh if ln.startswith("VmHWM"))
+    except (OSError, StopIteration):
+        return None
+
+
+def bench_viewer_rss(path: Path, timeout_s: float = 1200.0) -> dict | None:
+    """Peak resident memory of ``ecgviewer FILE --screenshot OUT.png`` under ``/usr/bin/time -v``.
+
+    The screenshot waits for the first page's analysis, the pyramid (a fresh cache: it is built)
+    and the beat pass. ``max_rss_mb`` is GNU time's "Maximum resident set size": the largest of
+    the process and its children (not their sum). Polling ``/proc`` every 0.1 s gives each
+    process's own peak (VmHWM): ``viewer_peak_mb`` for the viewer, ``children_peak_mb`` for the
+    model and beat-pass processes it starts (``ecgviewer.gui.model_process``), and
+    ``sum_of_peaks_mb``, an upper bound of what they held at the same time.
+
+    Returns None without GNU time (``/usr/bin/time``) or /proc.
+    """
+    gnu_time = Path("/usr/bin/time")
+    if not gnu_time.exists() or not Path("/proc/self/status").exists():
+        return None
+    cache = Path(tempfile.mkdtemp(prefix="ecgviewer-bench-rss-"))
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CACHE_HOME=str(cache))
+    shot = str(cache / "x.png")
+    cmd = [str(gnu_time), "-v", sys.executable, "-m", "ecgviewer", str(path), "--screenshot", shot]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    peaks: dict[int, float] = {}
+    viewer: int | None = None
+    try:
+        while proc.poll() is None:
+            if time.perf_counter() - t0 > timeout_s:
+                proc.kill()
+                raise TimeoutError(f"ecgviewer --screenshot {path.name} took over {timeout_s:.0f} s")
+            for pid in _tree(proc.pid)[1:]:  # [0] is time itself
+                if viewer is None:
+                    viewer = pid
+                mb = _hwm_mb(pid)
+                if mb is not None:
+                    peaks[pid] = max(peaks.get(pid, 0.0), mb)
+            time.sleep(0.1)
+        err = proc.stderr.read() if proc.stderr else ""
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        print(f"bench_viewer_rss({path.name}) failed:\n{err[-2000:]}", file=sys.stderr)
+        return None
+    line = next(ln for ln in err.splitlines() if "Maximum resident set size" in ln)
+    children = {pid: mb for pid, mb in peaks.items() if pid != viewer}
+    out = {
+        "max_rss_mb": int(line.split(":")[1]) / 1024,
+        "viewer_peak_mb": peaks.get(viewer, float("nan")) if viewer is not None else float("nan"),
+        "children_peak_mb": sorted(children.values(), reverse=True),
+        "sum_of_peaks_mb": sum(peaks.values()),
+        "wall_s": wall,
+    }
+    print(
+        f"bench_viewer_rss({path.name}): /usr/bin/time max RSS {out['max_rss_mb']:.0f} MB; viewer "
+        f"{out['viewer_peak_mb']:.0f} MB, children {[round(c) for c in out['children_peak_mb']]} MB; "
+        f"{wall:.0f} s",
+        file=sys.stderr,
+    )
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -348,6 +440,9 @@ def main() -> int:
     ap.add_argument("--hours", type=float, default=24.0, help="length of the generated record")
     ap.add_argument("--queries", type=int, default=60, help="envelope queries per span")
     ap.add_argument("--no-real", action="store_true", help="skip the real record")
+    ap.add_argument(
+        "--rss-only", action="store_true", help="only the /usr/bin/time -v memory of the whole viewer"
+    )
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
@@ -363,9 +458,14 @@ def main() -> int:
             records["MIT-BIH 208, 30 min, 2 leads, 360 Hz (212)"] = REAL_RECORD
         else:
             print(f"real record {REAL_RECORD} not found; skipped", file=sys.stderr)
+    if args.rss_only:
+        rss = {label: bench_viewer_rss(path) for label, path in records.items()}
+        print(json.dumps(rss, indent=1))
+        return 0
     results = {label: bench_record(path, args.queries) for label, path in records.items()}
     gui = {label: bench_gui(path) for label, path in records.items()}
     beats = {label: bench_beats(path) for label, path in records.items()}
+    viewer_rss = {label: bench_viewer_rss(path) for label, path in records.items()}
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {load:.1f}"
@@ -374,7 +474,7 @@ def main() -> int:
         size_mb = r["n_samples"] * r["leads"] * 2 / 2**20
         print(f"\n## {label}: {r['n_samples']:,} samples x {r['leads']} leads ({r['display']} shown), "
               f"~{size_mb:.0f} MB as int16")  # fmt: skip
-        g, b = gui[label], beats[label]
+        g, b, v = gui[label], beats[label], viewer_rss[label]
         rows = [
             ("open (open_long_record)", f"{r['open_ms']:.1f} ms", "-", "-"),
             ("pyramid build, cold cache", f"{r['build_s']:.2f} s", "-", "-"),
@@ -402,6 +502,13 @@ def main() -> int:
                          f"{TARGETS['beat_pass_s'] / b['beat_pass_s']:.1f}x"))  # fmt: skip
         else:
             rows.append(("beat pass", "not measured yet", "< 120 s (24 h)", "-"))
+        if v:
+            kids = "/".join(f"{c:.0f}" for c in v["children_peak_mb"]) or "-"
+            ratio = f"{TARGETS['rss_mb'] / v['max_rss_mb']:.1f}x"
+            rows.append(("whole viewer, /usr/bin/time -v max RSS (screenshot, beat pass done)",
+                         f"{v['max_rss_mb']:.0f} MB", "< 500 MB", ratio))  # fmt: skip
+            rows.append(("  viewer process / model and beat-pass processes (VmHWM)",
+                         f"{v['viewer_peak_mb']:.0f} MB / {kids} MB", "< 500 MB each", "-"))  # fmt: skip
         header = ["measurement", "value", "target", "ratio (target / measured)"]
         widths = [max(len(str(x[i])) for x in [header, *rows]) for i in range(4)]
         print(_fmt_row(header, args.markdown, widths))
@@ -409,7 +516,8 @@ def main() -> int:
             print("|---|---|---|---|")
         for row in rows:
             print(_fmt_row(list(row), args.markdown, widths))
-    print(json.dumps({"records": results, "gui": gui, "beats": beats}), file=sys.stderr)
+    everything = {"records": results, "gui": gui, "beats": beats, "viewer_rss": viewer_rss}
+    print(json.dumps(everything), file=sys.stderr)
     return 0
 
 

@@ -1,8 +1,14 @@
 """Where the bundled files live: sample ECGs and model checkpoints (and which checkpoints there are).
 
-``resources/`` sits beside the ``ecgviewer`` package in the source tree (the
-project is installed in editable mode by ``make``). ``$ECGVIEWER_RESOURCES``
-points elsewhere, e.g. for a packaged build.
+The bundled files are found, in this order:
+
+1. ``$ECGVIEWER_RESOURCES`` (the whole folder) and ``$ECGVIEWER_CHECKPOINT_DIR`` (the checkpoints
+   only), when set;
+2. the package data ``ecgviewer/_resources`` of an installed wheel, through
+   :func:`importlib.resources.files` (the wheel's build copies the top-level ``resources/``
+   there, see ``setup.py``);
+3. ``resources/`` beside the ``ecgviewer`` package: a checkout, or the editable install ``make``
+   makes.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources as _importlib_resources
 from pathlib import Path
 
 #: The bundled checkpoint each task uses by default: listed first by :func:`bundled_checkpoints`
@@ -23,10 +30,27 @@ DEFAULT_CHECKPOINTS: dict[str, str] = {
 }
 
 
+#: Where the wheel keeps the bundled files, inside the ``ecgviewer`` package.
+PACKAGE_RESOURCES = "_resources"
+
+
 def resources_dir() -> Path:
-    """The ``resources`` folder."""
+    """The ``resources`` folder (see the module notes for the order it is looked for in)."""
     env = os.environ.get("ECGVIEWER_RESOURCES")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "resources"
+    if env:
+        return Path(env)
+    return _bundled_dir()
+
+
+@lru_cache(maxsize=1)
+def _bundled_dir() -> Path:
+    """The package data of an installed wheel, else ``resources/`` of the checkout."""
+    packaged = _importlib_resources.files("ecgviewer").joinpath(PACKAGE_RESOURCES)
+    # A package imported from the file system (any pip install) gives a real folder; a zip
+    # import would not, and is not supported.
+    if isinstance(packaged, Path) and packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[1] / "resources"
 
 
 def checkpoints_dir() -> Path:

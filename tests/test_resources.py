@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from ecgviewer.resources import DEFAULT_CHECKPOINTS, bundled_checkpoints, resources_dir
 
@@ -46,3 +47,28 @@ def test_menus_need_neither_torch_nor_scipy():
         "bad = [m for m in ('torch', 'scipy') if m in sys.modules]; assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_wheels_package_data_is_preferred_and_the_variables_override_it(tmp_path, monkeypatch):
+    import ecgviewer.resources as res
+
+    package = tmp_path / "ecgviewer"
+    (package / res.PACKAGE_RESOURCES / "samples").mkdir(parents=True)
+    monkeypatch.setattr(res._importlib_resources, "files", lambda name: package)
+    res._bundled_dir.cache_clear()
+    try:
+        monkeypatch.delenv("ECGVIEWER_RESOURCES", raising=False)
+        monkeypatch.delenv("ECGVIEWER_CHECKPOINT_DIR", raising=False)
+        assert res.resources_dir() == package / "_resources"  # an installed wheel
+        assert res.checkpoints_dir() == package / "_resources" / "checkpoints"
+        monkeypatch.setenv("ECGVIEWER_RESOURCES", str(tmp_path / "mine"))
+        assert res.sample_record() == tmp_path / "mine" / "samples" / "ptbxl_00001_hr.hea"
+        monkeypatch.setenv("ECGVIEWER_CHECKPOINT_DIR", str(tmp_path / "ckpt"))
+        assert res.checkpoints_dir() == tmp_path / "ckpt"
+        (package / res.PACKAGE_RESOURCES / "samples").rmdir()
+        (package / res.PACKAGE_RESOURCES).rmdir()
+        res._bundled_dir.cache_clear()
+        monkeypatch.delenv("ECGVIEWER_RESOURCES")
+        assert res.resources_dir() == Path(res.__file__).resolve().parents[1] / "resources"  # a checkout
+    finally:
+        res._bundled_dir.cache_clear()

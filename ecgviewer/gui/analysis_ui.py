@@ -34,8 +34,17 @@ class AnalysisUi(QObject):
         super().__init__(window)
         self.window = window
         settings = window.settings
+        self.model_set = None
+        if getattr(window, "isolate_models", False):
+            from ecgviewer.gui.model_process import ProcessModelSet
+
+            self.model_set = ProcessModelSet()  # networks in a child process, started on first use
         self.controller = AnalysisController(
-            self, model=settings.model, classifier=settings.classifier, device=settings.device
+            self,
+            model=settings.model,
+            classifier=settings.classifier,
+            device=settings.device,
+            models=self.model_set,
         )
         self.panel = MeasurementsPanel()
         self.panel.set_model(settings.model)
@@ -250,8 +259,10 @@ class AnalysisUi(QObject):
         self.spans.set_time_range(seg.t_start_s, seg.t_stop_s)
 
     def shutdown(self) -> None:
-        """Stop any running analysis (window closing)."""
+        """Stop any running analysis (window closing); end the model process when there is one."""
         self.controller.cancel()
+        if self.model_set is not None:
+            self.model_set.close()
 
 
 def install_analysis(window: MainWindow) -> AnalysisUi:

@@ -18,6 +18,9 @@ from ecgviewer.resources import sample_record
 
 #: Set by ``benchmarks/bench_open.py``: print the time of the first paint and quit.
 BENCH_FIRST_PAINT_ENV = "ECGVIEWER_BENCH_FIRST_PAINT"
+#: Set to 1 to keep the networks in the viewer's own process (worker threads), as before
+#: :mod:`ecgviewer.gui.model_process`: for debugging and profiling.
+MODELS_IN_PROCESS_ENV = "ECGVIEWER_MODELS_IN_PROCESS"
 #: Longest wait for a record to be read and drawn in ``--screenshot`` mode.
 SCREENSHOT_TIMEOUT_MS = 120_000
 #: Longest wait for the beat pass and the pyramid of a long record in ``--screenshot`` mode.
@@ -70,6 +73,11 @@ def apply_view_options(window: MainWindow, args) -> None:
         window.settings.persist = persist
 
 
+def isolate_models() -> bool:
+    """True unless ``$ECGVIEWER_MODELS_IN_PROCESS`` is 1: the program runs its networks in child processes."""
+    return os.environ.get(MODELS_IN_PROCESS_ENV, "") not in ("1", "true", "yes")
+
+
 def _report_first_paint(app: QApplication, window: MainWindow) -> None:
     """Benchmark hook: paint now, print the wall-clock time, quit."""
     window.repaint()
@@ -91,10 +99,14 @@ def run_gui(args) -> int:
     int
         Exit code (0 on success).
     """
+    if isolate_models():
+        from ecgviewer.gui.model_process import return_freed_memory
+
+        return_freed_memory()
     app = application()
     if getattr(args, "screenshot", None):
         return screenshot(app, args)
-    window = MainWindow(ViewerSettings())
+    window = MainWindow(ViewerSettings(), isolate_models=isolate_models())
     apply_view_options(window, args)
     window.resize(1400, 900)
     window.show()
@@ -136,7 +148,7 @@ def screenshot(app: QApplication, args) -> int:
     except ValueError as exc:
         print(f"ecgviewer: error: {exc}", file=sys.stderr)
         return 2
-    window = MainWindow(ViewerSettings(persist=False), error_dialogs=False)
+    window = MainWindow(ViewerSettings(persist=False), error_dialogs=False, isolate_models=isolate_models())
     try:
         apply_view_options(window, args)
         window.resize(width, height)

@@ -39,6 +39,11 @@ class MainWindow(QMainWindow):
         Persistent settings (default: the user's, see :mod:`ecgviewer.gui.settings`).
     error_dialogs
         Show read errors in a message box (False for ``--screenshot``).
+    isolate_models
+        Run the networks in child processes (:mod:`ecgviewer.gui.model_process`): the interval
+        model and the classifier in one that lives while the window does, the long-term beat
+        pass in one per pass, so torch never enters this process. The ``ecgviewer`` program
+        does; the default (False) keeps them on worker threads of this process.
 
     Signals
     -------
@@ -54,10 +59,17 @@ class MainWindow(QMainWindow):
     loadFailed = Signal(str)
     displayChanged = Signal()
 
-    def __init__(self, settings: ViewerSettings | None = None, *, error_dialogs: bool = True) -> None:
+    def __init__(
+        self,
+        settings: ViewerSettings | None = None,
+        *,
+        error_dialogs: bool = True,
+        isolate_models: bool = False,
+    ) -> None:
         super().__init__()
         self.settings = settings if settings is not None else ViewerSettings()
         self.error_dialogs = error_dialogs
+        self.isolate_models = isolate_models
         self.setWindowTitle("ecgviewer")
         self.setAcceptDrops(True)
         self._record: EcgRecord | None = None

@@ -225,32 +225,26 @@ class BeatPassOutcome:
     note: str = ""
 
 
-def beat_pass_job(rec: LongRecord, job: Job) -> BeatPassOutcome | None:
+def beat_pass_job(rec: LongRecord, job: Job, in_child: bool = False) -> BeatPassOutcome | None:
     """Detect and classify every beat of ``rec`` (``run_beat_pass``); None when cancelled.
 
     Progress is reported as a fraction in 0..1. When the bundled classifier
-    cannot be loaded the pass runs as detection only and says why.
+    cannot be loaded the pass runs as detection only and says why. With
+    ``in_child`` (and a record a child process can reopen from its file) the pass
+    runs in a child process (:func:`ecgviewer.gui.model_process.run_beat_pass_in_child`):
+    torch, the beat network and the pass's buffers never enter the viewer's memory,
+    and cancelling kills the child.
     """
-    from ecgviewer.inference.beats import BeatClassifier, run_beat_pass
+    from ecgviewer.gui import model_process
 
-    t0 = time.perf_counter()
-    note = ""
-    try:
-        classifier: BeatClassifier | None = BeatClassifier()
-    except Exception as exc:  # no torch, no checkpoint: still detect the beats and the rhythm
-        classifier = None
-        note = f"beat classifier unavailable ({type(exc).__name__}: {exc}); beats detected, not classified"
-
-    def progress(*args) -> None:
-        if len(args) >= 2:
-            job.progress(args[0] / args[1] if args[1] else 1.0)
-        elif args:
-            job.progress(float(args[0]))
-
-    result = run_beat_pass(rec, classifier, progress=progress, cancelled=lambda: job.cancelled)
-    if result is None or job.cancelled:
+    if in_child and model_process.can_reopen(rec):
+        found = model_process.run_beat_pass_in_child(rec, job.progress, lambda: job.cancelled)
+    else:
+        found = model_process.beat_pass(rec, job.progress, lambda: job.cancelled)
+    if found is None or job.cancelled:
         return None
-    return BeatPassOutcome(result, time.perf_counter() - t0, note)
+    result, seconds, note = found
+    return BeatPassOutcome(result, seconds, note)
 
 
 def long_record_info(rec: LongRecord) -> dict:

@@ -86,6 +86,7 @@ class LongTermMode(QObject, LongTermSession):
         self.painter = PaperPagePainter(ctx.view, self.ruler)
         self.paper_marks, self.paper_selection = self.painter.marks, self.painter.selection
         self.passes = BackgroundPasses(ctx.host.statusBar(), self)
+        self.passes.beats_in_child = bool(getattr(ctx.host, "isolate_models", False))
         self.pyramid_task, self.beat_task = self.passes.pyramid_task, self.passes.beat_task
         self._connect()
 

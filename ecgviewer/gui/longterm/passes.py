@@ -1,7 +1,9 @@
 """The background passes over a whole long record: the min/max pyramid and the beat pass.
 
 :class:`BackgroundPasses` runs :func:`~ecgviewer.gui.longterm.jobs.pyramid_job`
-and :func:`~ecgviewer.gui.longterm.jobs.beat_pass_job` on worker threads, shows
+and :func:`~ecgviewer.gui.longterm.jobs.beat_pass_job` on worker threads (the beat
+pass itself in a child process when :attr:`BackgroundPasses.beats_in_child` is set,
+as the ``ecgviewer`` program does: see :mod:`ecgviewer.gui.model_process`), shows
 their progress in the status bar (the beat pass with a Cancel button) and
 reports their results; it knows nothing of pages or widgets beyond its two
 indicators.
@@ -53,6 +55,8 @@ class BackgroundPasses(QObject):
 
     def __init__(self, status_bar: QStatusBar, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        #: Run the beat pass in a child process (torch and the beat network stay out of the viewer).
+        self.beats_in_child = False
         self.pyramid_task = TaskIndicator("Indexing")
         self.pyramid_task.setToolTip("Building the min/max pyramid that draws long pages quickly")
         self.beat_task = TaskIndicator("Beats", cancellable=True)
@@ -89,7 +93,7 @@ class BackgroundPasses(QObject):
     def run_beats(self, rec: LongRecord) -> None:
         """Detect and classify every beat of ``rec`` in the background."""
         self.beat_task.start("Beats")
-        self._beats.submit(beat_pass_job, rec)
+        self._beats.submit(beat_pass_job, rec, in_child=self.beats_in_child)
 
     def cancel_beats(self) -> bool:
         """Stop the beat pass; False when none was running."""
