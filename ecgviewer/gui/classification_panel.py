@@ -45,7 +45,8 @@ from PySide6.QtWidgets import (
 )
 
 from ecgviewer.gui.actions import CLASSIFIER_CHOICES
-from ecgviewer.gui.measurements_panel import ERROR_STYLE, WARNING_STYLE, ask_checkpoint_path
+from ecgviewer.gui.dialogs import ask_checkpoint_path
+from ecgviewer.gui.measurements_panel import ERROR_STYLE, WARNING_STYLE
 from ecgviewer.report.measurements import DECISION_SUPPORT_NOTE, classification_warning, model_version
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""Small dialogs: keyboard shortcuts (built from the actions table) and About."""
+"""Small dialogs: keyboard shortcuts (built from the actions table), About, choosing a checkpoint file."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QHeaderView,
     QMessageBox,
     QTableWidget,
@@ -50,3 +51,11 @@ def show_about(parent: QWidget | None) -> None:
         f"<b>ecgviewer {__version__}</b><br>Open-source desktop ECG viewer (BSD-3-Clause).<br>"
         "Not a medical device: for research and education.",
     )
+
+
+def ask_checkpoint_path(parent: QWidget | None) -> str | None:
+    """Ask for a checkpoint file (``.safetensors`` or ``.json``); None when cancelled."""
+    path, _ = QFileDialog.getOpenFileName(
+        parent, "Load checkpoint", "", "Checkpoints (*.safetensors *.json);;All files (*)"
+    )
+    return path or None

@@ -5,7 +5,7 @@ Fridericia), the model's value with its spread over windows, the classical
 value from the median beat, their difference, and the value the acquiring device
 stored in the file (``Device`` column, hidden when the file has none; the device's
 QTc and axes are listed under the table); rows where model and classical disagree
-by more than :data:`DISAGREEMENT_THRESHOLDS` are highlighted. It carries the
+by more than :data:`~ecgviewer.report.measurements.DISAGREEMENT_THRESHOLDS` are highlighted. It carries the
 model and device selectors, Analyze/Cancel, a progress bar, the "Analyze on
 open" and "Show intervals" options, the untrained-placeholder warning, an error
 line and a :class:`~ecgviewer.gui.median_beat_view.MedianBeatView`.
@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -48,9 +47,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ecgviewer.gui.dialogs import ask_checkpoint_path
 from ecgviewer.gui.median_beat_view import MedianBeatView
 from ecgviewer.report.formatting import format_value
-from ecgviewer.report.measurements import ROWS, VENDOR_EXTRA, VENDOR_ROW_KEYS, classical_values, model_values
+from ecgviewer.report.measurements import (
+    DISAGREEMENT_THRESHOLDS,
+    ROWS,
+    VENDOR_EXTRA,
+    VENDOR_ROW_KEYS,
+    classical_values,
+    model_values,
+)
 from ecgviewer.resources import bundled_checkpoints, default_checkpoint
 
 if TYPE_CHECKING:
@@ -61,16 +68,6 @@ if TYPE_CHECKING:
     from ecgviewer.core.record import VendorMeasurements
     from ecgviewer.inference.result import PredictionResult
 
-#: |model - classical| above which a row is highlighted (units of the row).
-DISAGREEMENT_THRESHOLDS: dict[str, float] = {
-    "hr_bpm": 10.0,
-    "rr_ms": 150.0,
-    "pr_ms": 20.0,
-    "qrs_ms": 20.0,
-    "qt_ms": 40.0,
-    "qtc_bazett_ms": 40.0,
-    "qtc_fridericia_ms": 40.0,
-}
 #: Bundled models offered by the selector: (label, model name), the default first.
 BUNDLED_CHOICES: tuple[tuple[str, str], ...] = tuple(
     (c.label, c.name) for c in bundled_checkpoints("intervals")
@@ -88,14 +85,6 @@ WARNING_STYLE = (
     " border: 1px solid #b00020; border-radius: 3px; padding: 4px; }"
 )
 ERROR_STYLE = "QLabel { color: #b00020; }"
-
-
-def ask_checkpoint_path(parent: QWidget | None) -> str | None:
-    """Ask for a checkpoint file (``.safetensors`` or ``.json``); None when cancelled."""
-    path, _ = QFileDialog.getOpenFileName(
-        parent, "Load checkpoint", "", "Checkpoints (*.safetensors *.json);;All files (*)"
-    )
-    return path or None
 
 
 def _spread_text(result: PredictionResult | None, key: str, half_iqr: float | None) -> str:

@@ -59,6 +59,16 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("qtc_bazett_ms", "QTc Bazett", "ms"),
     ("qtc_fridericia_ms", "QTc Fridericia", "ms"),
 )
+#: |model - classical| above which a row is highlighted (units of the row).
+DISAGREEMENT_THRESHOLDS: dict[str, float] = {
+    "hr_bpm": 10.0,
+    "rr_ms": 150.0,
+    "pr_ms": 20.0,
+    "qrs_ms": 20.0,
+    "qt_ms": 40.0,
+    "qtc_bazett_ms": 40.0,
+    "qtc_fridericia_ms": 40.0,
+}
 #: Rows a device's own measurements fill (its QTc formula is not known, so it is listed apart).
 VENDOR_ROW_KEYS: tuple[str, ...] = ("hr_bpm", "rr_ms", "pr_ms", "qrs_ms", "qt_ms")
 #: Device values shown outside the rows: key, label, unit.
