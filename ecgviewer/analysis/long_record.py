@@ -54,9 +54,11 @@ from ecgviewer.analysis.pipeline import (
     StageFinished,
     StageProgress,
     StageStarted,
+    assess,
     checkpoint_name,
     classical_analysis,
     record_analysis,
+    withheld_reason,
 )
 from ecgviewer.report.measurements import ROWS, classical_values, model_values
 
@@ -129,6 +131,9 @@ class LongRecordAnalysis:
         The record values (``analysis.record`` is the :class:`LongRecord`).
     per_hour
         One JSON-ready entry per hour from the record start (see ``docs/measurements.md``).
+    quality
+        The signal quality of the segments' excerpts (None: not assessed): how many were assessed,
+        how many had no measurable ECG, and per result the segments left out because of it.
     segment_s, stride_s
         Segment length and the window hop given (None: :data:`WINDOWS_PER_SEGMENT` per segment).
     """
@@ -137,6 +142,7 @@ class LongRecordAnalysis:
     per_hour: list[dict[str, Any]]
     segment_s: float
     stride_s: float | None
+    quality: dict[str, Any] | None = None
 
     @property
     def prediction(self):
@@ -171,6 +177,7 @@ class LongRecordAnalysis:
             "classical_excerpt_s": CLASSICAL_EXCERPT_S,
             "values": "model: median over the windows analysed; classical: median over the segments' "
             "excerpts; n_beats: beats in the excerpts",
+            "quality": self.quality,
         }
         doc["per_hour"] = self.per_hour
         return doc
@@ -251,6 +258,9 @@ def analyze_long_record(
 
     seg_classical: list[Any] = []
     seg_hour: list[int] = []
+    # signal quality per segment, from its classical excerpt: an unusable segment is left out
+    seg_quality: dict[str, Any] = {"segments_assessed": 0, "segments_unmeasurable": 0, "reasons": {}}
+    left_out = {"classical": 0, "intervals": 0, "classification": 0}
     emit(StageStarted("segments"))
     for k, (a, b) in enumerate(spans):
         if stop():
@@ -258,9 +268,19 @@ def analyze_long_record(
         offset_s = a / fs
         seg_hour.append(int(offset_s // HOUR_S))
         t0 = time.perf_counter()
-        if o.classical:
+        quality = None
+        if o.classical or o.quality:
             excerpt = rec.read(a, min(b, a + round(CLASSICAL_EXCERPT_S * fs)))
-            seg_classical.append(classical_analysis(excerpt))
+            if o.quality:
+                quality = assess(excerpt)
+                seg_quality["segments_assessed"] += 1
+                if not quality.measurable:
+                    seg_quality["segments_unmeasurable"] += 1
+                    why = quality.reason or "no measurable ECG"
+                    seg_quality["reasons"][why] = seg_quality["reasons"].get(why, 0) + 1
+            found = classical_analysis(excerpt, quality) if o.classical else None
+            left_out["classical"] += o.classical and found is None and quality is not None
+            seg_classical.append(found)
             del excerpt
         else:
             seg_classical.append(None)
@@ -271,9 +291,12 @@ def analyze_long_record(
         ):
             if runner is None or got.error is not None:
                 continue
+            sp = spec if spec_k == "intervals" else class_spec
+            if withheld_reason(quality, sp["leads"]) is not None:  # a lead it needs is unusable here
+                left_out[stage] += 1
+                continue
             t0 = time.perf_counter()
             try:
-                sp = spec if spec_k == "intervals" else class_spec
                 starts_s = segment_window_starts(a / fs, b / fs, sp, o.stride_s)
                 w = read_windows(rec, sp, starts_s)
                 out = runner._forward(w.data, None, stop)
@@ -341,6 +364,7 @@ def analyze_long_record(
         classifier_meta=classifier_meta,
         timings_s=timings,
         source=source,
+        withheld=(held := _withheld_everywhere(seg_quality, left_out, len(spans), o)),
     )
 
     # -- per hour -------------------------------------------------------------------------------------
@@ -384,7 +408,24 @@ def analyze_long_record(
             {c.name: round(c.probability, 4) for c in hcls.classes} if hcls is not None else None
         )
         per_hour.append(entry)
-    return LongRecordAnalysis(analysis, per_hour, float(segment_s), o.stride_s)
+    quality_doc = None
+    if o.quality:
+        quality_doc = {
+            **seg_quality,
+            "segments_left_out": {k: v for k, v in left_out.items() if v},
+            "withheld": held,
+        }
+    return LongRecordAnalysis(analysis, per_hour, float(segment_s), o.stride_s, quality_doc)
+
+
+def _withheld_everywhere(
+    seg_quality: dict[str, Any], left_out: dict[str, int], n_segments: int, o: AnalysisOptions
+) -> dict[str, str]:
+    """Results withheld for the whole record: those the quality left out of every segment."""
+    reasons = seg_quality["reasons"]
+    why = max(reasons, key=reasons.get) if reasons else "no usable leads for it in any segment"
+    wanted = {"classical": o.classical, "intervals": True, "classification": o.classifier is not None}
+    return {k: why for k, n in left_out.items() if wanted[k] and n_segments and n == n_segments}
 
 
 #: Most model windows the batch engine takes from one long record (evenly spaced over it): the

@@ -153,3 +153,46 @@ def test_batch_pdf_of_a_long_record_draws_its_first_page(holter, tmp_path, worke
     doc = json.loads((out / "h.json").read_text(encoding="utf-8"))
     assert doc["record"]["duration_s"] == pytest.approx(4320.0)
     assert not (out / "errors.csv").read_text(encoding="utf-8").strip().splitlines()[1:]
+
+
+def _long_npz(tmp_path: Path, name: str, flat_from_s: float | None, flat_to_s: float | None) -> Path:
+    """A 21 min 8-lead record at 250 Hz (3 segments: 10, 10 and 1 min), flat between the given times."""
+    import wfdb
+
+    hea = write_long_wfdb(tmp_path / f"{name}_src", hours=0.35, fs_hz=250, seed=7)
+    src = wfdb.rdrecord(str(hea.with_suffix("")))
+    x = src.p_signal.T.astype("float32")
+    if flat_from_s is not None:
+        x[:, round(flat_from_s * 250) : round(flat_to_s * 250)] = 0.0
+    out = tmp_path / f"{name}.npz"
+    np.savez(out, signals=x, fs_hz=250.0, leads=np.array(src.sig_name))
+    return out
+
+
+def _long_doc(path: Path, capsys) -> dict:
+    assert main(["analyze", str(path), "--json", "-q", "--device", "cpu", "--classifier", "none"]) == 0
+    [doc] = json.loads(capsys.readouterr().out)
+    jsonschema.validate(doc, SCHEMA)
+    return doc
+
+
+def test_long_record_segments_without_a_measurable_ecg_are_left_out(tmp_path, capsys):
+    clean = _long_doc(_long_npz(tmp_path, "clean", None, None), capsys)
+    holed = _long_doc(_long_npz(tmp_path, "holed", 600.0, 1200.0), capsys)  # the second segment flat
+    assert clean["long_record"]["quality"]["segments_unmeasurable"] == 0
+    q = holed["long_record"]["quality"]
+    assert q["segments_assessed"] == 3 and q["segments_unmeasurable"] == 1
+    assert q["segments_left_out"]["intervals"] == 1 and q["withheld"] == {}
+    per_segment = holed["long_record"]["windows_per_segment"]
+    assert holed["model"]["n_windows"] == clean["model"]["n_windows"] - per_segment
+    assert 40 < holed["measurements"]["hr_bpm"]["model"] < 140  # from the two usable segments
+
+
+def test_a_flat_long_record_is_withheld_not_measured(tmp_path, capsys):
+    doc = _long_doc(_long_npz(tmp_path, "flat", 0.0, 21 * 60.0), capsys)
+    q = doc["long_record"]["quality"]
+    assert q["segments_unmeasurable"] == q["segments_assessed"] == 3
+    assert set(q["withheld"]) == {"classical", "intervals"}
+    assert "flat" in q["withheld"]["intervals"]
+    assert doc["model"] is None and doc["classical"] is None
+    assert all(row["model"] is None and row["classical"] is None for row in doc["measurements"].values())
