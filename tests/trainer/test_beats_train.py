@@ -56,7 +56,7 @@ def test_a_record_in_two_roles_is_refused(tmp_path: Path) -> None:
 def test_beat_data_from_annotations(shared_data: Path) -> None:
     data = load_beats(shared_data, records=["qtdb/sel803"])
     assert data.x.shape[1:] == (4, 640) and data.splits == ["test"] * len(data)
-    assert data.class_counts() == {"N": 952, "V": 74, "F": 0, "Q": 0}
+    assert data.class_counts() == {"N": 952, "S": 0, "V": 74, "F": 0, "Q": 0}
     assert data.ids[0].startswith("qtdb/sel803:") and data.r_peaks[0] == int(data.ids[0].split(":")[1])
     centre = np.abs(data.x[:, 0, 300:340]).max(axis=1)
     assert np.median(centre) > 0.8 * np.median(np.abs(data.x[:, 0]).max(axis=1))  # R near the centre
@@ -90,7 +90,7 @@ def test_scores_of_a_hand_built_confusion() -> None:
 @pytest.mark.slow
 def test_train_beats_lowers_the_loss_and_evaluate_beats_writes_tables(shared_data: Path, tmp_path: Path):
     run = tmp_path / "run"
-    code = main(["train-beats", "--data", str(shared_data), "--records", "qtdb/sel213", "qtdb/sel116",
+    code = main(["train-beats", "--data", str(shared_data), "--records", "qtdb/sel14046", "qtdb/sel14157",
                  "--out", str(run), "--epochs", "4", "--epoch-size", "512", "--batch-size", "64",
                  "--model-config", json.dumps(TINY_BEATNET), "--patience", "0", "--device", "cpu",
                  "--quiet"])  # fmt: skip
@@ -102,8 +102,8 @@ def test_train_beats_lowers_the_loss_and_evaluate_beats_writes_tables(shared_dat
     assert losses[-1] < 0.7 * losses[0], losses
     meta = json.loads((run / "best.json").read_text())
     assert meta["task"] == "beats" and [c["name"] for c in meta["classes"]] == list(BEAT_CLASSES)
-    assert meta["input"]["rr_features"] and meta["training"]["counts"]["train"]["F"] == 217
-    assert meta["training"]["data"]["records"]["qtdb/sel116"]["role"] == "val"
+    assert meta["input"]["rr_features"] and meta["training"]["counts"]["train"]["V"] == 27
+    assert meta["training"]["data"]["records"]["qtdb/sel14157"]["role"] == "val"
 
     out = tmp_path / "eval"
     code = main(["evaluate-beats", "--data", str(shared_data), "--checkpoint", str(run / "best.json"),
@@ -116,8 +116,8 @@ def test_train_beats_lowers_the_loss_and_evaluate_beats_writes_tables(shared_dat
     assert clf["name"] == "classifier" and clf["sha256"] == meta["weights_sha256"]
     assert clf["scores"]["V"]["n_ref"] == 77 and "sensitivity_ci" in clf["scores"]["V"]
     m = np.asarray(clf["pooled"]["confusion"])
-    assert m.shape == (5, 5) and m[:4].sum() == 903 + 1026  # every reference beat is in a row
-    assert m[1].sum() == 3 + 74
+    assert m.shape == (6, 6) and m[:5].sum() == 903 + 1026  # every reference beat is in a row
+    assert m[BEAT_CLASSES.index("V")].sum() == 3 + 74 and m[BEAT_CLASSES.index("S")].sum() == 1
     per = [np.asarray(r["confusion"]) for r in clf["per_record"]]
     assert np.array_equal(per[0] + per[1], m)
     assert clf["pooled"]["classes"]["V"]["n_ref"] == 77 and clf["pooled"]["episodes"]["n_true"] > 0
