@@ -117,6 +117,30 @@ def build_rows(root: Path, roles: dict[str, str], spec: BeatInputSpec, cache: Pa
     )
 
 
+#: Records whose beats are logged as "validation" rows when the final model trains on everything.
+FINAL_LOGGED: tuple[str, ...] = ("mitdb/208", "mitdb/209")
+
+
+def concat_rows(a: Any, b: Any) -> Any:
+    """Two :class:`~trainer.data.beats.BeatDataset` s as one (provenance: the first's, records merged)."""
+    from trainer.data.beats import BeatDataset
+
+    prov = dict(a.provenance)
+    prov["records"] = {
+        **a.provenance["records"],
+        **{f"{k} (logged)": v for k, v in b.provenance["records"].items()},
+    }
+    return BeatDataset(
+        np.concatenate([a.x, b.x]),
+        np.concatenate([a.y, b.y]),
+        list(a.ids) + [f"{i}#logged" for i in b.ids],
+        list(a.groups) + [f"{g}#logged" for g in b.groups],
+        prov,
+        list(a.splits) + list(b.splits),
+        np.concatenate([a.r_peaks, b.r_peaks]),
+    )
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``python -m trainer cv-beats``."""
     from trainer.beats import add_spec_arguments
@@ -254,13 +278,20 @@ def run_cv_beats(args: argparse.Namespace, argv: list[str]) -> int:
     per_fold = []
     for k in todo:
         held = [] if args.final else folds[k]
-        roles = {r: "val" for r in ([r for f in folds for r in f] if args.final else held)}
         train_names = [r for i, f in enumerate(folds) if args.final or i != k for r in f] + split[
             "extra_train"
         ]
-        roles.update({r: "train" for r in train_names})
+        roles = {r: "train" for r in train_names}
         t0 = time.perf_counter()
-        data = build_rows(root, roles, spec, cache)
+        if args.final:
+            # every record trains; the train loop wants validation rows: the beats of two DS1 records
+            # again, only logged (the last epoch is the model)
+            data = concat_rows(
+                build_rows(root, roles, spec, cache),
+                build_rows(root, dict.fromkeys(FINAL_LOGGED, "val"), spec, cache),
+            )
+        else:
+            data = build_rows(root, {**roles, **dict.fromkeys(held, "val")}, spec, cache)
         t_load = time.perf_counter() - t0
         out = args.out / ("final" if args.final else f"fold{k + 1}")
         task = BeatTask(spec, args.epoch_size, args.class_power, args.weight_power)
