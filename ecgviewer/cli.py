@@ -21,6 +21,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "info": ("ecgviewer.core.info:main", "print what a file holds (format, leads, rate, metadata)"),
     "convert": ("ecgviewer.core.convert:main", "convert a file to WFDB, EDF+ or BDF+"),
     "analyze": ("ecgviewer.analysis.cli:main", "predict PR/QRS/QT/HR with a model (and classically)"),
+    "beats": (
+        "ecgviewer.analysis.beats_cli:main",
+        "every beat with its AAMI class (N/S/V/F/Q), counts and events",
+    ),
 }
 
 

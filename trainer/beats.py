@@ -4,7 +4,7 @@ The shared loop (:func:`trainer.train.train`) trains it like every other model;
 this module supplies what is particular to beats:
 
 - the model: ``beatnet`` (:mod:`ecgviewer.models.beatnet`, or any registered
-  architecture that accepts the beat input) with 4 outputs, softmax over
+  architecture that accepts the beat input) with 5 outputs, softmax over
   :data:`~ecgviewer.core.beat_pass.BEAT_CLASSES`;
 - the rows (:class:`BeatRows`): each epoch draws :attr:`BeatTask.epoch_size` beats
   with class shares proportional to ``count ** class_power`` (0.5: the square root,
@@ -128,7 +128,7 @@ def per_class_scores(truth: np.ndarray, pred: np.ndarray) -> dict[str, dict[str,
 
 
 class BeatTask:
-    """Per-beat classes N / V / F / Q (softmax), for :func:`trainer.train.train`.
+    """Per-beat classes N / S / V / F / Q (softmax), for :func:`trainer.train.train`.
 
     Parameters
     ----------
@@ -164,9 +164,11 @@ class BeatTask:
         return dict(
             config.model_config,
             n_classes=len(BEAT_CLASSES),
-            n_leads=1,
+            n_leads=self.spec.n_leads,
             n_samples=self.spec.window_samples,
-            n_rr_features=self.spec.n_rows_extra,
+            n_rr_features=len(self.spec.rr_features),
+            rr_packed=self.spec.rr_layout == "packed",
+            joint_scale=self.spec.template,
         )
 
     def build(self, config: TrainConfig, train_rows: BeatDataset) -> Built:
@@ -215,7 +217,10 @@ class BeatTask:
         was_training = model.training
         model.eval()
         outs = [
-            model(torch.from_numpy(np.ascontiguousarray(x[s : s + batch])).to(device)).float().cpu().numpy()
+            model(torch.from_numpy(np.ascontiguousarray(x[s : s + batch], dtype=np.float32)).to(device))
+            .float()
+            .cpu()
+            .numpy()
             for s in range(0, len(x), batch)
         ]
         model.train(was_training)
@@ -269,7 +274,12 @@ class BeatTask:
                 "targets": (),
                 "classes": classes,
                 "activation": "softmax",
-                **input_fields(("II",), self.spec.fs_hz, self.spec.window_samples, self.spec.scaling),
+                **input_fields(
+                    ("II", "II template")[: self.spec.n_leads],
+                    self.spec.fs_hz,
+                    self.spec.window_samples,
+                    self.spec.scaling,
+                ),
                 "input_extra": self.spec.input_extra(),
             },
             scalars={"val/loss": val_loss, "val/macro_f1": macro_f1},
@@ -307,6 +317,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=0.5,
         help="class shares of the draw ~ count**POWER (1 = as in the data, 0 = balanced; default 0.5)",
     )
+    add_spec_arguments(p)
     p.add_argument(
         "--weight-power",
         type=float,
@@ -315,6 +326,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     add_common_train_options(p)
     p.set_defaults(batch_size=128)
+
+
+def add_spec_arguments(p: argparse.ArgumentParser) -> None:
+    """The model-input options (``--rr-features``, ``--rr-layout``, ``--template``)."""
+    from ecgviewer.inference.beats import BASIC_RR_FEATURES, RR_FEATURES
+
+    p.add_argument(
+        "--rr-features",
+        nargs="+",
+        default=list(BASIC_RR_FEATURES),
+        choices=RR_FEATURES,
+        metavar="NAME",
+        help=f"RR features of the input (of {', '.join(RR_FEATURES)}; default {' '.join(BASIC_RR_FEATURES)})",
+    )
+    p.add_argument(
+        "--rr-layout", choices=("rows", "packed"), default="rows", help="one row per RR feature or one row"
+    )
+    p.add_argument(
+        "--template", action="store_true", help="add the median beat of the minute as a second input row"
+    )
+
+
+def spec_from_args(args: argparse.Namespace) -> BeatInputSpec:
+    """The :class:`BeatInputSpec` of the model-input options."""
+    return BeatInputSpec(
+        rr_features=tuple(args.rr_features), rr_layout=args.rr_layout, template=args.template
+    )
 
 
 def _role_counts(data: BeatDataset) -> dict[str, dict[str, int]]:
@@ -340,10 +378,13 @@ def run_train_beats(args: argparse.Namespace, argv: list[str]) -> int:
         bar.total, bar.n = total, done
         bar.refresh()
 
-    data = load_beats(args.data, ("train", "val"), split_file=split_file, records=args.records, progress=tick)
+    spec = spec_from_args(args)
+    data = load_beats(
+        args.data, ("train", "val"), split_file=split_file, records=args.records, spec=spec, progress=tick
+    )
     bar.close()
     config = TrainConfig.from_args(args, augment=None if args.no_augment else BEAT_AUGMENT)
-    task = BeatTask(BeatInputSpec(), args.epoch_size, args.class_power, args.weight_power)
+    task = BeatTask(spec, args.epoch_size, args.class_power, args.weight_power)
     provenance = {
         "data": data.provenance,
         "command": command_line(argv),
@@ -365,7 +406,7 @@ def run_train_beats(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 COMMAND = Command(
-    help="train the beat classifier (N / V / F / Q) on annotated records",
+    help="train the beat classifier (N / S / V / F / Q) on annotated records",
     description=(
         "Train a beat classifier on the annotated records of the shared data (MIT-BIH 208 and 100, "
         "QTDB .atr) with the record-level split trainer/splits/beats.json: 'train' records are "

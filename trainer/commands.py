@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "export": "trainer.export:COMMAND",
     "train-beats": "trainer.beats:COMMAND",
     "evaluate-beats": "trainer.evaluate_beats:COMMAND",
+    "cv-beats": "trainer.beats_cv:COMMAND",
     "train-segmentation": "trainer.segmentation:TRAIN_COMMAND",
     "evaluate-segmentation": "trainer.segmentation:EVALUATE_COMMAND",
 }

@@ -443,13 +443,16 @@ def table_markdown(results: dict[str, Any]) -> str:
             "",
             "Per record:",
             "",
-            "| record | beats | V ref | V Se % | V +P % | F ref | F Se % | F +P % | episodes | QRS Se % |",
-            "|---|---:|---:|---|---|---:|---|---|---|---|",
+            "| record | beats | S ref | S Se % | S +P % | V ref | V Se % | V +P % | F ref | F Se % | F +P % "
+            "| episodes | QRS Se % |",
+            "|---|---:|---:|---|---|---:|---|---|---:|---|---|---|---|",
         ]
         for r in res["per_record"]:
             v, f, e = r["classes"]["V"], r["classes"]["F"], r["episodes"]
+            sv = r["classes"]["S"]
             lines.append(
-                f"| {r['record']} | {r['detection']['n_ref']} | {v['n_ref']} | {_pct(v['sensitivity'])} | "
+                f"| {r['record']} | {r['detection']['n_ref']} | {sv['n_ref']} | {_pct(sv['sensitivity'])} | "
+                f"{_pct(sv['ppv'])} | {v['n_ref']} | {_pct(v['sensitivity'])} | "
                 f"{_pct(v['ppv'])} | {f['n_ref']} | {_pct(f['sensitivity'])} | {_pct(f['ppv'])} | "
                 f"{e['n_detected']}/{e['n_true']} | {_pct(r['detection']['sensitivity'])} |"
             )

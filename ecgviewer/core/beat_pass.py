@@ -20,11 +20,12 @@ runs both halves); this module holds what does not need a network:
   heart-rate trend, tachogram, class density per time bin and the event list.
 - :func:`find_events`: isolated PVCs, fusion beats, couplets, ventricular runs
   (3 or more consecutive V beats: non-sustained VT when shorter than 30 s) with their
-  rate, ventricular bigeminy, pauses (RR > :data:`PAUSE_S`) and the highest and lowest
+  rate, ventricular bigeminy, isolated APCs (S beats), atrial couplets and atrial runs
+  (3 or more consecutive S beats, with their rate), pauses (RR > :data:`PAUSE_S`) and the highest and lowest
   heart rate averaged over :data:`RATE_WINDOW_BEATS` consecutive normal-to-normal
   intervals, as Holter reports give them.
-- :data:`SYMBOL_TO_CLASS`: the MIT-BIH beat annotation symbols mapped to the four
-  classes (the AAMI EC57 grouping with the supraventricular class folded into N).
+- :data:`SYMBOL_TO_CLASS`: the MIT-BIH beat annotation symbols mapped to the five
+  AAMI EC57 classes N, S, V, F, Q.
 
 Progress callbacks are called as ``progress(done, total)`` (integers) and
 ``cancelled() -> bool`` is polled between chunks; a cancelled pass returns None.
@@ -48,24 +49,28 @@ from ecgviewer.core.quality import no_signal_spans
 if TYPE_CHECKING:
     from ecgviewer.core.long_record import LongRecord
 
-#: Beat classes in model-output order: normal or supraventricular (N), premature ventricular
-#: contraction (V), fusion of ventricular and normal (F), paced or unclassifiable (Q).
-BEAT_CLASSES: tuple[str, ...] = ("N", "V", "F", "Q")
+#: Beat classes in model-output order, the AAMI EC57 classes: normal, bundle-branch block or escape
+#: (N), supraventricular ectopic (S: atrial, aberrated atrial, junctional or supraventricular
+#: premature), premature ventricular contraction (V), fusion of ventricular and normal (F),
+#: paced or unclassifiable (Q).
+BEAT_CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
 CLASS_DESCRIPTIONS: Mapping[str, str] = MappingProxyType(
     {
-        "N": "normal or supraventricular beat",
+        "N": "normal beat (including bundle-branch block and escape beats)",
+        "S": "supraventricular ectopic beat (APC, junctional premature)",
         "V": "premature ventricular contraction (PVC)",
         "F": "fusion of ventricular and normal beat",
         "Q": "paced or unclassifiable beat",
     }
 )
-#: MIT-BIH beat symbols (``wfdb.rdann(...).symbol``) -> class; AAMI EC57 grouping with S folded
-#: into N: N (N L R B e j n, and the supraventricular A a J S), V (V E r), F (F), Q (/ f Q ?).
+#: MIT-BIH beat symbols (``wfdb.rdann(...).symbol``) -> class, the AAMI EC57 grouping: N (N L R B e j
+#: n), S (A a J S), V (V E r), F (F), Q (/ f Q ?).
 #: Every other symbol (rhythm ``+``, noise ``~``, artefact ``|``, ST/T changes ``s T`` ...)
 #: is not a beat.
 SYMBOL_TO_CLASS: Mapping[str, str] = MappingProxyType(
     {
-        **dict.fromkeys("NLRBejnAaJS", "N"),
+        **dict.fromkeys("NLRBejn", "N"),
+        **dict.fromkeys("AaJS", "S"),
         **dict.fromkeys("VEr", "V"),
         "F": "F",
         **dict.fromkeys("/fQ?", "Q"),
@@ -95,6 +100,9 @@ EVENT_KINDS: tuple[str, ...] = (
     "couplet",
     "run",
     "bigeminy",
+    "APC",
+    "atrial_couplet",
+    "atrial_run",
     "pause",
     "max_rate",
     "min_rate",
@@ -152,7 +160,8 @@ def find_events(r_peaks: np.ndarray, labels: np.ndarray, fs_hz: float) -> tuple[
     -------
     tuple of Event
         Per maximal sequence of consecutive V beats: ``PVC`` (1 beat), ``couplet`` (2) or
-        ``run`` (3 or more, with its rate from the RR intervals inside it); every F beat
+        ``run`` (3 or more, with its rate from the RR intervals inside it); the same for
+        consecutive S beats (``APC``, ``atrial_couplet``, ``atrial_run``); every F beat
         (``fusion``); ``bigeminy`` for 3 or more consecutive N-V pairs; ``pause`` for each RR
         longer than :data:`PAUSE_S`; ``max_rate``/``min_rate`` at the highest and lowest mean
         rate over :data:`RATE_WINDOW_BEATS` consecutive intervals between N beats.
@@ -179,6 +188,17 @@ def find_events(r_peaks: np.ndarray, labels: np.ndarray, fs_hz: float) -> tuple[
             kind = "VT" if t_ms(a, b) >= 30000 else "NSVT"
             text = f"Run of {n} PVCs at {rate:.0f} bpm ({kind})"
             events.append(Event("run", int(r[a]), int(r[b]), a, round(rate, 1), text))
+    for m in re.finditer("S+", codes):
+        a, b = m.start(), m.end() - 1
+        n = b - a + 1
+        if n == 1:
+            events.append(Event("APC", int(r[a]), int(r[a]), a, None, "APC (supraventricular ectopic beat)"))
+        elif n == 2:
+            events.append(Event("atrial_couplet", int(r[a]), int(r[b]), a, None, "Atrial couplet (2 APCs)"))
+        else:
+            rate = 60000.0 * (n - 1) / t_ms(a, b)
+            text = f"Atrial run of {n} beats at {rate:.0f} bpm"
+            events.append(Event("atrial_run", int(r[a]), int(r[b]), a, round(rate, 1), text))
     for i in np.flatnonzero(lab == "F"):
         events.append(Event("fusion", int(r[i]), int(r[i]), int(i), None, "Fusion beat"))
     for m in re.finditer("(?:NV){3,}", codes):
@@ -237,7 +257,7 @@ class BeatPassResult:
     labels
         One of :data:`BEAT_CLASSES` per beat.
     probabilities
-        ``(n_beats, 4)`` class probabilities in :data:`BEAT_CLASSES` order, None without a classifier.
+        ``(n_beats, 5)`` class probabilities in :data:`BEAT_CLASSES` order, None without a classifier.
     method
         How the labels were made (``"beatnet"``, ``"detection only"`` ...).
     n_samples
@@ -319,7 +339,7 @@ class BeatPassResult:
     def hr_trend(self, bin_s: float = 60.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Heart rate per time bin, from normal-to-normal intervals only.
 
-        Ectopic beats (any interval touching a V, F or Q beat) and intervals outside
+        Ectopic beats (any interval touching an S, V, F or Q beat) and intervals outside
         :data:`TREND_RR_RANGE_MS` are left out, so a PVC's short coupling interval and
         its compensatory pause do not show as rate swings.
 
@@ -365,7 +385,7 @@ class BeatPassResult:
         return t, mean, lo, hi
 
     def class_density(self, bin_s: float) -> tuple[np.ndarray, np.ndarray]:
-        """``(t_s, counts)``: bin starts and beats per class per bin, ``(n_bins, 4)`` int in
+        """``(t_s, counts)``: bin starts and beats per class per bin, ``(n_bins, 5)`` int in
         :data:`BEAT_CLASSES` order."""
         t, n_bins = self._bins(bin_s)
         counts = np.zeros((n_bins, len(BEAT_CLASSES)), dtype=np.int64)

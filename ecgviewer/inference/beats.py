@@ -1,4 +1,4 @@
-"""Beat classification: a beat checkpoint (``task: "beats"``) labels every detected beat N / V / F / Q.
+"""Beat classification: a beat checkpoint (``task: "beats"``) labels every detected beat N / S / V / F / Q.
 
 The model input is made here, torch-free, and nowhere else (the trainer cuts its
 training windows with :func:`beat_inputs` too):
@@ -52,8 +52,24 @@ from ecgviewer.inference.predictor import CheckpointRunner
 DEFAULT_BEAT_MODEL = "beatnet"
 #: RR intervals around a beat whose median is its local RR.
 LOCAL_RR_BEATS = 16
-#: Names of the RR features, in row order.
-RR_FEATURES: tuple[str, ...] = ("prev_rr_rel", "next_rr_rel", "local_rr_s")
+#: RR intervals around a beat whose median is its long-term RR (about 5 min at 60 bpm, as
+#: de Chazal et al. 2004 normalise by the average RR of +-5 min).
+LONG_RR_BEATS = 301
+#: Names of the RR features (the bundled checkpoints store theirs in ``input.rr_features``).
+RR_FEATURES: tuple[str, ...] = (
+    "prev_rr_rel",
+    "next_rr_rel",
+    "local_rr_s",
+    "prev_rr_long",
+    "next_rr_long",
+    "local_rr_long",
+    "prev_rr_change",
+)
+#: The features of the first ``beatnet`` (and the default of :class:`BeatInputSpec`).
+BASIC_RR_FEATURES: tuple[str, ...] = RR_FEATURES[:3]
+#: How the RR features enter the model input: one constant row each, or one row holding them
+#: in its first samples (zeros after; far less memory for training sets).
+RR_LAYOUTS: tuple[str, ...] = ("rows", "packed")
 #: Seconds read on each side of a chunk for the filters to settle and the windows to fit.
 CONTEXT_S = 4.0
 
@@ -70,10 +86,15 @@ class BeatInputSpec:
     center_sample: int = 320
     highpass_hz: float | None = 0.5
     lowpass_hz: float | None = 40.0
-    rr_features: tuple[str, ...] = RR_FEATURES
+    rr_features: tuple[str, ...] = BASIC_RR_FEATURES
     center: str = "median"
+    rr_layout: str = "rows"
+    #: Add the chunk's median beat (the record's dominant beat around this one) as a second row.
+    template: bool = False
 
     def __post_init__(self) -> None:
+        if self.rr_layout not in RR_LAYOUTS:
+            raise ValueError(f"rr_layout must be one of {RR_LAYOUTS}")
         if not 0 <= self.center_sample < self.window_samples:
             raise ValueError("center_sample must lie inside the window")
         unknown = set(self.rr_features) - set(RR_FEATURES)
@@ -82,8 +103,15 @@ class BeatInputSpec:
 
     @property
     def n_rows_extra(self) -> int:
-        """Constant rows after the lead rows."""
+        """Rows after the lead rows (the RR features)."""
+        if self.rr_layout == "packed":
+            return 1 if self.rr_features else 0
         return len(self.rr_features)
+
+    @property
+    def n_leads(self) -> int:
+        """Signal rows: the beat window, and the template when :attr:`template`."""
+        return 2 if self.template else 1
 
     @property
     def filters(self) -> FilterSettings:
@@ -101,6 +129,8 @@ class BeatInputSpec:
             "center_sample": self.center_sample,
             "filter": {"highpass_hz": self.highpass_hz, "lowpass_hz": self.lowpass_hz},
             "rr_features": list(self.rr_features),
+            "rr_layout": self.rr_layout,
+            "template": self.template,
             "lead_rule": "II (MLII) when recorded, else the first channel in mV",
         }
 
@@ -117,6 +147,8 @@ class BeatInputSpec:
             lowpass_hz=filt.get("lowpass_hz"),
             rr_features=tuple(extra.get("rr_features", ())),
             center=str(meta.scaling.get("center", "median")),
+            rr_layout=str(extra.get("rr_layout", "rows")),
+            template=bool(extra.get("template", False)),
         )
 
 
@@ -125,34 +157,51 @@ def rr_features(r_peaks: np.ndarray, fs_hz: float, names: Sequence[str] = RR_FEA
 
     ``prev_rr_rel`` / ``next_rr_rel``: the RR interval before / after the beat divided by the
     local RR, the median of the :data:`LOCAL_RR_BEATS` intervals around the beat (a PVC: well
-    below 1, then above 1); ``local_rr_s``: that local RR in seconds. The first beat's previous
-    and the last beat's next interval are taken equal to the local RR; a single beat gets 1 s.
+    below 1, then above 1); ``local_rr_s``: that local RR in seconds. ``prev_rr_long`` /
+    ``next_rr_long`` / ``local_rr_long``: the previous, next and local RR divided by the long-term
+    RR (the median of :data:`LONG_RR_BEATS` intervals around the beat: the patient's own rate,
+    de Chazal et al.'s normalisation, so that a run of APCs, which drags the local median down,
+    still shows as premature); ``prev_rr_change``: the previous RR divided by the one before it.
+    The first beat's previous and the last beat's next interval are taken equal to the local RR;
+    a single beat gets 1 s.
     """
     from scipy import ndimage
 
     r = np.asarray(r_peaks, dtype=np.float64)
     n = r.size
     if n < 2:
-        local = np.ones(n)
-        prev = nxt = np.ones(n)
+        local = long = np.ones(n)
+        prev = nxt = before = np.ones(n)
     else:
         rr = np.diff(r) / fs_hz
         local_rr = ndimage.median_filter(rr, size=min(LOCAL_RR_BEATS, rr.size), mode="nearest")
-        # the beat's local RR: mean of the local RR of its two neighbouring intervals
-        left = np.concatenate([local_rr[:1], local_rr])
-        right = np.concatenate([local_rr, local_rr[-1:]])
-        local = np.maximum(0.5 * (left + right), 1e-3)
+        long_rr = ndimage.median_filter(rr, size=min(LONG_RR_BEATS, rr.size), mode="nearest")
+
+        def at_beats(v: np.ndarray) -> np.ndarray:
+            # the beat's value: mean of its two neighbouring intervals' values
+            left = np.concatenate([v[:1], v])
+            right = np.concatenate([v, v[-1:]])
+            return np.maximum(0.5 * (left + right), 1e-3)
+
+        local, long = at_beats(local_rr), at_beats(long_rr)
         prev = np.concatenate([[np.nan], rr])
         nxt = np.concatenate([rr, [np.nan]])
         prev[0], nxt[-1] = local[0], local[-1]
+        before = np.concatenate([[np.nan, np.nan], rr[:-1]])
+        before[: min(2, n)] = local[: min(2, n)]
+        before = np.maximum(before, 1e-3)
     feats = {
-        "prev_rr_rel": np.clip(prev / local, 0.0, 5.0),
-        "next_rr_rel": np.clip(nxt / local, 0.0, 5.0),
-        "local_rr_s": np.clip(local, 0.0, 5.0),
+        "prev_rr_rel": lambda: np.clip(prev / local, 0.0, 5.0),
+        "next_rr_rel": lambda: np.clip(nxt / local, 0.0, 5.0),
+        "local_rr_s": lambda: np.clip(local, 0.0, 5.0),
+        "prev_rr_long": lambda: np.clip(prev / long, 0.0, 5.0),
+        "next_rr_long": lambda: np.clip(nxt / long, 0.0, 5.0),
+        "local_rr_long": lambda: np.clip(local / long, 0.0, 5.0),
+        "prev_rr_change": lambda: np.clip(prev / before, 0.0, 5.0),
     }
     if n < 2:
-        feats["prev_rr_rel"] = feats["next_rr_rel"] = np.ones(n)
-    return np.stack([feats[k] for k in names], axis=1).astype(np.float32).reshape(n, len(names))
+        return np.ones((n, len(names)), dtype=np.float32)
+    return np.stack([feats[k]() for k in names], axis=1).astype(np.float32).reshape(n, len(names))
 
 
 def beat_waves(
@@ -181,12 +230,24 @@ def beat_waves(
     waves = np.ascontiguousarray(x[:, idx].transpose(1, 0, 2))
     if spec.center == "median" and waves.size:
         waves -= np.median(waves, axis=2, keepdims=True)
-    return waves
+    if spec.template:
+        # the chunk's median beat, the same for every beat of the chunk (its dominant morphology)
+        tmpl = np.median(waves[:, :1], axis=0, keepdims=True) if len(waves) else waves[:, :1]
+        waves = np.concatenate([waves[:, :1], np.broadcast_to(tmpl, waves[:, :1].shape)], axis=1)
+    return np.ascontiguousarray(waves, dtype=np.float32)
 
 
-def assemble_inputs(waves: np.ndarray, features: np.ndarray) -> np.ndarray:
-    """Model input ``(n, n_leads + n_features, window)``: the windows, then one constant row per feature."""
+def assemble_inputs(waves: np.ndarray, features: np.ndarray, layout: str = "rows") -> np.ndarray:
+    """Model input: the windows, then one constant row per feature (``layout="rows"``,
+    ``(n, n_leads + n_features, window)``) or one row with the features in its first samples
+    (``"packed"``, ``(n, n_leads + 1, window)``)."""
     n, _, w = waves.shape
+    if layout == "packed":
+        if not features.shape[1]:
+            return waves.astype(np.float32, copy=False)
+        row = np.zeros((n, 1, w), dtype=np.float32)
+        row[:, 0, : features.shape[1]] = features
+        return np.concatenate([waves, row], axis=1).astype(np.float32, copy=False)
     rows = np.broadcast_to(features[:, :, None], (n, features.shape[1], w))
     return np.concatenate([waves, rows], axis=1).astype(np.float32, copy=False)
 
@@ -230,13 +291,13 @@ def beat_inputs(
     rec = rec if isinstance(rec, LongRecord) else LongRecord.from_record(rec)
     r = np.asarray(r_peaks, dtype=np.int64)
     parts = [w for _, w in iter_beat_waves(rec, r, spec, lead=lead)]
-    n_leads = 1
-    waves = np.concatenate(parts) if parts else np.zeros((0, n_leads, spec.window_samples), np.float32)
-    return assemble_inputs(waves, rr_features(r, rec.fs_hz, spec.rr_features))
+    waves = np.concatenate(parts) if parts else np.zeros((0, spec.n_leads, spec.window_samples), np.float32)
+    return assemble_inputs(waves, rr_features(r, rec.fs_hz, spec.rr_features), spec.rr_layout)
 
 
 class BeatClassifier(CheckpointRunner):
-    """Classify beats with one beat checkpoint (``task: "beats"``, softmax over N / V / F / Q).
+    """Classify beats with one beat checkpoint (``task: "beats"``, softmax over N / S / V / F / Q,
+    or a subset of them: the first ``beatnet`` had N / V / F / Q).
 
     Parameters
     ----------
@@ -278,10 +339,13 @@ class BeatClassifier(CheckpointRunner):
             raise CheckpointError(
                 f"{self.checkpoint_path}: this is a {meta.task} checkpoint, not a beat model"
             )
-        if meta.class_names != BEAT_CLASSES:
+        names = tuple(meta.class_names)
+        if len(set(names)) != len(names) or not set(names) <= set(BEAT_CLASSES) or "N" not in names:
             raise CheckpointError(
-                f"{self.checkpoint_path}: beat classes {list(meta.class_names)} are not {list(BEAT_CLASSES)}"
+                f"{self.checkpoint_path}: beat classes {list(names)} are not among {list(BEAT_CLASSES)}"
             )
+        #: column of each checkpoint class in BEAT_CLASSES (a 4-class N/V/F/Q model never says S)
+        self._columns = np.asarray([BEAT_CLASSES.index(c) for c in names], dtype=np.int64)
         self.spec = BeatInputSpec.from_meta(meta)
         self._meta = meta
 
@@ -314,7 +378,8 @@ class BeatClassifier(CheckpointRunner):
             torch.set_num_threads(before)
 
     def classify_inputs(self, inputs: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(n, 4)`` of prepared inputs (see :func:`beat_inputs`)."""
+        """Class probabilities ``(n, 5)`` in :data:`BEAT_CLASSES` order of prepared inputs (see
+        :func:`beat_inputs`); classes the checkpoint does not have get 0."""
         self.load()
         if len(inputs) == 0:
             return np.zeros((0, len(BEAT_CLASSES)))
@@ -322,7 +387,9 @@ class BeatClassifier(CheckpointRunner):
             out = self._forward(inputs)
         if not np.all(np.isfinite(out)):
             raise PredictionError("the beat model produced non-finite values")
-        return self.probabilities(out)
+        probs = np.zeros((len(out), len(BEAT_CLASSES)))
+        probs[:, self._columns] = self.probabilities(out)
+        return probs
 
     def classify(
         self,
@@ -341,7 +408,7 @@ class BeatClassifier(CheckpointRunner):
         -------
         (labels, probabilities) or None
             ``labels`` one of :data:`~ecgviewer.core.beat_pass.BEAT_CLASSES` per beat,
-            ``probabilities`` ``(n_beats, 4)``; None when cancelled.
+            ``probabilities`` ``(n_beats, 5)``; None when cancelled.
         """
         self.load()
         rec = rec if isinstance(rec, LongRecord) else LongRecord.from_record(rec)
@@ -357,7 +424,7 @@ class BeatClassifier(CheckpointRunner):
                 return
             sl = slice(pending[0][0].start, pending[-1][0].stop)
             waves = np.concatenate([w for _, w in pending])
-            probs[sl] = self.classify_inputs(assemble_inputs(waves, feats[sl]))
+            probs[sl] = self.classify_inputs(assemble_inputs(waves, feats[sl], self.spec.rr_layout))
             pending, n_pending = [], 0
 
         try:

@@ -4,8 +4,11 @@ Input ``(batch, n_leads + n_rr_features, n_samples)``: the first ``n_leads`` row
 the beat-centred ECG window (mV, median-centred; the bundled model: one lead, 2.56 s
 at 250 Hz, so the previous and the next beat are in view and prematurity and the
 compensatory pause show); the last ``n_rr_features`` rows are constant, one RR
-feature each (see :func:`ecgviewer.inference.beats.rr_features`), so the one-tensor
-input contract of every model holds.
+feature each (see :func:`ecgviewer.inference.beats.rr_features`), or with
+``rr_packed`` one row holding the features in its first samples, so the one-tensor
+input contract of every model holds. With two lead rows the second is the record's
+template beat (the median beat of the surrounding minute) and ``joint_scale`` scales
+both by the beat window's largest value.
 
 The network divides each window by its largest absolute value (at least
 ``min_scale_mv``), so it sees shapes and the centre beat's size relative to its
@@ -44,6 +47,12 @@ class BeatNetConfig:
     heteroscedastic: bool = False
     #: One logit per beat class (0: interval outputs, see ecgviewer.models.common).
     n_classes: int = 4
+    #: The RR features sit in the first samples of one row (``rr_layout: "packed"``), not one
+    #: constant row each.
+    rr_packed: bool = False
+    #: Divide every lead row by the first row's largest value (the second row is then the
+    #: record's template beat at the same scale), not each row by its own.
+    joint_scale: bool = False
 
     def __post_init__(self) -> None:
         if self.n_leads < 1 or self.n_rr_features < 0:
@@ -87,10 +96,17 @@ class BeatNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = self.config
-        check_input(x, c.n_leads + c.n_rr_features, c.n_samples)
+        n_extra = (1 if c.n_rr_features else 0) if c.rr_packed else c.n_rr_features
+        check_input(x, c.n_leads + n_extra, c.n_samples)
         wave = x[:, : c.n_leads]
-        scale = wave.abs().amax(dim=2, keepdim=True).clamp(min=c.min_scale_mv)
-        z = self.features(wave / scale).flatten(1)
+        scale = wave.abs().amax(dim=2, keepdim=True)
+        if c.joint_scale:
+            scale = scale[:, :1]
+        z = self.features(wave / scale.clamp(min=c.min_scale_mv)).flatten(1)
         if c.n_rr_features:
-            z = torch.cat([z, x[:, c.n_leads :].mean(dim=2)], dim=1)
+            if c.rr_packed:
+                rr = x[:, c.n_leads, : c.n_rr_features]
+            else:
+                rr = x[:, c.n_leads :].mean(dim=2)
+            z = torch.cat([z, rr], dim=1)
         return self.head(self.mlp(z))

@@ -45,21 +45,22 @@ def ref208(shared_data: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_symbol_map_groups_the_aami_classes() -> None:
-    assert {SYMBOL_TO_CLASS[s] for s in "NLRAaJSej"} == {"N"}
+    assert {SYMBOL_TO_CLASS[s] for s in "NLRej"} == {"N"}
+    assert {SYMBOL_TO_CLASS[s] for s in "AaJS"} == {"S"}
     assert SYMBOL_TO_CLASS["V"] == SYMBOL_TO_CLASS["E"] == "V"
     assert SYMBOL_TO_CLASS["F"] == "F"
     assert {SYMBOL_TO_CLASS[s] for s in "/fQ"} == {"Q"}
     for not_a_beat in '+~|"sTx()pt':
         assert not_a_beat not in SYMBOL_TO_CLASS
-    samples, labels = classes_from_symbols(["+", "N", "V", "~", "F", "/"], [0, 10, 20, 25, 30, 40])
-    assert samples.tolist() == [10, 20, 30, 40] and labels.tolist() == ["N", "V", "F", "Q"]
+    samples, labels = classes_from_symbols(["+", "N", "V", "~", "F", "/", "A"], [0, 10, 20, 25, 30, 40, 50])
+    assert samples.tolist() == [10, 20, 30, 40, 50] and labels.tolist() == ["N", "V", "F", "Q", "S"]
 
 
 def test_208_reference_counts(ref208) -> None:
     _, labels = ref208
     counts = {c: int(np.sum(labels == c)) for c in BEAT_CLASSES}
-    # SOURCE.md: N 1586 + S 2 -> N, V 992, F 373, Q 2
-    assert counts == {"N": 1588, "V": 992, "F": 373, "Q": 2}
+    # SOURCE.md: N 1586, S 2, V 992, F 373, Q 2
+    assert counts == {"N": 1586, "S": 2, "V": 992, "F": 373, "Q": 2}
 
 
 def test_detection_on_208_matches_the_annotations(rec208, ref208) -> None:
@@ -185,7 +186,7 @@ def test_hr_trend_ignores_ectopic_beats() -> None:
     plain = BeatPassResult(FS, r, np.full(r.size, "N"))
     assert np.nanmax(plain.hr_trend(60.0)[3]) > 61.0
     t_d, counts = res.class_density(60.0)
-    assert counts.shape == (t_d.size, 4) and counts.sum() == r.size
+    assert counts.shape == (t_d.size, len(BEAT_CLASSES)) and counts.sum() == r.size
     assert counts[:, BEAT_CLASSES.index("V")].sum() == 22
     tt, rr_ms, tl = res.tachogram()
     assert rr_ms.size == r.size - 1 and np.allclose(rr_ms, rr * 1000.0, atol=4.0)
@@ -200,7 +201,7 @@ def test_result_validates_and_summarises() -> None:
         BeatPassResult(FS, r, np.array(list("NNXNN")))
     res = BeatPassResult(FS, r, lab, method="test")
     d = res.to_dict()
-    assert d["counts"] == {"N": 4, "V": 1, "F": 0, "Q": 0} and d["events"][0]["kind"] == "PVC"
+    assert d["counts"] == {"N": 4, "S": 0, "V": 1, "F": 0, "Q": 0} and d["events"][0]["kind"] == "PVC"
     assert res.n_beats == 5 and res.rr_ms.size == 4
 
 
@@ -222,3 +223,17 @@ def test_beat_pass_modules_import_without_torch_or_qt() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_supraventricular_events() -> None:
+    r, lab = regular_beats("NNSNNSSNNSSSSNN")
+    events = find_events(r, lab, FS)
+    kinds = [e.kind for e in events if e.kind in ("APC", "atrial_couplet", "atrial_run")]
+    assert kinds == ["APC", "atrial_couplet", "atrial_run"]
+    run = next(e for e in events if e.kind == "atrial_run")
+    assert run.beat == 9 and run.value is not None and run.value > 0 and "4 beats" in run.text
+    assert not any(e.kind in ("PVC", "couplet", "run", "bigeminy") for e in events)
+    res = BeatPassResult(FS, r, lab)
+    assert res.counts()["S"] == 7
+    # S beats are not normal-to-normal: they leave the rate trend
+    assert res._nn_mask.sum() == int(np.sum((lab[:-1] == "N") & (lab[1:] == "N")))

@@ -11,6 +11,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
+from ecgviewer.core.beat_pass import BEAT_CLASSES
 from ecgviewer.gui.longterm.paging import LONG_TERM_MIN_S, PAGE_SIZES_S, Pager
 from ecgviewer.gui.workers import wait_for_workers
 
@@ -381,7 +382,8 @@ def test_beat_pass_fills_overview_marks_and_events(window, rec208, qtbot):
     pvcs = [k for k, e in enumerate(model.events()) if e.kind == "PVC"]
     if result.probabilities is not None and pvcs:
         event = model.event(pvcs[0])
-        assert model.data(model.index(pvcs[0], 2)) == f"p = {result.probabilities[event.beat, 1]:.2f}"
+        v = BEAT_CLASSES.index("V")
+        assert model.data(model.index(pvcs[0], 2)) == f"p = {result.probabilities[event.beat, v]:.2f}"
         assert result.labels[event.beat] == "V"
     # the tachogram has one RR interval per beat pair
     assert lt.events.tachogram.line.getData()[0].size == result.n_beats - 1

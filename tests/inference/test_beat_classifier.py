@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ from ecgviewer.core.long_record import LongRecord
 from ecgviewer.core.readers.registry import open_long_record
 from ecgviewer.core.record import EcgRecord
 from ecgviewer.inference.beats import (
+    BASIC_RR_FEATURES,
+    RR_FEATURES,
     BeatClassifier,
     BeatInputSpec,
     beat_inputs,
@@ -60,7 +63,7 @@ def test_bundled_classifier_end_to_end(segment, classifier: BeatClassifier) -> N
     assert result.method == "beatnet" and result.lead == "II"
     n = result.n_beats
     assert result.labels.shape == (n,) and set(result.labels) <= set(BEAT_CLASSES)
-    assert result.probabilities.shape == (n, 4)
+    assert result.probabilities.shape == (n, len(BEAT_CLASSES))
     assert np.allclose(result.probabilities.sum(axis=1), 1.0, atol=1e-5)
     assert np.array_equal(result.labels, np.asarray(BEAT_CLASSES)[result.probabilities.argmax(axis=1)])
     assert seen[-1] == (2 * record.n_samples, 2 * record.n_samples)
@@ -114,8 +117,11 @@ def test_bundled_checkpoint_is_a_trained_beat_model(classifier: BeatClassifier) 
     assert meta.task == "beats" and meta.trained and meta.activation == "softmax"
     assert meta.class_names == BEAT_CLASSES and meta.architecture == "beatnet"
     assert classifier.spec == BeatInputSpec.from_meta(meta)
-    assert meta.training["data"]["split_file"].endswith("beats.json")
-    assert meta.metrics["split"] == "val"
+    # trained inside MIT-BIH DS1 (and QTDB records that are not DS2 excerpts)
+    assert meta.training["data"]["split_file"].endswith("beats_ds1.json")
+    trained_on = set(meta.training["data"]["records"])
+    assert not trained_on & {"qtdb/sel100", "qtdb/sel103", "qtdb/sel117", "qtdb/sel213", "qtdb/sel232",
+                             "qtdb/sel233", "wfdb-samples/100"}  # fmt: skip
 
 
 def test_window_puts_the_r_peak_at_the_centre() -> None:
@@ -136,11 +142,68 @@ def test_window_puts_the_r_peak_at_the_centre() -> None:
 def test_rr_features_mark_premature_beats() -> None:
     r = np.cumsum(np.r_[0, [1.0] * 10, 0.6, 1.4, [1.0] * 10]) * 250
     f = rr_features(r.astype(np.int64), 250.0)
-    assert f.shape == (r.size, 3) and f.dtype == np.float32
+    assert f.shape == (r.size, len(RR_FEATURES)) and f.dtype == np.float32
     pvc = 11
-    assert f[pvc, 0] == pytest.approx(0.6, abs=0.02) and f[pvc, 1] == pytest.approx(1.4, abs=0.02)
-    assert f[5, 0] == pytest.approx(1.0) and f[5, 2] == pytest.approx(1.0)
-    assert rr_features(np.array([100]), 250.0).tolist() == [[1.0, 1.0, 1.0]]
+    i = {k: RR_FEATURES.index(k) for k in RR_FEATURES}
+    assert f[pvc, i["prev_rr_rel"]] == pytest.approx(0.6, abs=0.02)
+    assert f[pvc, i["next_rr_rel"]] == pytest.approx(1.4, abs=0.02)
+    assert f[pvc, i["prev_rr_long"]] == pytest.approx(0.6, abs=0.02)
+    assert f[pvc, i["prev_rr_change"]] == pytest.approx(0.6, abs=0.02)
+    assert f[pvc + 1, i["prev_rr_change"]] == pytest.approx(1.4 / 0.6, abs=0.05)
+    assert f[5, 0] == pytest.approx(1.0) and f[5, 2] == pytest.approx(1.0) and f[5, i["local_rr_long"]] == 1.0
+    assert rr_features(np.array([100]), 250.0).tolist() == [[1.0] * len(RR_FEATURES)]
+    assert rr_features(r.astype(np.int64), 250.0, BASIC_RR_FEATURES).shape == (r.size, 3)
+
+
+def test_long_rr_sees_a_run_of_premature_beats() -> None:
+    # 200 beats at 1 s, then 20 at 0.6 s: the local median follows the run, the long-term one does not
+    r = (np.cumsum(np.r_[0, [1.0] * 200, [0.6] * 20, [1.0] * 100]) * 250).astype(np.int64)
+    f = rr_features(r, 250.0)
+    k = 215
+    assert f[k, RR_FEATURES.index("prev_rr_rel")] > 0.9
+    assert f[k, RR_FEATURES.index("prev_rr_long")] == pytest.approx(0.6, abs=0.02)
+
+
+def test_packed_layout_and_template_rows() -> None:
+    fs = 250.0
+    x = np.zeros(int(70 * fs), dtype=np.float32)
+    r = (np.arange(1, 69) * fs).astype(np.int64)
+    x[r] = 1.0
+    spec = BeatInputSpec(rr_features=RR_FEATURES, rr_layout="packed", template=True)
+    inputs = beat_inputs(EcgRecord(x[None], fs, ("II",), ("mV",)), r, spec)
+    assert inputs.shape == (r.size, 3, spec.window_samples) and spec.n_leads == 2
+    assert np.allclose(inputs[:, 2, : len(RR_FEATURES)], rr_features(r, fs))
+    assert not inputs[:, 2, len(RR_FEATURES) :].any()
+    # the template row is the same for the beats of one chunk and looks like them
+    assert np.allclose(inputs[1, 1], inputs[2, 1])
+    assert np.allclose(inputs[5, 1], inputs[5, 0], atol=1e-4)  # regular identical beats: template = beat
+    model = build_model("beatnet", {"n_leads": 2, "n_rr_features": len(RR_FEATURES), "rr_packed": True,
+                                    "joint_scale": True, "n_classes": 5}).eval()  # fmt: skip
+    with torch.inference_mode():
+        assert model(torch.from_numpy(inputs)).shape == (r.size, 5)
+
+
+def test_a_four_class_checkpoint_still_runs(tmp_path: Path) -> None:
+    from ecgviewer.models.checkpoint import read_meta, save_checkpoint
+    from ecgviewer.resources import checkpoints_dir
+
+    meta = read_meta(checkpoints_dir() / "beatnet")
+    old = dataclasses.replace(
+        meta,
+        classes=tuple(c for c in meta.classes if c.name != "S"),
+        config={**meta.config, "n_classes": 4},
+    )
+    model = build_model("beatnet", old.config)
+    save_checkpoint(model, old, tmp_path / "old")
+    clf = BeatClassifier(tmp_path / "old.json", device="cpu")
+    spec = clf.spec
+    fs = 250.0
+    r = (np.arange(1, 30) * fs).astype(np.int64)
+    x = np.zeros(int(31 * fs), dtype=np.float32)
+    x[r] = 1.0
+    probs = clf.classify_inputs(beat_inputs(EcgRecord(x[None], fs, ("II",), ("mV",)), r, spec))
+    assert probs.shape == (r.size, 5) and np.all(probs[:, BEAT_CLASSES.index("S")] == 0)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_iter_beat_waves_reads_chunks(segment) -> None:

@@ -56,7 +56,7 @@ def test_a_record_in_two_roles_is_refused(tmp_path: Path) -> None:
 def test_beat_data_from_annotations(shared_data: Path) -> None:
     data = load_beats(shared_data, records=["qtdb/sel803"])
     assert data.x.shape[1:] == (4, 640) and data.splits == ["test"] * len(data)
-    assert data.class_counts() == {"N": 952, "V": 74, "F": 0, "Q": 0}
+    assert data.class_counts() == {"N": 952, "S": 0, "V": 74, "F": 0, "Q": 0}
     assert data.ids[0].startswith("qtdb/sel803:") and data.r_peaks[0] == int(data.ids[0].split(":")[1])
     centre = np.abs(data.x[:, 0, 300:340]).max(axis=1)
     assert np.median(centre) > 0.8 * np.median(np.abs(data.x[:, 0]).max(axis=1))  # R near the centre
@@ -72,8 +72,10 @@ def test_scores_of_a_hand_built_confusion() -> None:
     det = np.array([102, 198, 305, 450, 503, 800])  # 400 and 600 missed; 450 and 800 extra
     det_lab = np.array(list("NVNVNV"))
     m, ref_lab, det_lab, ri, di = confusion(ref, ref_lab, det, det_lab, 20)
-    assert m.sum() == 8 and m[0, 0] == 1 and m[1, 1] == 1 and m[1, 0] == 1 and m[2, 0] == 1
-    assert m[0, 4] == 2 and m[4, 1] == 2  # missed N beats, extra detections labelled V
+    n, v, f = (BEAT_CLASSES.index(c) for c in "NVF")
+    k = len(BEAT_CLASSES)
+    assert m.sum() == 8 and m[n, n] == 1 and m[v, v] == 1 and m[v, n] == 1 and m[f, n] == 1
+    assert m[n, k] == 2 and m[k, v] == 2  # missed N beats (last column), extra detections labelled V
     s = class_scores(m)
     assert s["V"]["sensitivity"] == pytest.approx(0.5) and s["V"]["ppv"] == pytest.approx(1 / 3)
     assert s["VF"]["tp"] == 1 and s["VF"]["n_ref"] == 3 and s["F"]["sensitivity"] == 0.0
@@ -83,14 +85,14 @@ def test_scores_of_a_hand_built_confusion() -> None:
     assert ep == {"n_true": 2, "n_detected": 1, "n_false": 2}
     # only beats from sample 250 on: the reference beats at 300-600, the extra detections at 450, 800
     m2, rl, dl, ri, di = confusion(ref, ref_lab, det, det_lab, 20, (250, 10**6))
-    assert m2[:4].sum() == 4 and m2[4].sum() == 2 and rl.tolist() == list("VNFN")
+    assert m2[:k].sum() == 4 and m2[k].sum() == 2 and rl.tolist() == list("VNFN")
     assert dl.tolist() == list("NVNV") and episodes(rl, dl, ri, di)["n_true"] == 2
 
 
 @pytest.mark.slow
 def test_train_beats_lowers_the_loss_and_evaluate_beats_writes_tables(shared_data: Path, tmp_path: Path):
     run = tmp_path / "run"
-    code = main(["train-beats", "--data", str(shared_data), "--records", "qtdb/sel213", "qtdb/sel116",
+    code = main(["train-beats", "--data", str(shared_data), "--records", "qtdb/sel14046", "qtdb/sel14157",
                  "--out", str(run), "--epochs", "4", "--epoch-size", "512", "--batch-size", "64",
                  "--model-config", json.dumps(TINY_BEATNET), "--patience", "0", "--device", "cpu",
                  "--quiet"])  # fmt: skip
@@ -102,8 +104,8 @@ def test_train_beats_lowers_the_loss_and_evaluate_beats_writes_tables(shared_dat
     assert losses[-1] < 0.7 * losses[0], losses
     meta = json.loads((run / "best.json").read_text())
     assert meta["task"] == "beats" and [c["name"] for c in meta["classes"]] == list(BEAT_CLASSES)
-    assert meta["input"]["rr_features"] and meta["training"]["counts"]["train"]["F"] == 217
-    assert meta["training"]["data"]["records"]["qtdb/sel116"]["role"] == "val"
+    assert meta["input"]["rr_features"] and meta["training"]["counts"]["train"]["V"] == 27
+    assert meta["training"]["data"]["records"]["qtdb/sel14157"]["role"] == "val"
 
     out = tmp_path / "eval"
     code = main(["evaluate-beats", "--data", str(shared_data), "--checkpoint", str(run / "best.json"),
@@ -116,8 +118,8 @@ def test_train_beats_lowers_the_loss_and_evaluate_beats_writes_tables(shared_dat
     assert clf["name"] == "classifier" and clf["sha256"] == meta["weights_sha256"]
     assert clf["scores"]["V"]["n_ref"] == 77 and "sensitivity_ci" in clf["scores"]["V"]
     m = np.asarray(clf["pooled"]["confusion"])
-    assert m.shape == (5, 5) and m[:4].sum() == 903 + 1026  # every reference beat is in a row
-    assert m[1].sum() == 3 + 74
+    assert m.shape == (6, 6) and m[:5].sum() == 903 + 1026  # every reference beat is in a row
+    assert m[BEAT_CLASSES.index("V")].sum() == 3 + 74 and m[BEAT_CLASSES.index("S")].sum() == 1
     per = [np.asarray(r["confusion"]) for r in clf["per_record"]]
     assert np.array_equal(per[0] + per[1], m)
     assert clf["pooled"]["classes"]["V"]["n_ref"] == 77 and clf["pooled"]["episodes"]["n_true"] > 0
@@ -125,3 +127,27 @@ def test_train_beats_lowers_the_loss_and_evaluate_beats_writes_tables(shared_dat
     table = (out / "table.md").read_text()
     assert "python -m trainer evaluate-beats" in table and "| V+F (either) |" in table
     assert "episodes detected" in table and "| qtdb/sel803 |" in table
+
+
+def test_ds1_folds_follow_the_inter_patient_rules(shared_data: Path, tmp_path: Path) -> None:
+    from trainer.beats_cv import DS1_SPLIT_FILE, read_cv_split
+
+    split = read_cv_split(DS1_SPLIT_FILE)
+    ds1 = [str(r) for r in (101, 106, 108, 109, 112, 114, 115, 116, 118, 119, 122, 124, 201, 203, 205, 207)]
+    ds1 += ["208", "209", "215", "220", "223", "230"]
+    folds = split["folds"]
+    assert sorted(r for f in folds for r in f) == sorted(f"mitdb/{r}" for r in ds1)  # each once
+    # DS2 excerpts and excerpts of DS1 patients never train (nor are scored)
+    never = {"qtdb/sel100", "qtdb/sel103", "qtdb/sel117", "qtdb/sel213", "qtdb/sel232", "qtdb/sel233",
+             "wfdb-samples/100", "qtdb/sel116", "qtdb/sel223", "qtdb/sel230"}  # fmt: skip
+    assert not never & set(split["extra_train"])
+    assert all((shared_data / f"{r}.atr").exists() for r in split["extra_train"])
+    # the V-, S- and F-rich records are spread over the folds
+    for rich in (("208", "106", "119", "203"), ("209", "201", "207", "118", "220")):
+        at = [next(k for k, f in enumerate(folds) if f"mitdb/{r}" in f) for r in rich]
+        assert len(set(at)) == len(at), rich
+    bad = dict(split["raw"], extra_train=[*split["extra_train"], "qtdb/sel213"])
+    f = tmp_path / "bad.json"
+    f.write_text(json.dumps(bad))
+    with pytest.raises(DataError, match="excluded"):
+        read_cv_split(f)

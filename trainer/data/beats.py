@@ -1,4 +1,4 @@
-"""Beat-classifier data: beat-centred windows and N / V / F / Q labels from annotated records.
+"""Beat-classifier data: beat-centred windows and N / S / V / F / Q labels from annotated records.
 
 The records are the 57 in the shared data with reference beat annotations (``.atr``):
 MIT-BIH Arrhythmia 208 (``mitdb-208/208``, 360 Hz, 30 min, 992 V and 373 F) and 100

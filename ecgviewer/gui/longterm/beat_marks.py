@@ -12,9 +12,9 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont, QPainterPath, QTransform
 
 #: Colour of each beat class (N normal/supraventricular, V PVC, F fusion, Q unclassifiable).
-BEAT_COLORS: dict[str, str] = {"N": "#8a8a8a", "V": "#d62728", "F": "#e07b00", "Q": "#7b3294"}
+BEAT_COLORS: dict[str, str] = {"N": "#8a8a8a", "S": "#1f77b4", "V": "#d62728", "F": "#e07b00", "Q": "#7b3294"}
 #: Human names of the classes.
-BEAT_NAMES: dict[str, str] = {"N": "normal", "V": "PVC", "F": "fusion", "Q": "unclassified"}
+BEAT_NAMES: dict[str, str] = {"N": "normal", "S": "APC", "V": "PVC", "F": "fusion", "Q": "unclassified"}
 #: Letter height in pixels.
 MARK_PX = 11
 
@@ -47,7 +47,9 @@ class BeatMarks:
         Z value of the marks.
     """
 
-    def __init__(self, viewbox: pg.ViewBox, classes: tuple[str, ...] = ("N", "V", "F", "Q"), z: float = 30):
+    def __init__(
+        self, viewbox: pg.ViewBox, classes: tuple[str, ...] = ("N", "S", "V", "F", "Q"), z: float = 30
+    ):
         self.classes = classes
         # a pale box behind each letter keeps it legible where the trace runs through it
         self.backing = pg.ScatterPlotItem(

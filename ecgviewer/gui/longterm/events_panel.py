@@ -41,6 +41,9 @@ EVENT_NAMES: dict[str, str] = {
     "couplet": "Couplet",
     "run": "Run",
     "bigeminy": "Bigeminy",
+    "APC": "APC",
+    "atrial_couplet": "Atrial couplet",
+    "atrial_run": "Atrial run",
     "pause": "Pause",
     "max_rate": "Maximum rate",
     "min_rate": "Minimum rate",
@@ -51,6 +54,7 @@ EVENT_FILTERS: dict[str, tuple[str, ...]] = {
     "PVCs": ("PVC",),
     "Fusion beats": ("fusion",),
     "Couplets, runs, bigeminy": ("couplet", "run", "bigeminy"),
+    "APCs, atrial couplets and runs": ("APC", "atrial_couplet", "atrial_run"),
     "Pauses": ("pause",),
     "Max / min rate": ("max_rate", "min_rate"),
 }
@@ -58,17 +62,30 @@ COLUMNS = ("Time", "Event", "Value")
 
 
 #: Beat class whose probability the *Value* column shows for single-beat events.
-EVENT_CLASS = {"PVC": "V", "fusion": "F"}
+EVENT_CLASS = {"PVC": "V", "fusion": "F", "APC": "S"}
+#: Beat class whose colour an event kind is drawn in.
+EVENT_COLOR_CLASS = {
+    "PVC": "V",
+    "fusion": "F",
+    "couplet": "V",
+    "run": "V",
+    "bigeminy": "V",
+    "APC": "S",
+    "atrial_couplet": "S",
+    "atrial_run": "S",
+}
 
 
 def event_value_text(event, probabilities: np.ndarray | None = None) -> str:
     """The *Value* column: the description of events that carry a value (runs, bigeminy, pauses,
     rates), the number of PVCs of a couplet, and for a single PVC or fusion beat the classifier's
     probability of that class (when the pass has probabilities)."""
-    if event.kind in ("run", "bigeminy", "pause", "max_rate", "min_rate"):
+    if event.kind in ("run", "atrial_run", "bigeminy", "pause", "max_rate", "min_rate"):
         return str(event.text) if event.text else ("" if event.value is None else f"{event.value:g}")
     if event.kind == "couplet":
         return "2 PVCs"
+    if event.kind == "atrial_couplet":
+        return "2 APCs"
     label = EVENT_CLASS.get(event.kind)
     if label is not None and probabilities is not None and 0 <= event.beat < len(probabilities):
         from ecgviewer.core.beat_pass import BEAT_CLASSES
@@ -146,7 +163,7 @@ class EventsModel(QAbstractTableModel):
                 return EVENT_NAMES.get(event.kind, event.kind)
             return event_value_text(event, self._probabilities)
         if role == Qt.ItemDataRole.ForegroundRole and col == 1:
-            color = {"PVC": "V", "fusion": "F", "couplet": "V", "run": "V", "bigeminy": "V"}.get(event.kind)
+            color = EVENT_COLOR_CLASS.get(event.kind)
             return pg.mkColor(BEAT_COLORS[color]) if color else None
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = f"{event.text or EVENT_NAMES.get(event.kind, event.kind)} (sample {event.start:,})"
@@ -199,7 +216,7 @@ class Tachogram(pg.PlotWidget):
         )
         self.dots = {
             label: pg.ScatterPlotItem(size=4, pen=pg.mkPen(None), brush=pg.mkBrush(BEAT_COLORS[label]))
-            for label in ("V", "F")
+            for label in ("S", "V", "F")
         }
         item.addItem(self.line)
         for dots in self.dots.values():
@@ -336,7 +353,7 @@ def summary_html(result, note: str = "") -> str:
     """One paragraph: number of beats per class, mean heart rate (normal-to-normal), method."""
     counts = result.counts()
     parts = [f"<b>{result.n_beats:,}</b> beats"]
-    for label in ("N", "V", "F", "Q"):
+    for label in ("N", "S", "V", "F", "Q"):
         color = BEAT_COLORS[label]
         parts.append(f"<span style='color:{color}'><b>{label}</b></span> {counts.get(label, 0):,}")
     text = " · ".join(parts)

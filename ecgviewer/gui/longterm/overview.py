@@ -126,8 +126,12 @@ class OverviewBar(pg.GraphicsLayoutWidget):
         self._f_bars = pg.BarGraphItem(
             x=[], height=[], y0=[], width=1, brush=BEAT_COLORS["F"], pen=pg.mkPen(None)
         )
+        self._s_bars = pg.BarGraphItem(
+            x=[], height=[], y0=[], width=1, brush=BEAT_COLORS["S"], pen=pg.mkPen(None)
+        )
         self.class_plot.addItem(self._v_bars)
         self.class_plot.addItem(self._f_bars)
+        self.class_plot.addItem(self._s_bars)
         self._message = pg.TextItem(NO_BEATS_TEXT, color="#606060", anchor=(0.5, 0.5))
         self.hr_plot.addItem(self._message, ignoreBounds=True)
         self.regions = []
@@ -196,10 +200,13 @@ class OverviewBar(pg.GraphicsLayoutWidget):
         width = self.bin_s * 0.9
         self._v_bars.setOpts(x=x, height=v, width=width)
         self._f_bars.setOpts(x=x, height=f, y0=v, width=width)
-        top = float((v + f).max()) if v.size else 0.0
+        sv = self._class_counts(counts, "S")
+        self._s_bars.setOpts(x=x, height=sv, y0=v + f, width=width)
+        top = float((v + f + sv).max()) if v.size else 0.0
         self.class_plot.setYRange(0, max(1.0, top * 1.25), padding=0)
         self.titles[self.class_plot].setText(
-            f"PVC (V) / fusion (F) per {format_duration(self.bin_s)}: {int(v.sum()):,} V, {int(f.sum()):,} F"
+            f"PVC (V) / fusion (F) / APC (S) per {format_duration(self.bin_s)}: {int(v.sum()):,} V, "
+            f"{int(f.sum()):,} F, {int(sv.sum()):,} S"
         )
 
     def _place_titles(self, *_args) -> None:
@@ -209,7 +216,7 @@ class OverviewBar(pg.GraphicsLayoutWidget):
 
     @staticmethod
     def _class_counts(counts: np.ndarray, label: str) -> np.ndarray:
-        """One class's column of ``class_density``'s ``(n_bins, 4)`` counts."""
+        """One class's column of ``class_density``'s ``(n_bins, 5)`` counts."""
         from ecgviewer.core.beat_pass import BEAT_CLASSES
 
         return np.asarray(counts, dtype=np.float64)[:, BEAT_CLASSES.index(label)]

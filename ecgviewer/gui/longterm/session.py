@@ -140,7 +140,7 @@ class LongTermSession:
         self.overview.set_beats(result)
         self.events.set_result(result, *self._time_facts(), note=outcome.note)
         labels = np.asarray(result.labels)
-        counts = ", ".join(f"{int((labels == c).sum()):,} {c}" for c in ("V", "F"))
+        counts = ", ".join(f"{int((labels == c).sum()):,} {c}" for c in ("S", "V", "F"))
         self.ctx.status(f"Beat analysis: {labels.size:,} beats ({counts}) in {outcome.seconds:.1f} s", 8000)
         self._mark()
         self.beatsReady.emit(result)

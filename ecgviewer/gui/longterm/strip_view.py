@@ -120,7 +120,7 @@ class StripView(pg.PlotWidget):
         self._row_lines = pg.PlotCurveItem(pen=pg.mkPen(ROW_LINE_COLOR), connect="pairs")
         self._row_lines.setZValue(-10)
         self._vb.addItem(self._row_lines, ignoreBounds=True)
-        self.marks = BeatMarks(self._vb, classes=("V", "F", "Q"))
+        self.marks = BeatMarks(self._vb, classes=("S", "V", "F", "Q"))
         pen = QPen(QColor(SELECTION_COLOR))
         pen.setCosmetic(True)
         pen.setWidthF(1.5)
