@@ -44,8 +44,12 @@ def load_class_data(
     test_share: float = 0.2,
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    val_holdout: float = 0.0,
+    input_fs: float | None = None,
+    cache_dir: str | Path | None = None,
 ) -> ClassDataset:
-    """Rows with class labels from ``ptbxl:DIR`` or a labels CSV (exactly one of them).
+    """Rows with class labels from ``ptbxl:DIR`` (500 Hz files), ``ptbxl100:DIR`` (100 Hz files) or a
+    labels CSV (exactly one of them).
 
     ``classes``: for PTB-XL a ``--classes`` spec (default ``superclasses,rhythm``);
     for a CSV the class columns to use (default all).
@@ -61,8 +65,10 @@ def load_class_data(
             labels_csv, classes=names, val_share=val_share, test_share=test_share, progress=progress
         )
     kind, sep, path = data.partition(":")
-    if kind != "ptbxl" or not sep or not path:
-        raise DataError(f"classifier data must be ptbxl:DIR (or use --labels CSV), not {data!r}")
+    if kind not in ("ptbxl", "ptbxl100") or not sep or not path:
+        raise DataError(
+            f"classifier data must be ptbxl:DIR or ptbxl100:DIR (or use --labels CSV), not {data!r}"
+        )
     return load_ptbxl_classes(
         path,
         classes or "superclasses,rhythm",
@@ -72,6 +78,10 @@ def load_class_data(
         min_likelihood=min_likelihood,
         limit=limit,
         progress=progress,
+        rate="lr" if kind == "ptbxl100" else "hr",
+        fs_hz=input_fs,
+        val_holdout=val_holdout,
+        cache_dir=cache_dir,
     )
 
 
@@ -423,7 +433,9 @@ def run_classify(args: argparse.Namespace, argv: list[str]) -> int:
         "seed": args.seed,
         "stage": "classify",
     }
-    task = ClassificationTask(data.classes, data.descriptions)
+    task = ClassificationTask(
+        data.classes, data.descriptions, fs_hz=data.fs_hz, window_samples=int(data.x.shape[-1])
+    )
     result = train(config, data, args.out, task=task, resume=args.resume, progress=not args.quiet,
                    provenance=provenance)  # fmt: skip
     if not rank0:

@@ -148,12 +148,20 @@ class Classifier(CheckpointRunner):
         return self._run_items(items)
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
-        """Per-window probabilities ``(n_windows, n_classes)`` from network outputs."""
-        if self.meta.activation == "softmax":
+        """Per-window probabilities ``(n_windows, n_classes)`` from network outputs.
+
+        A sigmoid checkpoint with a ``calibration`` gives ``sigmoid((logit - offset) / T)``
+        (see :mod:`ecgviewer.models.checkpoint`).
+        """
+        meta = self.meta
+        if meta.activation == "softmax":
             z = logits - logits.max(axis=1, keepdims=True)
             e = np.exp(z)
             return e / e.sum(axis=1, keepdims=True)
-        return 1.0 / (1.0 + np.exp(-logits))
+        if meta.calibration:
+            offset = np.asarray(meta.logit_offset, dtype=np.float64)
+            logits = (np.asarray(logits, dtype=np.float64) - offset) / meta.temperature
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -60, 60)))
 
     def _result(self, out: np.ndarray, windows: Windows, elapsed_s: float) -> ClassificationResult:
         meta = self._loaded.meta
