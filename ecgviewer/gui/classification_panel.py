@@ -1,9 +1,12 @@
 """Dock panel with the statement classifier's output: per-class probabilities and the statements.
 
 :class:`ClassificationPanel` shows, for the open record, the statements (the
-classes whose probability reaches their decision threshold, e.g. ``NORM, SR``)
-in large type at the top, then one row per class of the checkpoint: name,
-description, probability as a bar with the threshold marked, and the threshold.
+classes whose probability reaches their decision threshold, made coherent by
+:mod:`ecgviewer.core.statements`, e.g. ``NORM, SR``) in large type at the top, with
+the classes withheld by a coherence rule and why, then one row per class of the
+checkpoint: name, description, probability as a bar with the threshold marked, and
+the threshold. Stated rows are highlighted; withheld rows are in italics, the rule in
+their tooltip.
 Under the table: which checkpoint ran (name, version, trained or placeholder,
 device, windows) and a note that these are decision-support outputs of a model
 trained on few records (the counts and metrics come from the checkpoint's
@@ -116,6 +119,16 @@ def training_summary(meta: CheckpointMeta, name: str) -> str:
     return text
 
 
+def coherence_text(result: ClassificationResult | None) -> str:
+    """The line under the statements: classes above threshold not stated (and why), the calibration."""
+    if result is None:
+        return ""
+    parts = [f"Not stated: {k.name} {100 * k.probability:.0f} % ({k.note})" for k in result.withheld]
+    if result.calibration:
+        parts.append(f"Probabilities {result.calibration} on validation records.")
+    return "\n".join(parts)
+
+
 class ProbabilityBar(QWidget):
     """A horizontal bar of one probability with its decision threshold marked (and the value as text)."""
 
@@ -197,6 +210,12 @@ class ClassificationPanel(QWidget):
         self.statements_label.setStyleSheet(
             f"QLabel {{ font-size: 12pt; font-weight: bold; color: {POSITIVE_FG}; padding: 2px 0; }}"
         )
+        self.coherence_label = QLabel()  # classes withheld by the coherence rules; calibration
+        self.coherence_label.setObjectName("coherence")
+        self.coherence_label.setWordWrap(True)
+        self.coherence_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.coherence_label.setStyleSheet("QLabel { color: #555; font-size: 8pt; }")
+        self.coherence_label.hide()
         self.warning_label = QLabel()
         self.warning_label.setWordWrap(True)
         self.warning_label.setStyleSheet(WARNING_STYLE)
@@ -243,6 +262,7 @@ class ClassificationPanel(QWidget):
         body = QVBoxLayout(content)
         body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(self.statements_label)
+        body.addWidget(self.coherence_label)
         body.addWidget(self.warning_label)
         body.addWidget(self.status_label)
         body.addWidget(self.error_label)
@@ -424,15 +444,20 @@ class ClassificationPanel(QWidget):
                     (Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft)
                     | Qt.AlignmentFlag.AlignVCenter
                 )
-                if k.positive:
+                if k.stated:
                     item.setBackground(QBrush(QColor(POSITIVE_BG)))
                     item.setForeground(QBrush(QColor(POSITIVE_FG)))
                     if c == 0:
                         item.setFont(self._bold)
-                item.setToolTip(f"{k.name}: {k.description}" if k.description else k.name)
+                elif k.note:  # above threshold, withheld by a coherence rule
+                    font = item.font()
+                    font.setItalic(True)
+                    item.setFont(font)
+                tip = f"{k.name}: {k.description}" if k.description else k.name
+                item.setToolTip(f"{tip}\nabove threshold, not stated: {k.note}" if k.note else tip)
                 self.table.setItem(r, c, item)
-            bar = ProbabilityBar(k.probability, k.threshold, k.positive)
-            if k.positive:
+            bar = ProbabilityBar(k.probability, k.threshold, k.stated)
+            if k.stated:
                 bar.setStyleSheet(f"background: {POSITIVE_BG};")
                 bar.setAutoFillBackground(True)
             self.table.setCellWidget(r, PROBABILITY_COLUMN, bar)
@@ -447,8 +472,10 @@ class ClassificationPanel(QWidget):
         result = self._result
         self.statements_label.setVisible(result is not None)
         if result is not None:
-            stated = ", ".join(result.statements) or "none above threshold"
-            self.statements_label.setText(f"Statements: {stated}")
+            stated = ", ".join(f"{n} ({100 * result[n].probability:.0f} %)" for n in result.statements)
+            self.statements_label.setText(f"Statements: {stated or 'none above threshold'}")
+        self.coherence_label.setText(coherence_text(result))
+        self.coherence_label.setVisible(bool(self.coherence_label.text()))
         warning = classification_warning(result)
         self.warning_label.setText(f"⚠ {warning}" if warning else "")
         self.warning_label.setVisible(bool(warning))

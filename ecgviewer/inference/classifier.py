@@ -4,8 +4,12 @@ A classification checkpoint (``task: "classification"`` in its JSON) lists its
 classes with a description and a decision threshold each. The record is cut into
 the same windows as for the interval models (10 s, 8 leads at 500 Hz for the
 bundled ones); the per-window probabilities (sigmoid, or softmax for
-``activation: "softmax"``) are averaged, and a class is *stated* when its mean
-probability reaches its threshold.
+``activation: "softmax"``) are averaged (calibrated first when the checkpoint has a
+``calibration``), and a class is *above threshold* when its mean probability reaches
+its threshold. What the record **states** is that set made coherent by
+:func:`ecgviewer.core.statements.coherent_statements` (one primary rhythm, never NORM
+with an abnormal diagnostic class, a subclass only under its superclass); the
+classes withheld keep their probability and carry a note.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ecgviewer.core.record import EcgRecord
+from ecgviewer.core.statements import coherent_statements
 from ecgviewer.inference.errors import PredictionError
 from ecgviewer.inference.predictor import CheckpointRunner
 from ecgviewer.inference.preprocess import Windows
@@ -38,11 +43,26 @@ class ClassProbability:
     description: str
     probability: float
     threshold: float
+    #: Stated in the report: above threshold and not withheld by the coherence rules
+    #: (set by :class:`ClassificationResult`).
+    stated: bool = False
+    #: Why a class above its threshold is not stated ("" otherwise).
+    note: str = ""
 
     @property
     def positive(self) -> bool:
         """True when the probability reaches the class's decision threshold."""
         return self.probability >= self.threshold
+
+
+def coherent_classes(classes: tuple[ClassProbability, ...]) -> tuple[ClassProbability, ...]:
+    """``classes`` with ``stated`` and ``note`` set by the coherence rules (``core.statements``)."""
+    from dataclasses import replace
+
+    decisions = coherent_statements(
+        [c.name for c in classes], [c.probability for c in classes], [c.threshold for c in classes]
+    )
+    return tuple(replace(c, stated=d.stated, note=d.note) for c, d in zip(classes, decisions, strict=True))
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,11 @@ class ClassificationResult:
         Start of each window that was averaged.
     warnings
         Preprocessing notes (resampling, non-finite samples).
+    calibration
+        How the probabilities were calibrated ("" for a plain sigmoid/softmax).
+
+    The classes' ``stated`` and ``note`` are (re)computed on construction, so every
+    result is coherent.
     """
 
     classes: tuple[ClassProbability, ...]
@@ -72,11 +97,25 @@ class ClassificationResult:
     elapsed_s: float
     window_starts_s: tuple[float, ...] = ()
     warnings: tuple[str, ...] = ()
+    calibration: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "classes", coherent_classes(tuple(self.classes)))
 
     @property
     def statements(self) -> tuple[str, ...]:
-        """Names of the classes at or above their threshold, in checkpoint order."""
+        """Names of the stated classes (above threshold and coherent), in checkpoint order."""
+        return tuple(c.name for c in self.classes if c.stated)
+
+    @property
+    def above_threshold(self) -> tuple[str, ...]:
+        """Names of every class at or above its threshold, before the coherence rules."""
         return tuple(c.name for c in self.classes if c.positive)
+
+    @property
+    def withheld(self) -> tuple[ClassProbability, ...]:
+        """Classes above threshold that the coherence rules withheld (each with its note)."""
+        return tuple(c for c in self.classes if c.positive and not c.stated)
 
     def __getitem__(self, name: str) -> ClassProbability:
         for c in self.classes:
@@ -100,6 +139,8 @@ class ClassificationResult:
             "elapsed_s": round(self.elapsed_s, 4),
             "n_windows": self.n_windows,
             "statements": list(self.statements),
+            "above_threshold": list(self.above_threshold),
+            "probabilities": self.calibration or "uncalibrated",
             "classes": [
                 {
                     "name": c.name,
@@ -107,6 +148,8 @@ class ClassificationResult:
                     "probability": round(c.probability, 4),
                     "threshold": c.threshold,
                     "positive": c.positive,
+                    "stated": c.stated,
+                    **({"note": c.note} if c.note else {}),
                 }
                 for c in self.classes
             ],
@@ -182,4 +225,9 @@ class Classifier(CheckpointRunner):
             elapsed_s=elapsed_s,
             window_starts_s=windows.starts_s,
             warnings=windows.warnings,
+            calibration=(
+                f"temperature-scaled (T = {meta.temperature:.2f})"
+                if meta.calibration and meta.activation == "sigmoid"
+                else ""
+            ),
         )

@@ -151,6 +151,8 @@ def classification_section(
         "window_starts_s": [float(s) for s in classification.window_starts_s],
         "warnings": list(classification.warnings),
         "statements": d["statements"],
+        "above_threshold": d["above_threshold"],
+        "probabilities": d["probabilities"],
         "classes": d["classes"],
     }
 
