@@ -509,7 +509,10 @@ def _draw_statements(
             yy += note_line
             c.text(x, yy, text, c.font(6.0), WARNING, max_width_mm=w)
         return
-    statements = ", ".join(classification.statements) or "none above threshold"
+    statements = (
+        ", ".join(f"{n} {100 * classification[n].probability:.0f} %" for n in classification.statements)
+        or "none above threshold"
+    )
     stated_font = c.font(7.5, bold=True)
     wrapped = _wrap(c, statements, stated_font, w)
     for i, text in enumerate(wrapped[:2]):  # a third line is elided
@@ -517,6 +520,9 @@ def _draw_statements(
         rest = " ".join(wrapped[1:]) if i == 1 else text
         c.text(x, yy, rest, stated_font, POSITIVE, max_width_mm=w)
     notes = [(f"{classification.model_name}, version {model_version(classification)}", note_font, MUTED)]
+    withheld = "; ".join(f"{k.name} ({k.note})" for k in classification.withheld)
+    if withheld:  # above threshold, not stated by the coherence rules
+        notes += [(t, note_font, MUTED) for t in _wrap(c, f"Not stated: {withheld}", note_font, w)[:2]]
     notes += [(t, note_font, MUTED) for t in _wrap(c, DECISION_SUPPORT_NOTE, note_font, w)]
     warning = classification_warning(classification)
     if warning:
@@ -526,15 +532,15 @@ def _draw_statements(
     n_cols = 1 if len(classes) <= fits else 2
     shown = classes
     if len(classes) > fits * n_cols:  # keep the stated classes and the most probable ones
-        keep = sorted(classes, key=lambda k: (not k.positive, -k.probability))[: fits * n_cols - 1]
+        keep = sorted(classes, key=lambda k: (not k.stated, -k.probability))[: fits * n_cols - 1]
         shown = [k for k in classes if k in keep]
     col_w = w / n_cols
     name_w, bar_w, pct_w = 11.0, 14.0, 9.5
     for i, k in enumerate(shown):
         col, row = divmod(i, fits)
         cx, cy = x + col * col_w, yy + (row + 1) * line
-        color = POSITIVE if k.positive else TEXT
-        value_font = c.font(6.3, bold=k.positive)
+        color = POSITIVE if k.stated else TEXT
+        value_font = c.font(6.3, bold=k.stated)
         pct = f"{100.0 * k.probability:.0f} %"
         if n_cols == 2:
             c.text(cx, cy, k.name, value_font, color, max_width_mm=col_w - 9.0)
@@ -546,7 +552,7 @@ def _draw_statements(
         c.p.setBrush(QBrush())
         c.p.drawRect(QRectF(bx, cy - 1.9, bar_w, 1.9))
         c.p.setPen(c.pen(color, 0.01))
-        c.p.setBrush(QBrush(QColor(color if k.positive else "#9e9e9e")))
+        c.p.setBrush(QBrush(QColor(color if k.stated else "#9e9e9e")))
         c.p.drawRect(QRectF(bx, cy - 1.9, bar_w * min(max(k.probability, 0.0), 1.0), 1.9))
         c.p.setBrush(QBrush())
         c.p.setPen(c.pen(WARNING, 0.2))

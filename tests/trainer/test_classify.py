@@ -112,7 +112,7 @@ def test_rhythm_classes_are_chosen_by_training_counts(ptbxl_root, statements):
     train = [r.strat_fold <= 6 for r in rows]
     defs, note = resolve_classes("superclasses,rhythm", statements, rows, train)
     assert [d.name for d in defs] == [*SUPER, "SR", "SARRH"]
-    counts = note["train_positives"]
+    counts = note["rhythm"]["train_positives"]
     assert len(counts) == 12  # every rhythm statement of PTB-XL is considered
     assert counts["AFIB"] == sum(1 for r, t in zip(rows, train) if t and "AFIB" in r.scp_codes) == 5
     assert counts["SR"] == 185 and counts["SARRH"] == 16
