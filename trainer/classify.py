@@ -183,11 +183,16 @@ def reliability_figure(report: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     methods = [m for m in report["methods"] if m.get("calibration")]
-    fig, axes = plt.subplots(1, len(methods), figsize=(3.6 * len(methods), 3.8), squeeze=False)
-    for ax, m in zip(axes[0], methods, strict=True):
+    n_cols = min(3, len(methods))
+    n_rows = math.ceil(len(methods) / n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 3.5 * n_rows), squeeze=False)
+    for ax in axes.flat[len(methods) :]:
+        ax.set_visible(False)
+    for ax, m in zip(axes.flat, methods, strict=False):
         cal = m["calibration"]
         ax.plot([0, 1], [0, 1], color="#999999", lw=1, ls="--")
-        curves = [("calibrated", cal["bins"], cal["ece"], "#1f4fa3")]
+        name = "calibrated" if cal.get("temperature") else "as stored (no calibration)"
+        curves = [(name, cal["bins"], cal["ece"], "#1f4fa3")]
         if "bins_uncalibrated" in cal:
             curves.insert(0, ("uncalibrated", cal["bins_uncalibrated"], cal["ece_uncalibrated"], "#b00020"))
         for label, bins, ece, color in curves:

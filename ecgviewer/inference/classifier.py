@@ -32,7 +32,7 @@ from ecgviewer.resources import bundled_checkpoints, default_checkpoint
 BUNDLED_CLASSIFIERS: tuple[str, ...] = tuple(c.name for c in bundled_checkpoints("classification"))
 #: The default classifier (the CRNN: the higher validation macro AUC, see docs/accuracy.md
 #: "Diagnostic classification"), from :data:`ecgviewer.resources.DEFAULT_CHECKPOINTS`.
-DEFAULT_CLASSIFIER: str = default_checkpoint("classification") or "ptbxl_crnn"
+DEFAULT_CLASSIFIER: str = default_checkpoint("classification") or "ptbxl100_crnn"
 
 
 @dataclass(frozen=True)
