@@ -714,3 +714,76 @@ EVALUATE_COMMAND = Command(
     add_arguments=add_evaluate_arguments,
     run=run_evaluate,
 )
+
+
+# -- classify-calibrate: thresholds and temperature of a trained checkpoint, again ----------------------
+
+
+def recalibrate(checkpoint: str | Path, data: ClassDataset, out: str | Path, command: str = "") -> Path:
+    """Choose a classifier's thresholds and calibration again on ``data``'s validation rows.
+
+    The weights are kept (same sha256); the class weighting comes from the training
+    rows, as in training; ``training.recalibrated`` records the command. Used when the
+    threshold rule changes after a run (no retraining needed). Returns the new JSON path.
+    """
+    from dataclasses import replace
+
+    from ecgviewer.inference.predictor import resolve_checkpoint
+    from ecgviewer.models.checkpoint import load_checkpoint, save_checkpoint
+    from trainer.tasks import ClassificationTask, positive_weights
+
+    loaded = load_checkpoint(resolve_checkpoint(str(checkpoint)))
+    meta = loaded.meta
+    if meta.task != "classification" or meta.activation != "sigmoid":
+        raise DataError(f"{checkpoint}: not a sigmoid classification checkpoint")
+    if tuple(data.classes) != meta.class_names:
+        raise DataError(f"{checkpoint}: classes {meta.class_names}, the data {data.classes}")
+    task = ClassificationTask(
+        data.classes, [c.description for c in meta.classes], meta.fs_hz, meta.window_samples
+    )
+    task.pos_weight = positive_weights(data.split("train").y, data.classes)
+    val = task.validate(loaded.model, data.split("val"), "cpu")
+    fields = val.checkpoint
+    training = dict(meta.training, recalibrated=command or "classify-calibrate")
+    metrics = {**dict(meta.metrics), **val.metrics, "recalibrated": True}
+    new = replace(meta, classes=fields["classes"], calibration=fields["calibration"], training=training,
+                  metrics=metrics)  # fmt: skip
+    out = Path(out)
+    save_checkpoint(loaded.model, new, out)
+    return out.with_name(out.name + ".json") if out.suffix != ".json" else out
+
+
+def add_calibrate_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``python -m trainer classify-calibrate``."""
+    from trainer.options import add_class_data_options
+
+    p.add_argument("checkpoint", help="classifier checkpoint (NAME.json) to recalibrate")
+    add_class_data_options(p, training=False)
+    p.add_argument("--out", type=Path, required=True, metavar="NAME", help="new checkpoint NAME(.json)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run_calibrate(args: argparse.Namespace, argv: list[str]) -> int:
+    """``python -m trainer classify-calibrate``: :func:`recalibrate`."""
+    from ecgviewer.inference.predictor import resolve_checkpoint
+    from ecgviewer.models.checkpoint import read_meta
+    from trainer.options import class_loader, command_line
+
+    names = read_meta(resolve_checkpoint(args.checkpoint)).class_names
+    data = class_loader(args, progress=not args.quiet)(names)
+    out = args.out.with_suffix("") if args.out.suffix == ".json" else args.out
+    path = recalibrate(args.checkpoint, data, out, command_line(argv))
+    print(f"recalibrated {args.checkpoint} -> {path}")
+    return 0
+
+
+CALIBRATE_COMMAND = Command(
+    help="choose a classifier's thresholds and temperature again on the validation rows",
+    description=(
+        "Load a trained classifier, fit its temperature and choose its per-class thresholds again on the "
+        "validation rows of the data (the rule of the current ClassificationTask), and save it under a new "
+        "name with the same weights."
+    ),
+    add_arguments=add_calibrate_arguments,
+    run=run_calibrate,
+)

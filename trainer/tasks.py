@@ -375,6 +375,18 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
 
 
+#: A calibrated classifier keeps the threshold 0.5 for a class with fewer validation positives than this
+#: (an F1-optimal threshold from 1-4 positives is noise: with one positive it can fall to 0.001).
+MIN_THRESHOLD_POSITIVES = 5
+
+
+def _f1_at(truth: np.ndarray, prob: np.ndarray, threshold: float) -> float:
+    pred = prob >= threshold
+    tp = float((pred & truth).sum())
+    denom = float(pred.sum() + truth.sum())
+    return 2 * tp / denom if denom else math.nan
+
+
 class ClassificationTask:
     """Multi-label record statements: one sigmoid output per class.
 
@@ -388,7 +400,9 @@ class ClassificationTask:
     rows (minimum log-loss), so the probability is ``sigmoid((logit - log pos_weight) / T)``;
     both are saved in the checkpoint's ``calibration`` and applied by the viewer's
     Classifier. Each class's decision threshold is the one that maximises its F1 on the
-    validation rows, on that calibrated scale (0.5 for a class without validation positives).
+    validation rows, on that calibrated scale; a class with fewer than
+    :data:`MIN_THRESHOLD_POSITIVES` validation positives keeps 0.5 (calibrated, so "more likely
+    than not"; uncalibrated runs keep the F1 rule).
 
     Parameters
     ----------
@@ -505,6 +519,10 @@ class ClassificationTask:
             truth, p = y[known, j] > 0.5, probs[known, j]
             a = auc(truth, p)
             threshold, f1 = best_f1_threshold(truth, p)
+            if self.calibrate and int(truth.sum()) < MIN_THRESHOLD_POSITIVES:
+                # too few positives to choose a threshold: 0.5 on the calibrated probability
+                threshold = 0.5
+                f1 = _f1_at(truth, p, threshold)
             counts = binary_counts(truth, p >= threshold)
             per_class[name] = {"n": int(known.sum()), "n_pos": int(truth.sum()), "auc": a, "f1": f1,
                                "threshold": threshold, **counts}  # fmt: skip

@@ -30,8 +30,9 @@ from ecgviewer.resources import bundled_checkpoints, default_checkpoint
 #: Classification checkpoints in ``resources/checkpoints`` when this module was imported
 #: (:func:`ecgviewer.resources.bundled_checkpoints`); the first is the default.
 BUNDLED_CLASSIFIERS: tuple[str, ...] = tuple(c.name for c in bundled_checkpoints("classification"))
-#: The default classifier (the CRNN: the higher validation macro AUC, see docs/accuracy.md
-#: "Diagnostic classification"), from :data:`ecgviewer.resources.DEFAULT_CHECKPOINTS`.
+#: The default classifier (``ptbxl100_crnn``: the highest macro AUC on the selection half of PTB-XL
+#: fold 9, see docs/accuracy.md "Statement classifiers at benchmark scale"), from
+#: :data:`ecgviewer.resources.DEFAULT_CHECKPOINTS`.
 DEFAULT_CLASSIFIER: str = default_checkpoint("classification") or "ptbxl100_crnn"
 
 
