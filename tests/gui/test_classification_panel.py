@@ -193,7 +193,8 @@ def test_exports_carry_the_classification(classified, qtbot, tmp_path):
     pdf = export("pdf", tmp_path / "r.pdf")
     pdftotext = require_tool("pdftotext", "PDF text")
     text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
-    assert "Statements" in text and ", ".join(_stated(result)) in text
+    said = ", ".join(f"{n} {100 * result[n].probability:.0f} %" for n in _stated(result))
+    assert "Statements" in text and said in text
 
 
 def test_no_classifier_installed_and_a_bundled_one_installed(

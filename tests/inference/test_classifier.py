@@ -88,7 +88,8 @@ def test_the_stored_temperature_and_offsets_calibrate_the_probabilities(tmp_path
     z = np.log(p / (1 - p))
     want = 1 / (1 + np.exp(-(z - np.array(cal["logit_offset"])) / cal["temperature"]))
     assert [c.probability for c in scaled.classes] == pytest.approx(want.tolist(), abs=1e-5)
-    assert "T = 2.50" in scaled.to_dict()["probabilities"] and plain.to_dict()["probabilities"] == "uncalibrated"
+    assert "T = 2.50" in scaled.to_dict()["probabilities"]
+    assert plain.to_dict()["probabilities"] == "uncalibrated"
     with pytest.raises(CheckpointError, match="logit_offset"):
         _save(tmp_path, calibration={**cal, "logit_offset": [0.0]})
     with pytest.raises(CheckpointError, match="temperature"):
