@@ -18,7 +18,7 @@ from trainer.metrics import (
     fit_temperature,
     reliability_bins,
 )
-from trainer.tasks import ClassificationTask
+from trainer.tasks import MIN_THRESHOLD_POSITIVES, ClassificationTask
 from trainer.train import TrainConfig, train
 
 LIMIT = 200  # database order: folds 1-9, 20 records of fold 9
@@ -103,6 +103,20 @@ def test_a_100hz_classifier_stores_its_calibration_and_reads_any_rate(data100, t
     cal = meta["calibration"]
     assert cal["method"] == "temperature" and cal["temperature"] > 0
     assert cal["logit_offset"] == pytest.approx(np.log(task.pos_weight).tolist(), abs=1e-5)
+    # a class with fewer than 5 validation positives keeps 0.5 (calibrated): no threshold from noise
+    val_pos = (small.split("val").y == 1).sum(axis=0)
+    for c, n in zip(meta["classes"], val_pos, strict=True):
+        if n < MIN_THRESHOLD_POSITIVES:
+            assert c["threshold"] == 0.5, (c, n)
+    # classify-calibrate chooses them again on the same rows: same weights, same answer
+    from trainer.classify import recalibrate
+
+    again = json.loads(recalibrate(tmp_path / "run" / "best.json", small, tmp_path / "again").read_text())
+    assert again["weights_sha256"] == meta["weights_sha256"] and "recalibrated" in again["training"]
+    assert [c["threshold"] for c in again["classes"]] == pytest.approx(
+        [c["threshold"] for c in meta["classes"]]
+    )
+    assert again["calibration"]["temperature"] == pytest.approx(cal["temperature"], rel=1e-4)
     # a 500 Hz, 12 s, 12-lead record is resampled and windowed for the 100 Hz model
     rng = np.random.default_rng(1)
     leads = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
