@@ -1,9 +1,10 @@
 """The :class:`Classifier`: checkpoint -> per-record statement probabilities (PTB-XL classes).
 
 A classification checkpoint (``task: "classification"`` in its JSON) lists its
-classes with a description and a decision threshold each. The record is cut into
-the same windows as for the interval models (10 s, 8 leads at 500 Hz for the
-bundled ones); the per-window probabilities (sigmoid, or softmax for
+classes with a description and a decision threshold each. The record is resampled to
+the checkpoint's rate and cut into 10 s windows of its leads (8 leads at 100 Hz for the
+default ``ptbxl100_crnn``, at 500 Hz for the older ones); the per-window probabilities
+(sigmoid, or softmax for
 ``activation: "softmax"``) are averaged (calibrated first when the checkpoint has a
 ``calibration``), and a class is *above threshold* when its mean probability reaches
 its threshold. What the record **states** is that set made coherent by
