@@ -1,12 +1,9 @@
 """Dock panel with the statement classifier's output: per-class probabilities and the statements.
 
-:class:`ClassificationPanel` shows, for the open record, the statements (the
-classes whose probability reaches their decision threshold, made coherent by
-:mod:`ecgviewer.core.statements`, e.g. ``NORM, SR``) in large type at the top, with
-the classes withheld by a coherence rule and why, then one row per class of the
-checkpoint: name, description, probability as a bar with the threshold marked, and
-the threshold. Stated rows are highlighted; withheld rows are in italics, the rule in
-their tooltip.
+:class:`ClassificationPanel` shows the statements (above threshold and coherent,
+:mod:`ecgviewer.core.statements`, e.g. ``NORM, SR``) in large type at the top, the classes
+a coherence rule withheld (italic rows, the rule in the tooltip), then one row per class:
+name, description, probability bar with the threshold marked, and the threshold.
 Under the table: which checkpoint ran (name, version, trained or placeholder,
 device, windows) and a note that these are decision-support outputs of a model
 trained on few records (the counts and metrics come from the checkpoint's
@@ -49,7 +46,12 @@ from PySide6.QtWidgets import (
 
 from ecgviewer.gui.actions import CLASSIFIER_CHOICES
 from ecgviewer.gui.measurements_panel import ERROR_STYLE, WARNING_STYLE, ask_checkpoint_path
-from ecgviewer.report.measurements import DECISION_SUPPORT_NOTE, classification_warning, model_version
+from ecgviewer.report.measurements import (
+    DECISION_SUPPORT_NOTE,
+    classification_notes,
+    classification_warning,
+    model_version,
+)
 
 if TYPE_CHECKING:
     from ecgviewer.inference.classifier import ClassificationResult
@@ -117,16 +119,6 @@ def training_summary(meta: CheckpointMeta, name: str) -> str:
     if isinstance(n_train, int) and n_train < FEW_RECORDS:
         text += " That is few: expect wrong statements, above all for rare classes."
     return text
-
-
-def coherence_text(result: ClassificationResult | None) -> str:
-    """The line under the statements: classes above threshold not stated (and why), the calibration."""
-    if result is None:
-        return ""
-    parts = [f"Not stated: {k.name} {100 * k.probability:.0f} % ({k.note})" for k in result.withheld]
-    if result.calibration:
-        parts.append(f"Probabilities {result.calibration} on validation records.")
-    return "\n".join(parts)
 
 
 class ProbabilityBar(QWidget):
@@ -211,11 +203,9 @@ class ClassificationPanel(QWidget):
             f"QLabel {{ font-size: 12pt; font-weight: bold; color: {POSITIVE_FG}; padding: 2px 0; }}"
         )
         self.coherence_label = QLabel()  # classes withheld by the coherence rules; calibration
-        self.coherence_label.setObjectName("coherence")
         self.coherence_label.setWordWrap(True)
         self.coherence_label.setTextFormat(Qt.TextFormat.PlainText)
         self.coherence_label.setStyleSheet("QLabel { color: #555; font-size: 8pt; }")
-        self.coherence_label.hide()
         self.warning_label = QLabel()
         self.warning_label.setWordWrap(True)
         self.warning_label.setStyleSheet(WARNING_STYLE)
@@ -247,8 +237,9 @@ class ClassificationPanel(QWidget):
         # The description is in each row's tooltip: in a docked panel a column for it is too narrow to read.
         self.table.setColumnHidden(1, True)
         self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self._bold = QFont(self.table.font())
+        self._bold, self._italic = QFont(self.table.font()), QFont(self.table.font())
         self._bold.setBold(True)
+        self._italic.setItalic(True)
 
         self.info_label = QLabel()
         self.info_label.setWordWrap(True)
@@ -450,9 +441,7 @@ class ClassificationPanel(QWidget):
                     if c == 0:
                         item.setFont(self._bold)
                 elif k.note:  # above threshold, withheld by a coherence rule
-                    font = item.font()
-                    font.setItalic(True)
-                    item.setFont(font)
+                    item.setFont(self._italic)
                 tip = f"{k.name}: {k.description}" if k.description else k.name
                 item.setToolTip(f"{tip}\nabove threshold, not stated: {k.note}" if k.note else tip)
                 self.table.setItem(r, c, item)
@@ -474,7 +463,7 @@ class ClassificationPanel(QWidget):
         if result is not None:
             stated = ", ".join(f"{n} ({100 * result[n].probability:.0f} %)" for n in result.statements)
             self.statements_label.setText(f"Statements: {stated or 'none above threshold'}")
-        self.coherence_label.setText(coherence_text(result))
+        self.coherence_label.setText(classification_notes(result))
         self.coherence_label.setVisible(bool(self.coherence_label.text()))
         warning = classification_warning(result)
         self.warning_label.setText(f"⚠ {warning}" if warning else "")

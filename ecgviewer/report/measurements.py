@@ -157,6 +157,16 @@ def classification_section(
     }
 
 
+def classification_notes(result: ClassificationResult | None) -> str:
+    """Lines under the statements: classes above threshold not stated (and why), the calibration."""
+    if result is None:
+        return ""
+    parts = [f"Not stated: {k.name} {100 * k.probability:.0f} % ({k.note})" for k in result.withheld]
+    if result.calibration:
+        parts.append(f"Probabilities {result.calibration} on validation records.")
+    return "\n".join(parts)
+
+
 def record_section(record: EcgRecord) -> dict[str, Any]:
     """What the file holds (the same fields as ``ecgviewer info --json``)."""
     from ecgviewer.core.info import describe  # the reader registry: not while the viewer starts
