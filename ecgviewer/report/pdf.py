@@ -520,9 +520,10 @@ def _draw_statements(
         rest = " ".join(wrapped[1:]) if i == 1 else text
         c.text(x, yy, rest, stated_font, POSITIVE, max_width_mm=w)
     notes = [(f"{classification.model_name}, version {model_version(classification)}", note_font, MUTED)]
-    withheld = "; ".join(f"{k.name} ({k.note})" for k in classification.withheld)
-    if withheld:  # above threshold, not stated by the coherence rules
-        notes += [(t, note_font, MUTED) for t in _wrap(c, f"Not stated: {withheld}", note_font, w)[:2]]
+    withheld = ", ".join(k.name for k in classification.withheld)
+    if withheld:  # above threshold, not stated by the coherence rules (the reasons are in the JSON)
+        first = _wrap(c, f"Not stated (coherence): {withheld}", note_font, w)[0]
+        notes.append((first, note_font, MUTED))
     notes += [(t, note_font, MUTED) for t in _wrap(c, DECISION_SUPPORT_NOTE, note_font, w)]
     warning = classification_warning(classification)
     if warning:
@@ -530,6 +531,8 @@ def _draw_statements(
     classes = list(classification.classes)
     fits = max(1, int((y + h - yy - len(notes) * note_line - 0.8) / line))
     n_cols = 1 if len(classes) <= fits else 2
+    if len(classes) > fits * n_cols:  # room for the "+ N more classes" line too
+        fits = max(1, int((y + h - yy - (len(notes) + 1) * note_line - 0.8) / line))
     shown = classes
     if len(classes) > fits * n_cols:  # keep the stated classes and the most probable ones
         keep = sorted(classes, key=lambda k: (not k.stated, -k.probability))[: fits * n_cols - 1]
