@@ -75,6 +75,10 @@ DEVICE ?= auto
 TRAIN  := $(PY) -m trainer
 FT_PTBXL ?= --epochs 20 --batch-size 32 --lr 1e-3 --freeze-epochs 2 --patience 6
 FT_LUDB  ?= --epochs 60 --batch-size 16 --lr 1e-3 --patience 15
+STATEMENTS_DATA ?= --data ptbxl100:$(SHARED)/ptb-xl-100hz --val-folds 9 --test-folds --val-holdout 0.5 \
+  --cache $(RUNS)/cache
+STATEMENTS   ?= $(STATEMENTS_DATA) --classes superclasses,subclasses,rhythm --min-positives 20 --batch-size 64 \
+  --lr 2e-3 --seed 1 --device $(DEVICE)
 CLS      ?= --data ptbxl:$(SHARED)/ptb-xl --val-folds 7 --test-folds 8 --batch-size 32 --lr 2e-3 --seed 1 \
             --device $(DEVICE)
 checkpoints: $(VENV)/.installed-test
@@ -104,6 +108,24 @@ checkpoints: $(VENV)/.installed-test
 	  --out docs/accuracy/ptbxl-classify
 	$(TRAIN) export $(RUNS)/cls-resnet18 --name ptbxl_resnet18 --test-results docs/accuracy/ptbxl-classify/results.json
 	$(TRAIN) export $(RUNS)/cls-crnn --name ptbxl_crnn --test-results docs/accuracy/ptbxl-classify/results.json
+	# statement classifiers at benchmark scale (docs/accuracy.md): PTB-XL 100 Hz, folds 1-8 train,
+	# fold 9 split by patient into a selection half (val) and a report half (test)
+	$(TRAIN) classify $(STATEMENTS) --epochs 15 --patience 5 --model resnet1d --out $(RUNS)/cls100-resnet \
+	  --model-config '{"stem_channels": 32, "stem_kernel": 7, "stage_channels": [48, 64, 96, 128], "blocks_per_stage": 2, "kernel_size": 5, "dropout": 0.2}'
+	$(TRAIN) classify $(STATEMENTS) --epochs 12 --patience 4 --model crnn --out $(RUNS)/cls100-crnn \
+	  --model-config '{"pool": 2, "conv_channels": [32, 48, 64, 96], "rnn_hidden": 64}'
+	$(TRAIN) classify $(STATEMENTS) --epochs 15 --patience 5 --init resources/checkpoints/resnet1d --freeze-epochs 2 \
+	  --out $(RUNS)/cls100-transfer
+	$(TRAIN) classify $(STATEMENTS) --epochs 15 --patience 5 --model resnet1d --out $(RUNS)/cls100-scratch \
+	  --model-config '{"stem_channels": 32, "stem_kernel": 8, "stage_channels": [32, 48, 64, 64], "blocks_per_stage": 2, "kernel_size": 3, "dropout": 0.1}'
+	$(TRAIN) classify-evaluate $(RUNS)/cls100-resnet/best.json $(RUNS)/cls100-crnn/best.json \
+	  $(RUNS)/cls100-transfer/best.json $(RUNS)/cls100-scratch/best.json ptbxl_crnn ptbxl_resnet18 $(STATEMENTS_DATA) \
+	  --split test --latency --reliability docs/images/reliability-statements.png --out docs/accuracy/ptbxl100-heldout
+	$(TRAIN) classify-evaluate $(RUNS)/cls100-resnet/best.json $(RUNS)/cls100-crnn/best.json \
+	  $(RUNS)/cls100-transfer/best.json $(RUNS)/cls100-scratch/best.json ptbxl_crnn ptbxl_resnet18 $(STATEMENTS_DATA) \
+	  --split val+test --out docs/accuracy/ptbxl100-fold9
+	$(TRAIN) export $(RUNS)/cls100-crnn --name ptbxl100_crnn --label "PTB-XL 100 Hz CRNN (26 statements)" \
+	  --test-results docs/accuracy/ptbxl100-heldout/results.json
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

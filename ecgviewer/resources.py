@@ -25,7 +25,7 @@ from pathlib import Path
 #: (the others follow by name). The one place these defaults are written down.
 DEFAULT_CHECKPOINTS: dict[str, str] = {
     "intervals": "resnet1d",
-    "classification": "ptbxl_crnn",
+    "classification": "ptbxl100_crnn",
     "beats": "beatnet",
 }
 

@@ -16,7 +16,7 @@ def test_bundled_checkpoints_by_task_default_first():
     assert [c.name for c in intervals][:2] == ["resnet1d", "vit1d"]
     assert intervals[0].label == "ResNet (resnet1d)"
     classifiers = bundled_checkpoints("classification")
-    assert [c.name for c in classifiers] == ["ptbxl_crnn", "ptbxl_resnet18"]
+    assert [c.name for c in classifiers] == ["ptbxl100_crnn", "ptbxl_crnn", "ptbxl_resnet18"]
     assert all(c.task == "classification" for c in classifiers)
     assert [c.name for c in bundled_checkpoints("beats")] == ["beatnet"]
     assert bundled_checkpoints("no such task") == ()

@@ -44,8 +44,12 @@ def load_class_data(
     test_share: float = 0.2,
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    val_holdout: float = 0.0,
+    input_fs: float | None = None,
+    cache_dir: str | Path | None = None,
 ) -> ClassDataset:
-    """Rows with class labels from ``ptbxl:DIR`` or a labels CSV (exactly one of them).
+    """Rows with class labels from ``ptbxl:DIR`` (500 Hz files), ``ptbxl100:DIR`` (100 Hz files) or a
+    labels CSV (exactly one of them).
 
     ``classes``: for PTB-XL a ``--classes`` spec (default ``superclasses,rhythm``);
     for a CSV the class columns to use (default all).
@@ -61,8 +65,10 @@ def load_class_data(
             labels_csv, classes=names, val_share=val_share, test_share=test_share, progress=progress
         )
     kind, sep, path = data.partition(":")
-    if kind != "ptbxl" or not sep or not path:
-        raise DataError(f"classifier data must be ptbxl:DIR (or use --labels CSV), not {data!r}")
+    if kind not in ("ptbxl", "ptbxl100") or not sep or not path:
+        raise DataError(
+            f"classifier data must be ptbxl:DIR or ptbxl100:DIR (or use --labels CSV), not {data!r}"
+        )
     return load_ptbxl_classes(
         path,
         classes or "superclasses,rhythm",
@@ -72,6 +78,10 @@ def load_class_data(
         min_likelihood=min_likelihood,
         limit=limit,
         progress=progress,
+        rate="lr" if kind == "ptbxl100" else "hr",
+        fs_hz=input_fs,
+        val_holdout=val_holdout,
+        cache_dir=cache_dir,
     )
 
 
@@ -109,15 +119,134 @@ def class_groups(names: Sequence[str]) -> dict[str, list[str]]:
     Only when a checkpoint mixes kinds (e.g. ``superclasses,rhythm``): the PTB-XL
     benchmark scores its superdiagnostic and rhythm tasks separately.
     """
-    from trainer.data.statements import PTBXL_RHYTHM, SUPERCLASSES
+    from trainer.data.statements import PTBXL_RHYTHM, SUBCLASSES, SUPERCLASSES
 
+    known = set(SUPERCLASSES) | set(SUBCLASSES) | set(PTBXL_RHYTHM)
     groups = {
         "superclasses": [c for c in names if c in SUPERCLASSES],
+        "subclasses": [c for c in names if c in SUBCLASSES and c not in SUPERCLASSES],
         "rhythm": [c for c in names if c in PTBXL_RHYTHM],
-        "other classes": [c for c in names if c not in SUPERCLASSES and c not in PTBXL_RHYTHM],
+        "other classes": [c for c in names if c not in known],
     }
     groups = {k: v for k, v in groups.items() if v}
     return groups if len(groups) > 1 else {}
+
+
+def select_split(data: ClassDataset, split: str) -> ClassDataset:
+    """The rows of ``split``: a role, ``"val+test"`` (e.g. all of PTB-XL fold 9) or ``"all"``."""
+    if split == "all":
+        return data
+    roles = split.split("+")
+    return data.subset([i for i, s in enumerate(data.splits) if s in roles])
+
+
+def uncalibrated(prob: np.ndarray, meta: Any, offset_only: bool = False) -> np.ndarray:
+    """Undo a checkpoint's calibration: the plain sigmoid of the logits (or with the offset only).
+
+    The Classifier gives ``sigmoid((z - offset) / T)``; this returns ``sigmoid(z)``
+    (``offset_only``: ``sigmoid(z - offset)``). Exact up to the rounding of ``prob``.
+    """
+    if not getattr(meta, "calibration", None):
+        return prob
+    p = np.clip(prob, 1e-12, 1 - 1e-12)
+    u = np.log(p / (1 - p)) * meta.temperature  # = z - offset
+    if not offset_only:
+        u = u + np.asarray(meta.logit_offset, dtype=np.float64)
+    return 1.0 / (1.0 + np.exp(-u))
+
+
+def calibration_report(prob: np.ndarray, y: np.ndarray, meta: Any, n_bins: int = 10) -> dict[str, Any]:
+    """ECE (pooled over classes, :func:`trainer.metrics.expected_calibration_error`) before and after."""
+    from trainer.metrics import expected_calibration_error, reliability_bins
+
+    out: dict[str, Any] = {
+        "temperature": meta.temperature if getattr(meta, "calibration", None) else None,
+        "n_bins": n_bins,
+        "ece": _clean(expected_calibration_error(prob, y, n_bins)),
+        "bins": [{k: _clean(v) for k, v in b.items()} for b in reliability_bins(prob, y, n_bins)],
+    }
+    if getattr(meta, "calibration", None):
+        raw = uncalibrated(prob, meta)
+        out["ece_uncalibrated"] = _clean(expected_calibration_error(raw, y, n_bins))
+        out["ece_offset_only"] = _clean(expected_calibration_error(uncalibrated(prob, meta, True), y, n_bins))
+        out["bins_uncalibrated"] = [
+            {k: _clean(v) for k, v in b.items()} for b in reliability_bins(raw, y, n_bins)
+        ]
+    return out
+
+
+def reliability_figure(report: dict[str, Any], path: Path) -> None:
+    """A reliability diagram (PNG) of every method of a ``classify-evaluate`` report."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = [m for m in report["methods"] if m.get("calibration")]
+    n_cols = min(3, len(methods))
+    n_rows = math.ceil(len(methods) / n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 3.5 * n_rows), squeeze=False)
+    for ax in axes.flat[len(methods) :]:
+        ax.set_visible(False)
+    for ax, m in zip(axes.flat, methods, strict=False):
+        cal = m["calibration"]
+        ax.plot([0, 1], [0, 1], color="#999999", lw=1, ls="--")
+        name = "calibrated" if cal.get("temperature") else "as stored (no calibration)"
+        curves = [(name, cal["bins"], cal["ece"], "#1f4fa3")]
+        if "bins_uncalibrated" in cal:
+            curves.insert(0, ("uncalibrated", cal["bins_uncalibrated"], cal["ece_uncalibrated"], "#b00020"))
+        for label, bins, ece, color in curves:
+            xs = [b["confidence"] for b in bins if b["n"]]
+            ys = [b["frequency"] for b in bins if b["n"]]
+            ax.plot(xs, ys, marker="o", ms=3, color=color, label=f"{label} (ECE {ece:.3f})")
+        ax.set_title(m["name"], fontsize=9)
+        ax.set_xlabel("predicted probability")
+        ax.set_ylabel("observed frequency")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=7, loc="upper left")
+    split = report["split"]
+    fig.suptitle(f"Reliability, all classes pooled, {split} rows ({report['n_records']} records)", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def batch_latency(checkpoint: str, n_records: int = 64, repeats: int = 3) -> dict[str, Any]:
+    """CPU time per 10 s record when ``n_records`` records are classified in one batch (median of runs)."""
+    import time
+
+    import torch
+
+    from ecgviewer.core.record import EcgRecord
+    from ecgviewer.inference.classifier import Classifier
+    from ecgviewer.inference.preprocess import prepare_windows
+
+    clf = Classifier(checkpoint, device="cpu", batch_size=n_records).load()
+    spec = clf.input_spec()
+    rng = np.random.default_rng(0)
+    fs = float(spec["fs_hz"])
+    leads = tuple(spec["leads"])
+    items = [
+        prepare_windows(
+            EcgRecord(rng.normal(0, 0.1, (len(leads), round(10 * fs))).astype(np.float32), fs, leads,
+                      ("mV",) * len(leads)),
+            **spec,
+        )
+        for _ in range(n_records)
+    ]  # fmt: skip
+    clf.classify_windows(items[:2])  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        clf.classify_windows(items)
+        times.append(time.perf_counter() - t0)
+    return {
+        "records": n_records,
+        "threads": torch.get_num_threads(),
+        "ms_per_record": round(1000 * float(np.median(times)) / n_records, 3),
+    }
 
 
 def _method_name(checkpoint: str) -> str:
@@ -135,8 +264,10 @@ def evaluate_classifiers(
     device: str = "auto",
     n_boot: int = 2000,
     progress: bool = True,
+    latency: bool = False,
 ) -> dict[str, Any]:
-    """Score each checkpoint on the ``split`` rows of ``load(its class names)`` (``"all"``: every row).
+    """Score each checkpoint on the ``split`` rows of ``load(its class names)`` (``"all"``: every row,
+    ``"val+test"``: both; see :func:`select_split`). ``latency`` also times a batch of 64 records.
 
     ``load`` returns the labelled rows for a tuple of class names; it is called once
     per distinct class list.
@@ -159,7 +290,7 @@ def evaluate_classifiers(
         data = cache[names]
         if list(data.classes) != list(names):
             raise DataError(f"{ckpt}: the data gives classes {data.classes}, the checkpoint {names}")
-        rows = data if split == "all" else data.split(split)
+        rows = select_split(data, split)
         if not len(rows):
             raise DataError(f"no rows in split {split!r} ({len(data)} rows in all)")
         provenance = provenance or rows.provenance
@@ -169,7 +300,13 @@ def evaluate_classifiers(
             list(names), rows.y, prob, list(meta.thresholds), n_boot=n_boot, groups=class_groups(names)
         )
         label = _method_name(ckpt)
-        methods.append({"name": label, **info, "scores": _scores_json(scores)})
+        entry = {"name": label, **info, "scores": _scores_json(scores)}
+        if meta.activation == "sigmoid":
+            entry["calibration"] = calibration_report(prob, rows.y, meta)
+            entry["coherence"] = coherence_counts(prob, meta)
+        if latency:
+            entry["latency"] = batch_latency(ckpt)
+        methods.append(entry)
         for i, rid in enumerate(rows.ids):
             rec = per_record.setdefault(rid, {"id": rid, "reference": {}})
             rec["reference"].update({c: finite(rows.y[i, j]) for j, c in enumerate(names)})
@@ -181,6 +318,28 @@ def evaluate_classifiers(
         "n_boot": n_boot,
         "methods": methods,
         "per_record": list(per_record.values()),
+    }
+
+
+def coherence_counts(prob: np.ndarray, meta: Any) -> dict[str, int]:
+    """How often the coherence rules withheld a class above threshold, over the scored records."""
+    from ecgviewer.core.statements import coherent_statements
+
+    names = list(meta.class_names)
+    records = withheld = norm = rhythm = 0
+    for row in prob:
+        d = coherent_statements(names, row.tolist(), list(meta.thresholds))
+        w = [x for x in d if x.above_threshold and not x.stated]
+        records += bool(w)
+        withheld += len(w)
+        norm += any("NORM" in x.note for x in w)
+        rhythm += any("rhythm" in x.note for x in w)
+    return {
+        "records": len(prob),
+        "records_with_a_withheld_class": records,
+        "withheld_classes": withheld,
+        "records_with_norm_conflict": norm,
+        "records_with_rhythm_conflict": rhythm,
     }
 
 
@@ -290,6 +449,30 @@ def summary_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def calibration_table(report: dict[str, Any]) -> str:
+    """Markdown: ECE before and after calibration, the temperature, coherence and latency per model."""
+    lines = [
+        "| model | temperature | ECE uncalibrated | ECE offset only | ECE calibrated | records with a "
+        "withheld class (NORM / rhythm conflict) | ms per record (batch 64, CPU) |",
+        "|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for m in report["methods"]:
+        c = m.get("calibration")
+        if not c:
+            continue
+        k = m.get("coherence", {})
+        lat = m.get("latency", {}).get("ms_per_record")
+        t = c.get("temperature")
+        lines.append(
+            f"| {m['name']} | {fmt(t, 2) if t else '–'} | {fmt(c.get('ece_uncalibrated', c['ece']), 3)} | "
+            f"{fmt(c.get('ece_offset_only', c['ece']), 3)} | {fmt(c['ece'], 3)} | "
+            f"{k.get('records_with_a_withheld_class', '–')} of {k.get('records', '–')} "
+            f"({k.get('records_with_norm_conflict', '–')} / {k.get('records_with_rhythm_conflict', '–')}) | "
+            f"{fmt(lat, 2) if lat is not None else '–'} |"
+        )
+    return "\n".join(lines)
+
+
 def results_csv(report: dict[str, Any]) -> str:
     """One CSV row per model and class, and one ``macro`` row per model."""
     buf = io.StringIO()
@@ -337,6 +520,8 @@ def write_outputs(report: dict[str, Any], out_dir: Path | None) -> str:
         + detail_table(report)
         + "\n\n"
         + summary_table(report)
+        + "\n\n"
+        + calibration_table(report)
         + "\n"
     )
     reporting.write_outputs(report, text, out_dir, csv_text=results_csv(report))
@@ -423,7 +608,9 @@ def run_classify(args: argparse.Namespace, argv: list[str]) -> int:
         "seed": args.seed,
         "stage": "classify",
     }
-    task = ClassificationTask(data.classes, data.descriptions)
+    task = ClassificationTask(
+        data.classes, data.descriptions, fs_hz=data.fs_hz, window_samples=int(data.x.shape[-1])
+    )
     result = train(config, data, args.out, task=task, resume=args.resume, progress=not args.quiet,
                    provenance=provenance)  # fmt: skip
     if not rank0:
@@ -458,8 +645,19 @@ def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--split",
         default="test",
-        choices=("train", "val", "test", "all"),
-        help="rows to score (default test: never used for training or thresholds)",
+        choices=("train", "val", "test", "val+test", "all"),
+        help="rows to score (default test: never used for training or thresholds; val+test: both, e.g. the "
+        "whole PTB-XL fold 9 with --val-holdout)",
+    )
+    p.add_argument(
+        "--reliability",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="also draw a reliability diagram (calibrated and uncalibrated probabilities) to PNG",
+    )
+    p.add_argument(
+        "--latency", action="store_true", help="also time each checkpoint on a batch of 64 records (CPU)"
     )
     p.add_argument("--device", default="auto", help="device for the checkpoints")
     p.add_argument(
@@ -480,9 +678,12 @@ def run_evaluate(args: argparse.Namespace, argv: list[str]) -> int:
         device=args.device,
         n_boot=args.bootstrap,
         progress=not args.quiet,
+        latency=args.latency,
     )
     report["command"] = command_line(argv)
     write_outputs(report, args.out)
+    if args.reliability is not None:
+        reliability_figure(report, args.reliability)
     return 0
 
 
@@ -512,4 +713,77 @@ EVALUATE_COMMAND = Command(
     ),
     add_arguments=add_evaluate_arguments,
     run=run_evaluate,
+)
+
+
+# -- classify-calibrate: thresholds and temperature of a trained checkpoint, again ----------------------
+
+
+def recalibrate(checkpoint: str | Path, data: ClassDataset, out: str | Path, command: str = "") -> Path:
+    """Choose a classifier's thresholds and calibration again on ``data``'s validation rows.
+
+    The weights are kept (same sha256); the class weighting comes from the training
+    rows, as in training; ``training.recalibrated`` records the command. Used when the
+    threshold rule changes after a run (no retraining needed). Returns the new JSON path.
+    """
+    from dataclasses import replace
+
+    from ecgviewer.inference.predictor import resolve_checkpoint
+    from ecgviewer.models.checkpoint import load_checkpoint, save_checkpoint
+    from trainer.tasks import ClassificationTask, positive_weights
+
+    loaded = load_checkpoint(resolve_checkpoint(str(checkpoint)))
+    meta = loaded.meta
+    if meta.task != "classification" or meta.activation != "sigmoid":
+        raise DataError(f"{checkpoint}: not a sigmoid classification checkpoint")
+    if tuple(data.classes) != meta.class_names:
+        raise DataError(f"{checkpoint}: classes {meta.class_names}, the data {data.classes}")
+    task = ClassificationTask(
+        data.classes, [c.description for c in meta.classes], meta.fs_hz, meta.window_samples
+    )
+    task.pos_weight = positive_weights(data.split("train").y, data.classes)
+    val = task.validate(loaded.model, data.split("val"), "cpu")
+    fields = val.checkpoint
+    training = dict(meta.training, recalibrated=command or "classify-calibrate")
+    metrics = {**dict(meta.metrics), **val.metrics, "recalibrated": True}
+    new = replace(meta, classes=fields["classes"], calibration=fields["calibration"], training=training,
+                  metrics=metrics)  # fmt: skip
+    out = Path(out)
+    save_checkpoint(loaded.model, new, out)
+    return out.with_name(out.name + ".json") if out.suffix != ".json" else out
+
+
+def add_calibrate_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``python -m trainer classify-calibrate``."""
+    from trainer.options import add_class_data_options
+
+    p.add_argument("checkpoint", help="classifier checkpoint (NAME.json) to recalibrate")
+    add_class_data_options(p, training=False)
+    p.add_argument("--out", type=Path, required=True, metavar="NAME", help="new checkpoint NAME(.json)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run_calibrate(args: argparse.Namespace, argv: list[str]) -> int:
+    """``python -m trainer classify-calibrate``: :func:`recalibrate`."""
+    from ecgviewer.inference.predictor import resolve_checkpoint
+    from ecgviewer.models.checkpoint import read_meta
+    from trainer.options import class_loader, command_line
+
+    names = read_meta(resolve_checkpoint(args.checkpoint)).class_names
+    data = class_loader(args, progress=not args.quiet)(names)
+    out = args.out.with_suffix("") if args.out.suffix == ".json" else args.out
+    path = recalibrate(args.checkpoint, data, out, command_line(argv))
+    print(f"recalibrated {args.checkpoint} -> {path}")
+    return 0
+
+
+CALIBRATE_COMMAND = Command(
+    help="choose a classifier's thresholds and temperature again on the validation rows",
+    description=(
+        "Load a trained classifier, fit its temperature and choose its per-class thresholds again on the "
+        "validation rows of the data (the rule of the current ClassificationTask), and save it under a new "
+        "name with the same weights."
+    ),
+    add_arguments=add_calibrate_arguments,
+    run=run_calibrate,
 )

@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "trainer.evaluate:COMMAND",
     "classify": "trainer.classify:CLASSIFY_COMMAND",
     "classify-evaluate": "trainer.classify:EVALUATE_COMMAND",
+    "classify-calibrate": "trainer.classify:CALIBRATE_COMMAND",
     "export": "trainer.export:COMMAND",
     "train-beats": "trainer.beats:COMMAND",
     "evaluate-beats": "trainer.evaluate_beats:COMMAND",

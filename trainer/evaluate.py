@@ -32,8 +32,9 @@ from trainer.reporting import finite, fmt
 
 
 def row_record(data: IntervalDataset, i: int) -> EcgRecord:
-    """Row ``i`` as an :class:`EcgRecord` (8 leads, 500 Hz, mV)."""
-    return EcgRecord(data.x[i], INPUT_FS_HZ, INPUT_LEADS, ("mV",) * len(INPUT_LEADS), format_name="row")
+    """Row ``i`` as an :class:`EcgRecord` (8 leads in mV, at the data's ``fs_hz``, 500 Hz by default)."""
+    fs = float(getattr(data, "fs_hz", INPUT_FS_HZ))
+    return EcgRecord(data.x[i], fs, INPUT_LEADS, ("mV",) * len(INPUT_LEADS), format_name="row")
 
 
 def _values_row(values: dict[str, float]) -> list[float]:

@@ -19,6 +19,7 @@ def export_checkpoint(
     which: str = "best",
     command: str = "",
     test_results: str | Path | None = None,
+    label: str | None = None,
 ) -> Path:
     """Copy ``RUN/{which}`` (or a checkpoint file) to ``TO/NAME`` (default: the bundled checkpoints).
 
@@ -26,6 +27,7 @@ def export_checkpoint(
     again atomically with ``training.export_command`` added; returns the JSON path.
     With ``test_results`` (a ``classify-evaluate`` results.json that scored this
     very checkpoint, matched by the weights' sha256) its scores become ``metrics.test``.
+    ``label`` is the menu label stored as the JSON's ``label``.
     """
     from trainer.classify import checkpoint_test_metrics
     from trainer.data.arrays import DataError
@@ -43,6 +45,14 @@ def export_checkpoint(
         metrics["test"] = checkpoint_test_metrics(report, loaded.meta.weights_sha256)
     dest = Path(to) if to is not None else checkpoints_dir()
     save_checkpoint(loaded.model, replace(loaded.meta, training=training, metrics=metrics), dest / name)
+    if label:
+        from ecgviewer.core.io_utils import atomic_write
+
+        path = dest / f"{name}.json"
+        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = {**{k: obj[k] for k in ("format_version", "architecture")}, "label": label, **obj}
+        with atomic_write(path, "w") as fh:
+            fh.write(json.dumps(obj, indent=2) + "\n")
     return dest / f"{name}.json"
 
 
@@ -65,6 +75,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="a classify-evaluate results.json that scored this checkpoint: its scores are stored in the "
         "exported JSON as metrics.test",
     )
+    p.add_argument("--label", default=None, help="menu label stored in the JSON (e.g. 'PTB-XL ResNet')")
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
@@ -78,6 +89,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         which=args.which,
         command=command_line(argv),
         test_results=args.test_results,
+        label=args.label,
     )
     print(f"exported {dest.with_suffix('.safetensors')} and {dest}")
     return 0

@@ -298,3 +298,80 @@ def classification_scores(
         "macro_classes": auc_classes,
         "groups": group_scores,
     }
+
+
+# -- calibration -----------------------------------------------------------------------------
+
+
+def _known_pairs(y: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (record, class) pairs with a known label, flattened: ``(labels 0/1, values)``."""
+    y = np.asarray(y, dtype=np.float64)
+    known = np.isfinite(y)
+    return (y[known] > 0.5).astype(np.float64), np.asarray(values, dtype=np.float64)[known]
+
+
+def calibrated_probabilities(
+    logits: np.ndarray, temperature: float = 1.0, offset: np.ndarray | float = 0.0
+) -> np.ndarray:
+    """``sigmoid((logits - offset) / temperature)``, as the viewer's Classifier computes it."""
+    z = (np.asarray(logits, dtype=np.float64) - np.asarray(offset, dtype=np.float64)) / float(temperature)
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray, offset: np.ndarray | float = 0.0) -> float:
+    """The temperature that minimises the binary log-loss of the known labels (``nan`` left out).
+
+    One scalar for all classes (temperature scaling, Guo et al. 2017), searched on
+    ``log T`` in [-3, 3]; 1.0 when there is no known label.
+    """
+    from scipy.optimize import minimize_scalar
+
+    z = np.asarray(logits, dtype=np.float64) - np.asarray(offset, dtype=np.float64)
+    t, v = _known_pairs(y, z)
+    if not len(t):
+        return 1.0
+
+    def nll(log_t: float) -> float:
+        s = v / math.exp(log_t)
+        return float(np.mean(np.logaddexp(0.0, s) - t * s))
+
+    res = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded", options={"xatol": 1e-4})
+    return float(math.exp(res.x))
+
+
+def reliability_bins(prob: np.ndarray, y: np.ndarray, n_bins: int = 10) -> list[dict[str, float]]:
+    """Equal-width probability bins over all known (record, class) pairs.
+
+    Each bin: ``lo``, ``hi``, ``n`` pairs, ``confidence`` (mean predicted probability)
+    and ``frequency`` (share of positive labels); empty bins have ``n`` 0 and nan means.
+    """
+    t, p = _known_pairs(y, prob)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    idx = np.clip(np.digitize(p, edges[1:-1], right=False), 0, n_bins - 1)
+    out = []
+    for b in range(n_bins):
+        m = idx == b
+        n = int(m.sum())
+        out.append(
+            {
+                "lo": float(edges[b]),
+                "hi": float(edges[b + 1]),
+                "n": n,
+                "confidence": float(p[m].mean()) if n else math.nan,
+                "frequency": float(t[m].mean()) if n else math.nan,
+            }
+        )
+    return out
+
+
+def expected_calibration_error(prob: np.ndarray, y: np.ndarray, n_bins: int = 10) -> float:
+    """ECE over all known (record, class) pairs: sum over bins of share x |frequency - confidence|.
+
+    The multi-label ("class-wise pooled") form: every class's probability of every
+    record with a known label is one prediction. nan when no label is known.
+    """
+    bins = reliability_bins(prob, y, n_bins)
+    total = sum(b["n"] for b in bins)
+    if not total:
+        return math.nan
+    return float(sum(b["n"] / total * abs(b["frequency"] - b["confidence"]) for b in bins if b["n"]))

@@ -31,7 +31,7 @@ def command_line(argv: list[str]) -> str:
 def _add_fold_options(g: argparse._ActionsContainer, val_help: str, test_help: str) -> None:
     """``--val-folds`` (default 9) and ``--test-folds`` (default 10): PTB-XL strat_fold roles."""
     g.add_argument("--val-folds", type=int, nargs="+", default=[9], metavar="K", help=val_help)
-    g.add_argument("--test-folds", type=int, nargs="+", default=[10], metavar="K", help=test_help)
+    g.add_argument("--test-folds", type=int, nargs="*", default=[10], metavar="K", help=test_help)
 
 
 def add_ptbxl_options(p: argparse.ArgumentParser) -> None:
@@ -137,7 +137,8 @@ def add_common_train_options(p: argparse.ArgumentParser) -> None:
 
 
 CLASS_DATA_HELP = (
-    "ptbxl:DIR, a PTB-XL folder (ptbxl_database.csv, scp_statements.csv, records500/); labels are its "
+    "ptbxl:DIR, a PTB-XL folder (ptbxl_database.csv, scp_statements.csv, records500/), or ptbxl100:DIR "
+    "for its 100 Hz files (records100/, the PTB-XL benchmark's input); labels are its "
     "statements aggregated to --classes, roles from strat_fold (--val-folds, --test-folds). Give this "
     "or --labels"
 )
@@ -152,7 +153,7 @@ LABELS_CSV_HELP = (
 def add_class_data_options(p: argparse.ArgumentParser, training: bool) -> None:
     """The data options of ``classify`` (``training``) and ``classify-evaluate``."""
     g = p.add_argument_group("classifier data")
-    g.add_argument("--data", metavar="ptbxl:DIR", help=CLASS_DATA_HELP)
+    g.add_argument("--data", metavar="ptbxl:DIR | ptbxl100:DIR", help=CLASS_DATA_HELP)
     g.add_argument("--labels", type=Path, metavar="CSV", help=LABELS_CSV_HELP)
     if training:
         g.add_argument(
@@ -195,7 +196,32 @@ def add_class_data_options(p: argparse.ArgumentParser, training: bool) -> None:
         g,
         "PTB-XL strat_fold values for validation (default 9; the shared 300-record subset has folds 1-8 "
         "only: use 7)",
-        "PTB-XL strat_fold values held out for testing (default 10; shared subset: 8)",
+        "PTB-XL strat_fold values held out for testing (default 10; shared subset: 8; none: "
+        "'--test-folds' alone)",
+    )
+    g.add_argument(
+        "--val-holdout",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="move this share of the validation folds' patients (a stable hash of the patient id) to the "
+        "test rows: e.g. --val-folds 9 --test-folds --val-holdout 0.5 selects epochs, thresholds and the "
+        "temperature on one half of fold 9 and reports on the other (default 0)",
+    )
+    g.add_argument(
+        "--input-fs",
+        type=float,
+        default=None,
+        metavar="HZ",
+        help="model input rate for PTB-XL (default: the files' rate, 500 for ptbxl:, 100 for ptbxl100:); "
+        "records are resampled to it",
+    )
+    g.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep the PTB-XL model inputs as .npz in DIR and reuse them (never inside the repository)",
     )
     g.add_argument("--limit", type=int, metavar="N", help="use only the first N PTB-XL records (quick runs)")
 
@@ -227,6 +253,9 @@ def class_loader(args: argparse.Namespace, progress: bool):
                 test_share=getattr(args, "test_share", 0.2),
                 limit=args.limit,
                 progress=tick,
+                val_holdout=getattr(args, "val_holdout", 0.0),
+                input_fs=getattr(args, "input_fs", None),
+                cache_dir=getattr(args, "cache", None),
             )
         finally:
             bar.close()

@@ -43,7 +43,15 @@ from ecgviewer.models.checkpoint import TARGET_NAMES, ClassSpec, TargetSpec, loa
 from ecgviewer.models.registry import build_model
 from trainer.augment import NO_AUGMENT, Augment
 from trainer.data.arrays import INPUT_FS_HZ, INPUT_LEADS, INPUT_SAMPLES, DataError, LabelledRows
-from trainer.metrics import auc, best_f1_threshold, binary_counts, score
+from trainer.metrics import (
+    auc,
+    best_f1_threshold,
+    binary_counts,
+    calibrated_probabilities,
+    expected_calibration_error,
+    fit_temperature,
+    score,
+)
 
 if TYPE_CHECKING:
     from trainer.train import TrainConfig
@@ -145,11 +153,19 @@ class WindowRows(torch.utils.data.Dataset):
     row)``) comes before :data:`SCALING`, as at inference.
     """
 
-    def __init__(self, x: np.ndarray, labels: np.ndarray, augment: Augment | None, seed: int) -> None:
+    def __init__(
+        self,
+        x: np.ndarray,
+        labels: np.ndarray,
+        augment: Augment | None,
+        seed: int,
+        fs_hz: float = INPUT_FS_HZ,
+    ) -> None:
         self.x = x
         self.labels = labels
         self.augment = augment or NO_AUGMENT
         self.seed = seed
+        self.fs_hz = fs_hz
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -158,7 +174,7 @@ class WindowRows(torch.utils.data.Dataset):
     def __getitem__(self, i: int):
         x = self.x[i]
         if self.augment != NO_AUGMENT:
-            x = self.augment(x, INPUT_FS_HZ, np.random.default_rng([self.seed, self.epoch, int(i)]))
+            x = self.augment(x, self.fs_hz, np.random.default_rng([self.seed, self.epoch, int(i)]))
         x = scale_windows(np.asarray(x, dtype=np.float32)[None], SCALING)[0]
         y = self.labels[i]
         mask = np.isfinite(y)
@@ -359,15 +375,34 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
 
 
+#: A calibrated classifier keeps the threshold 0.5 for a class with fewer validation positives than this
+#: (an F1-optimal threshold from 1-4 positives is noise: with one positive it can fall to 0.001).
+MIN_THRESHOLD_POSITIVES = 5
+
+
+def _f1_at(truth: np.ndarray, prob: np.ndarray, threshold: float) -> float:
+    pred = prob >= threshold
+    tp = float((pred & truth).sum())
+    denom = float(pred.sum() + truth.sum())
+    return 2 * tp / denom if denom else math.nan
+
+
 class ClassificationTask:
     """Multi-label record statements: one sigmoid output per class.
 
     The loss is binary cross-entropy with ``pos_weight`` = negatives / positives of
     each class in the training rows (unknown labels, ``nan``, are masked out). The
     validation score is 1 - macro AUC over the classes with both labels among the
-    validation rows (the validation BCE when no class has); each class's decision
-    threshold is the one that maximises its F1 on the validation rows (0.5 for a
-    class without validation positives) and is saved in the checkpoint's classes.
+    validation rows (the validation BCE when no class has).
+
+    **Calibration.** The class weighting raises every logit by about ``log(pos_weight)``;
+    that offset is subtracted, and one temperature ``T`` is fitted on the validation
+    rows (minimum log-loss), so the probability is ``sigmoid((logit - log pos_weight) / T)``;
+    both are saved in the checkpoint's ``calibration`` and applied by the viewer's
+    Classifier. Each class's decision threshold is the one that maximises its F1 on the
+    validation rows, on that calibrated scale; a class with fewer than
+    :data:`MIN_THRESHOLD_POSITIVES` validation positives keeps 0.5 (calibrated, so "more likely
+    than not"; uncalibrated runs keep the F1 rule).
 
     Parameters
     ----------
@@ -375,15 +410,29 @@ class ClassificationTask:
         Names in output order; ``y`` of the data has one column per name (1, 0, nan).
     descriptions
         Readable text per class (shown by the viewer).
+    fs_hz, window_samples
+        The input contract (the data's rate; 10 s windows); saved in the checkpoint.
+    calibrate
+        Fit and save the calibration (default True).
     """
 
     name = "classification"
 
-    def __init__(self, classes: Sequence[str], descriptions: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        classes: Sequence[str],
+        descriptions: Sequence[str] | None = None,
+        fs_hz: float = INPUT_FS_HZ,
+        window_samples: int = INPUT_SAMPLES,
+        calibrate: bool = True,
+    ) -> None:
         if not classes:
             raise DataError("a classifier needs at least one class")
         self.classes = tuple(classes)
         self.descriptions = tuple(descriptions or ("",) * len(self.classes))
+        self.fs_hz = float(fs_hz)
+        self.window_samples = int(window_samples)
+        self.calibrate = calibrate
         self.pos_weight = np.ones(len(self.classes), dtype=np.float32)
         self._pos_weight_t: torch.Tensor | None = None
 
@@ -397,9 +446,15 @@ class ClassificationTask:
             raise DataError(f"the data has {train_rows.y.shape[1]} label columns for {n} classes")
         if config.heteroscedastic:
             raise ValueError("--heteroscedastic applies to interval models, not classifiers")
+        if train_rows.x.shape[-1] != self.window_samples:
+            raise DataError(
+                f"the data has {train_rows.x.shape[-1]} samples per row, the task {self.window_samples}"
+            )
         self.pos_weight = positive_weights(train_rows.y, self.classes)
         if not config.init:
-            model = build_model(config.model, dict(config.model_config, n_classes=n))
+            cfg = dict(config.model_config, n_classes=n)
+            cfg.setdefault("n_samples", self.window_samples)
+            model = build_model(config.model, cfg)
             return Built(model.train(), config.model, {})
         loaded = load_checkpoint(config.init)
         meta = loaded.meta
@@ -413,19 +468,25 @@ class ClassificationTask:
             and meta.class_names == self.classes
             and meta.activation == "sigmoid"
         )
-        if same:
+        if same and meta.window_samples == self.window_samples:
             info["head"] = "kept (same classes)"
             return Built(loaded.model.train(), meta.architecture, info)
         cfg = dict(meta.config, n_classes=n)
         if "heteroscedastic" in cfg:
             cfg["heteroscedastic"] = False
+        if "n_samples" in cfg:  # the data's input contract (e.g. 100 Hz) rather than the source's
+            cfg["n_samples"] = self.window_samples
+        if meta.fs_hz != self.fs_hz:
+            info["input_note"] = (
+                f"backbone trained at {meta.fs_hz:g} Hz, fine-tuned on {self.fs_hz:g} Hz input"
+            )
         model = build_model(meta.architecture, cfg)
         fresh = transfer_backbone(loaded.model, model)
         info["head"] = f"re-initialised ({n} classes; fresh {', '.join(fresh)})"
         return Built(model.train(), meta.architecture, info)
 
     def dataset(self, rows: LabelledRows, augment: Augment | None, seed: int) -> WindowRows:
-        return WindowRows(rows.x, rows.y.astype(np.float32), augment, seed)
+        return WindowRows(rows.x, rows.y.astype(np.float32), augment, seed, self.fs_hz)
 
     def loss(self, out: torch.Tensor, labels: Sequence[torch.Tensor], config: TrainConfig) -> torch.Tensor:
         y, mask = labels
@@ -445,7 +506,11 @@ class ClassificationTask:
                 torch.from_numpy(self.pos_weight),
             )
         )
-        probs = sigmoid(logits.astype(np.float64))
+        offset = np.log(self.pos_weight.astype(np.float64)) if self.calibrate else np.zeros(len(self.classes))
+        temperature = fit_temperature(logits, y, offset) if self.calibrate else 1.0
+        probs = calibrated_probabilities(logits, temperature, offset)
+        ece_raw = expected_calibration_error(sigmoid(logits.astype(np.float64)), y)
+        ece = expected_calibration_error(probs, y)
         per_class: dict[str, Any] = {}
         specs = []
         aucs, f1s = [], []
@@ -454,6 +519,10 @@ class ClassificationTask:
             truth, p = y[known, j] > 0.5, probs[known, j]
             a = auc(truth, p)
             threshold, f1 = best_f1_threshold(truth, p)
+            if self.calibrate and int(truth.sum()) < MIN_THRESHOLD_POSITIVES:
+                # too few positives to choose a threshold: 0.5 on the calibrated probability
+                threshold = 0.5
+                f1 = _f1_at(truth, p, threshold)
             counts = binary_counts(truth, p >= threshold)
             per_class[name] = {"n": int(known.sum()), "n_pos": int(truth.sum()), "auc": a, "f1": f1,
                                "threshold": threshold, **counts}  # fmt: skip
@@ -472,6 +541,9 @@ class ClassificationTask:
                 "loss": val_loss,
                 "macro_auc": _json_float(macro_auc),
                 "macro_f1": _json_float(macro_f1),
+                "temperature": temperature,
+                "ece_uncalibrated": _json_float(ece_raw),
+                "ece": _json_float(ece),
                 "classes": {k: {kk: _json_float(vv) for kk, vv in v.items()} for k, v in per_class.items()},
             },
             log={
@@ -486,7 +558,17 @@ class ClassificationTask:
                 "targets": (),
                 "classes": tuple(specs),
                 "activation": "sigmoid",
-                **input_fields(),
+                "calibration": (
+                    {
+                        "method": "temperature",
+                        "temperature": round(temperature, 6),
+                        "logit_offset": [round(float(v), 6) for v in offset],
+                        "fitted_on": f"validation rows ({len(y)})",
+                    }
+                    if self.calibrate
+                    else {}
+                ),
+                **input_fields(fs_hz=self.fs_hz, window_samples=self.window_samples),
             },
             scalars={"val/loss": val_loss, "val/macro_auc": macro_auc, "val/macro_f1": macro_f1},
         )

@@ -210,10 +210,11 @@ def _print_text_rest(doc: dict[str, Any]) -> None:
         stated = ", ".join(k["statements"]) or "none above threshold"
         print(f"  statements: {stated}  ({k['name']}, {k['status']}; {DECISION_SUPPORT_NOTE})")
         probs = ", ".join(
-            f"{c['name']} {100 * c['probability']:.0f}%" + ("*" if c["positive"] else "")
+            f"{c['name']} {100 * c['probability']:.0f}%"
+            + ("*" if c.get("stated", c["positive"]) else "+" if c["positive"] else "")
             for c in k["classes"]
         )
-        print(f"  classes:  {probs}  (* = at or above its threshold)")
+        print(f"  classes:  {probs}  (* = stated; + = above its threshold, withheld for coherence)")
 
 
 class _NetworksNotLoaded(Exception):

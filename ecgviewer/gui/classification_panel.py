@@ -1,13 +1,13 @@
 """Dock panel with the statement classifier's output: per-class probabilities and the statements.
 
-:class:`ClassificationPanel` shows, for the open record, the statements (the
-classes whose probability reaches their decision threshold, e.g. ``NORM, SR``)
-in large type at the top, then one row per class of the checkpoint: name,
-description, probability as a bar with the threshold marked, and the threshold.
+:class:`ClassificationPanel` shows the statements (above threshold and coherent,
+:mod:`ecgviewer.core.statements`, e.g. ``NORM, SR``) in large type at the top, the classes
+a coherence rule withheld (italic rows, the rule in the tooltip), then one row per class:
+name, description, probability bar with the threshold marked, and the threshold.
 Under the table: which checkpoint ran (name, version, trained or placeholder,
 device, windows) and a note that these are decision-support outputs of a model
 trained on few records (the counts and metrics come from the checkpoint's
-``training``/``metrics``, see :func:`training_summary`). It carries the
+``training``/``metrics``, see :func:`~ecgviewer.report.measurements.training_summary`). It carries the
 classifier selector (bundled ones, "Off", "Load classifier checkpoint…").
 
 The panel holds no analysis logic and does no I/O: it emits the user's choice
@@ -23,9 +23,9 @@ classifierChanged(object)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
@@ -47,7 +47,13 @@ from PySide6.QtWidgets import (
 from ecgviewer.gui.actions import CLASSIFIER_CHOICES
 from ecgviewer.gui.dialogs import ask_checkpoint_path
 from ecgviewer.gui.measurements_panel import ERROR_STYLE, WARNING_STYLE
-from ecgviewer.report.measurements import DECISION_SUPPORT_NOTE, classification_warning, model_version
+from ecgviewer.report.measurements import (
+    DECISION_SUPPORT_NOTE,
+    classification_notes,
+    classification_warning,
+    model_version,
+    training_summary,
+)
 
 if TYPE_CHECKING:
     from ecgviewer.inference.classifier import ClassificationResult
@@ -63,58 +69,6 @@ POSITIVE_BG = "#e3ecfa"
 POSITIVE_FG = "#1f4fa3"
 BAR_FILL = "#9e9e9e"
 THRESHOLD_COLOR = "#b00020"
-#: Below this many training records the note says outright that the model saw few.
-FEW_RECORDS = 5000
-
-
-def _find_metric(metrics: Any, key: str, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...], float] | None:
-    """The first number stored under ``key`` anywhere in ``metrics``, with the keys leading to it."""
-    if not isinstance(metrics, Mapping):
-        return None
-    value = metrics.get(key)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return path, float(value)
-    for k, v in metrics.items():
-        found = _find_metric(v, key, (*path, str(k)))
-        if found is not None:
-            return found
-    return None
-
-
-def training_summary(meta: CheckpointMeta, name: str) -> str:
-    """What the checkpoint says about its training, for the decision-support note.
-
-    Reads ``training.n_train``/``n_val``, the data sources' names and the
-    ``macro_auc`` of ``metrics.test`` (else the validation one, else any in
-    ``metrics``); all optional: a missing fact is said to be missing, never guessed.
-    """
-    if not meta.trained:
-        return f"{name} is an untrained placeholder: its probabilities mean nothing."
-    training = meta.training if isinstance(meta.training, Mapping) else {}
-    n_train, n_val = training.get("n_train"), training.get("n_val")
-    data = training.get("data")
-    sources = data.get("sources", []) if isinstance(data, Mapping) else []
-    names = sorted({str(s["source"]) for s in sources if isinstance(s, Mapping) and s.get("source")})
-    of = f" {' + '.join(names)}" if names else ""
-    if isinstance(n_train, int):
-        text = f"{name} was trained on {n_train}{of} records"
-        if isinstance(n_val, int):
-            text += f" and validated on {n_val}"
-    else:
-        text = f"{name}: the checkpoint does not say how many records it was trained on"
-    metrics = meta.metrics if isinstance(meta.metrics, Mapping) else {}
-    auc = _find_metric(metrics.get("test"), "macro_auc", ("test",))  # held-out test set first
-    if auc is None:
-        auc = _find_metric(
-            metrics, "macro_auc", (str(metrics.get("split", "")),) if "split" in metrics else ()
-        )
-    if auc is not None:
-        where = f" ({'/'.join(p for p in auc[0] if p)})" if any(auc[0]) else ""
-        text += f"; macro AUC {auc[1]:.2f}{where}"
-    text += "."
-    if isinstance(n_train, int) and n_train < FEW_RECORDS:
-        text += " That is few: expect wrong statements, above all for rare classes."
-    return text
 
 
 class ProbabilityBar(QWidget):
@@ -198,6 +152,10 @@ class ClassificationPanel(QWidget):
         self.statements_label.setStyleSheet(
             f"QLabel {{ font-size: 12pt; font-weight: bold; color: {POSITIVE_FG}; padding: 2px 0; }}"
         )
+        self.coherence_label = QLabel()  # classes withheld by the coherence rules; calibration
+        self.coherence_label.setWordWrap(True)
+        self.coherence_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.coherence_label.setStyleSheet("QLabel { color: #555; font-size: 8pt; }")
         self.warning_label = QLabel()
         self.warning_label.setWordWrap(True)
         self.warning_label.setStyleSheet(WARNING_STYLE)
@@ -229,8 +187,9 @@ class ClassificationPanel(QWidget):
         # The description is in each row's tooltip: in a docked panel a column for it is too narrow to read.
         self.table.setColumnHidden(1, True)
         self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self._bold = QFont(self.table.font())
+        self._bold, self._italic = QFont(self.table.font()), QFont(self.table.font())
         self._bold.setBold(True)
+        self._italic.setItalic(True)
 
         self.info_label = QLabel()
         self.info_label.setWordWrap(True)
@@ -244,6 +203,7 @@ class ClassificationPanel(QWidget):
         body = QVBoxLayout(content)
         body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(self.statements_label)
+        body.addWidget(self.coherence_label)
         body.addWidget(self.warning_label)
         body.addWidget(self.status_label)
         body.addWidget(self.error_label)
@@ -425,15 +385,18 @@ class ClassificationPanel(QWidget):
                     (Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft)
                     | Qt.AlignmentFlag.AlignVCenter
                 )
-                if k.positive:
+                if k.stated:
                     item.setBackground(QBrush(QColor(POSITIVE_BG)))
                     item.setForeground(QBrush(QColor(POSITIVE_FG)))
                     if c == 0:
                         item.setFont(self._bold)
-                item.setToolTip(f"{k.name}: {k.description}" if k.description else k.name)
+                elif k.note:  # above threshold, withheld by a coherence rule
+                    item.setFont(self._italic)
+                tip = f"{k.name}: {k.description}" if k.description else k.name
+                item.setToolTip(f"{tip}\nabove threshold, not stated: {k.note}" if k.note else tip)
                 self.table.setItem(r, c, item)
-            bar = ProbabilityBar(k.probability, k.threshold, k.positive)
-            if k.positive:
+            bar = ProbabilityBar(k.probability, k.threshold, k.stated)
+            if k.stated:
                 bar.setStyleSheet(f"background: {POSITIVE_BG};")
                 bar.setAutoFillBackground(True)
             self.table.setCellWidget(r, PROBABILITY_COLUMN, bar)
@@ -448,8 +411,10 @@ class ClassificationPanel(QWidget):
         result = self._result
         self.statements_label.setVisible(result is not None)
         if result is not None:
-            stated = ", ".join(result.statements) or "none above threshold"
-            self.statements_label.setText(f"Statements: {stated}")
+            stated = ", ".join(f"{n} ({100 * result[n].probability:.0f} %)" for n in result.statements)
+            self.statements_label.setText(f"Statements: {stated or 'none above threshold'}")
+        self.coherence_label.setText(classification_notes(result))
+        self.coherence_label.setVisible(bool(self.coherence_label.text()))
         warning = classification_warning(result)
         self.warning_label.setText(f"⚠ {warning}" if warning else "")
         self.warning_label.setVisible(bool(warning))

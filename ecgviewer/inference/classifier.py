@@ -1,11 +1,16 @@
 """The :class:`Classifier`: checkpoint -> per-record statement probabilities (PTB-XL classes).
 
 A classification checkpoint (``task: "classification"`` in its JSON) lists its
-classes with a description and a decision threshold each. The record is cut into
-the same windows as for the interval models (10 s, 8 leads at 500 Hz for the
-bundled ones); the per-window probabilities (sigmoid, or softmax for
-``activation: "softmax"``) are averaged, and a class is *stated* when its mean
-probability reaches its threshold.
+classes with a description and a decision threshold each. The record is resampled to
+the checkpoint's rate and cut into 10 s windows of its leads (8 leads at 100 Hz for the
+default ``ptbxl100_crnn``, at 500 Hz for the older ones); the per-window probabilities
+(sigmoid, or softmax for
+``activation: "softmax"``) are averaged (calibrated first when the checkpoint has a
+``calibration``), and a class is *above threshold* when its mean probability reaches
+its threshold. What the record **states** is that set made coherent by
+:func:`ecgviewer.core.statements.coherent_statements` (one primary rhythm, never NORM
+with an abnormal diagnostic class, a subclass only under its superclass); the
+classes withheld keep their probability and carry a note.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ecgviewer.core.record import EcgRecord
+from ecgviewer.core.statements import coherent_statements
 from ecgviewer.inference.errors import PredictionError
 from ecgviewer.inference.predictor import CheckpointRunner
 from ecgviewer.inference.preprocess import Windows
@@ -25,9 +31,10 @@ from ecgviewer.resources import bundled_checkpoints, default_checkpoint
 #: Classification checkpoints in ``resources/checkpoints`` when this module was imported
 #: (:func:`ecgviewer.resources.bundled_checkpoints`); the first is the default.
 BUNDLED_CLASSIFIERS: tuple[str, ...] = tuple(c.name for c in bundled_checkpoints("classification"))
-#: The default classifier (the CRNN: the higher validation macro AUC, see docs/accuracy.md
-#: "Diagnostic classification"), from :data:`ecgviewer.resources.DEFAULT_CHECKPOINTS`.
-DEFAULT_CLASSIFIER: str = default_checkpoint("classification") or "ptbxl_crnn"
+#: The default classifier (``ptbxl100_crnn``: the highest macro AUC on the selection half of PTB-XL
+#: fold 9, see docs/accuracy.md "Statement classifiers at benchmark scale"), from
+#: :data:`ecgviewer.resources.DEFAULT_CHECKPOINTS`.
+DEFAULT_CLASSIFIER: str = default_checkpoint("classification") or "ptbxl100_crnn"
 
 
 @dataclass(frozen=True)
@@ -38,11 +45,26 @@ class ClassProbability:
     description: str
     probability: float
     threshold: float
+    #: Stated in the report: above threshold and not withheld by the coherence rules
+    #: (set by :class:`ClassificationResult`).
+    stated: bool = False
+    #: Why a class above its threshold is not stated ("" otherwise).
+    note: str = ""
 
     @property
     def positive(self) -> bool:
         """True when the probability reaches the class's decision threshold."""
         return self.probability >= self.threshold
+
+
+def coherent_classes(classes: tuple[ClassProbability, ...]) -> tuple[ClassProbability, ...]:
+    """``classes`` with ``stated`` and ``note`` set by the coherence rules (``core.statements``)."""
+    from dataclasses import replace
+
+    decisions = coherent_statements(
+        [c.name for c in classes], [c.probability for c in classes], [c.threshold for c in classes]
+    )
+    return tuple(replace(c, stated=d.stated, note=d.note) for c, d in zip(classes, decisions, strict=True))
 
 
 @dataclass(frozen=True)
@@ -61,6 +83,11 @@ class ClassificationResult:
         Start of each window that was averaged.
     warnings
         Preprocessing notes (resampling, non-finite samples).
+    calibration
+        How the probabilities were calibrated ("" for a plain sigmoid/softmax).
+
+    The classes' ``stated`` and ``note`` are (re)computed on construction, so every
+    result is coherent.
     """
 
     classes: tuple[ClassProbability, ...]
@@ -72,11 +99,25 @@ class ClassificationResult:
     elapsed_s: float
     window_starts_s: tuple[float, ...] = ()
     warnings: tuple[str, ...] = ()
+    calibration: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "classes", coherent_classes(tuple(self.classes)))
 
     @property
     def statements(self) -> tuple[str, ...]:
-        """Names of the classes at or above their threshold, in checkpoint order."""
+        """Names of the stated classes (above threshold and coherent), in checkpoint order."""
+        return tuple(c.name for c in self.classes if c.stated)
+
+    @property
+    def above_threshold(self) -> tuple[str, ...]:
+        """Names of every class at or above its threshold, before the coherence rules."""
         return tuple(c.name for c in self.classes if c.positive)
+
+    @property
+    def withheld(self) -> tuple[ClassProbability, ...]:
+        """Classes above threshold that the coherence rules withheld (each with its note)."""
+        return tuple(c for c in self.classes if c.positive and not c.stated)
 
     def __getitem__(self, name: str) -> ClassProbability:
         for c in self.classes:
@@ -100,6 +141,8 @@ class ClassificationResult:
             "elapsed_s": round(self.elapsed_s, 4),
             "n_windows": self.n_windows,
             "statements": list(self.statements),
+            "above_threshold": list(self.above_threshold),
+            "probabilities": self.calibration or "uncalibrated",
             "classes": [
                 {
                     "name": c.name,
@@ -107,6 +150,8 @@ class ClassificationResult:
                     "probability": round(c.probability, 4),
                     "threshold": c.threshold,
                     "positive": c.positive,
+                    "stated": c.stated,
+                    **({"note": c.note} if c.note else {}),
                 }
                 for c in self.classes
             ],
@@ -148,12 +193,20 @@ class Classifier(CheckpointRunner):
         return self._run_items(items)
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
-        """Per-window probabilities ``(n_windows, n_classes)`` from network outputs."""
-        if self.meta.activation == "softmax":
+        """Per-window probabilities ``(n_windows, n_classes)`` from network outputs.
+
+        A sigmoid checkpoint with a ``calibration`` gives ``sigmoid((logit - offset) / T)``
+        (see :mod:`ecgviewer.models.checkpoint`).
+        """
+        meta = self.meta
+        if meta.activation == "softmax":
             z = logits - logits.max(axis=1, keepdims=True)
             e = np.exp(z)
             return e / e.sum(axis=1, keepdims=True)
-        return 1.0 / (1.0 + np.exp(-logits))
+        if meta.calibration:
+            offset = np.asarray(meta.logit_offset, dtype=np.float64)
+            logits = (np.asarray(logits, dtype=np.float64) - offset) / meta.temperature
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -60, 60)))
 
     def _result(self, out: np.ndarray, windows: Windows, elapsed_s: float) -> ClassificationResult:
         meta = self._loaded.meta
@@ -174,4 +227,9 @@ class Classifier(CheckpointRunner):
             elapsed_s=elapsed_s,
             window_starts_s=windows.starts_s,
             warnings=windows.warnings,
+            calibration=(
+                f"temperature-scaled (T = {meta.temperature:.2f})"
+                if meta.calibration and meta.activation == "sigmoid"
+                else ""
+            ),
         )

@@ -24,6 +24,11 @@ The JSON (format version 1) holds::
                      a class is stated when its probability >= its threshold
     activation       classification and beats: "sigmoid" (independent labels) or
                      "softmax" (exactly one class)
+    calibration      optional, sigmoid classifiers: {"method": "temperature", "temperature": T,
+                     "logit_offset": [one per class]}; the probability of class j is
+                     sigmoid((logit_j - logit_offset_j) / T) (the offset undoes the class
+                     weighting of the loss, T is fitted on validation records); thresholds
+                     are on that calibrated scale
     training         {"data": ..., "command": ..., ...} free-form provenance
     metrics          {"pr_ms": {"mae": ...}, ...} free-form validation metrics
     trained          bool
@@ -116,6 +121,18 @@ class CheckpointMeta:
     activation: str = ""
     #: Further ``input`` keys a task needs (e.g. the beat classifier's RR features).
     input_extra: Mapping[str, Any] = field(default_factory=dict)
+    #: Probability calibration of a sigmoid classifier (empty: plain sigmoid of the logits).
+    calibration: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def temperature(self) -> float:
+        """The calibration temperature (1 when uncalibrated)."""
+        return float(self.calibration.get("temperature", 1.0))
+
+    @property
+    def logit_offset(self) -> tuple[float, ...]:
+        """Per-class logit offsets subtracted before the temperature (zeros when uncalibrated)."""
+        return tuple(float(v) for v in self.calibration.get("logit_offset", [0.0] * len(self.classes)))
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -151,6 +168,8 @@ class CheckpointMeta:
         if self.task != "intervals":
             obj["classes"] = [vars(c).copy() for c in self.classes]
             obj["activation"] = self.activation
+            if self.calibration:
+                obj["calibration"] = dict(self.calibration)
         return obj
 
 
@@ -272,6 +291,7 @@ def _validate_json(obj: Any, where: Path) -> CheckpointMeta:
             raise fail("target std must be positive")
         classes: tuple[ClassSpec, ...] = ()
         activation = ""
+        calibration: dict[str, Any] = {}
     else:
         if specs:
             raise fail(f"a {task} checkpoint has no interval 'targets' (must be [])")
@@ -279,6 +299,7 @@ def _validate_json(obj: Any, where: Path) -> CheckpointMeta:
         activation = obj.get("activation")
         if activation not in ACTIVATIONS:
             raise fail(f"'activation' must be one of {list(ACTIVATIONS)}")
+        calibration = _validate_calibration(obj.get("calibration"), len(classes), activation, fail)
     if not isinstance(obj["trained"], bool) or not isinstance(obj["status"], str) or not obj["status"]:
         raise fail("'trained' must be a bool and 'status' a non-empty string")
     if not isinstance(obj["config"], dict):
@@ -304,7 +325,30 @@ def _validate_json(obj: Any, where: Path) -> CheckpointMeta:
         classes=classes,
         activation=activation,
         input_extra={k: v for k, v in inp.items() if k not in _INPUT_KEYS},
+        calibration=calibration,
     )
+
+
+def _validate_calibration(
+    raw: Any, n_classes: int, activation: str, fail: Callable[[str], CheckpointError]
+) -> dict[str, Any]:
+    if raw is None or raw == {}:
+        return {}
+    if activation != "sigmoid":
+        raise fail("'calibration' applies to sigmoid classifiers only")
+    if not isinstance(raw, dict) or raw.get("method") != "temperature":
+        raise fail("'calibration' must be an object with method 'temperature', temperature, logit_offset")
+    t = raw.get("temperature")
+    if not isinstance(t, (int, float)) or not t > 0:
+        raise fail("'calibration.temperature' must be a positive number")
+    off = raw.get("logit_offset", [0.0] * n_classes)
+    if (
+        not isinstance(off, list)
+        or len(off) != n_classes
+        or not all(isinstance(v, (int, float)) and v == v for v in off)
+    ):
+        raise fail(f"'calibration.logit_offset' must be {n_classes} numbers, one per class")
+    return dict(raw)
 
 
 _INPUT_KEYS = ("leads", "fs_hz", "window_samples", "scaling")

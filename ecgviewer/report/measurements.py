@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ecgviewer.core.record import EcgRecord
     from ecgviewer.inference.classifier import ClassificationResult
     from ecgviewer.inference.result import PredictionResult
+    from ecgviewer.models.checkpoint import CheckpointMeta
 
 #: Version of the JSON document (and of the CSV columns). 2: the ``classification`` section;
 #: 3: the ``quality`` section (and the ``measurable``, ``quality`` CSV columns).
@@ -176,6 +177,8 @@ def classification_section(
         "window_starts_s": [float(s) for s in classification.window_starts_s],
         "warnings": list(classification.warnings),
         "statements": d["statements"],
+        "above_threshold": d["above_threshold"],
+        "probabilities": d["probabilities"],
         "classes": d["classes"],
     }
 
@@ -195,6 +198,70 @@ def quality_section(
 def withheld_text(doc: Mapping[str, Any], key: str) -> str | None:
     """Why result ``key`` (one of :data:`WITHHELD_KEYS`) of a document was withheld, else None."""
     return ((doc.get("quality") or {}).get("withheld") or {}).get(key)
+
+
+def classification_notes(result: ClassificationResult | None) -> str:
+    """Lines under the statements: classes above threshold not stated (and why), the calibration."""
+    if result is None:
+        return ""
+    parts = [f"Not stated: {k.name} {100 * k.probability:.0f} % ({k.note})" for k in result.withheld]
+    if result.calibration:
+        parts.append(f"Probabilities {result.calibration} on validation records.")
+    return "\n".join(parts)
+
+
+#: Below this many training records the note says outright that the model saw few.
+FEW_RECORDS = 5000
+
+
+def _find_metric(metrics: Any, key: str, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...], float] | None:
+    """The first number stored under ``key`` anywhere in ``metrics``, with the keys leading to it."""
+    if not isinstance(metrics, Mapping):
+        return None
+    value = metrics.get(key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return path, float(value)
+    for k, v in metrics.items():
+        found = _find_metric(v, key, (*path, str(k)))
+        if found is not None:
+            return found
+    return None
+
+
+def training_summary(meta: CheckpointMeta, name: str) -> str:
+    """What the checkpoint says about its training, for the decision-support note.
+
+    Reads ``training.n_train``/``n_val``, the data sources' names and the
+    ``macro_auc`` of ``metrics.test`` (else the validation one, else any in
+    ``metrics``); all optional: a missing fact is said to be missing, never guessed.
+    """
+    if not meta.trained:
+        return f"{name} is an untrained placeholder: its probabilities mean nothing."
+    training = meta.training if isinstance(meta.training, Mapping) else {}
+    n_train, n_val = training.get("n_train"), training.get("n_val")
+    data = training.get("data")
+    sources = data.get("sources", []) if isinstance(data, Mapping) else []
+    names = sorted({str(s["source"]) for s in sources if isinstance(s, Mapping) and s.get("source")})
+    of = f" {' + '.join(names)}" if names else ""
+    if isinstance(n_train, int):
+        text = f"{name} was trained on {n_train}{of} records"
+        if isinstance(n_val, int):
+            text += f" and validated on {n_val}"
+    else:
+        text = f"{name}: the checkpoint does not say how many records it was trained on"
+    metrics = meta.metrics if isinstance(meta.metrics, Mapping) else {}
+    auc = _find_metric(metrics.get("test"), "macro_auc", ("test",))  # held-out test set first
+    if auc is None:
+        auc = _find_metric(
+            metrics, "macro_auc", (str(metrics.get("split", "")),) if "split" in metrics else ()
+        )
+    if auc is not None:
+        where = f" ({'/'.join(p for p in auc[0] if p)})" if any(auc[0]) else ""
+        text += f"; macro AUC {auc[1]:.2f}{where}"
+    text += "."
+    if isinstance(n_train, int) and n_train < FEW_RECORDS:
+        text += " That is few: expect wrong statements, above all for rare classes."
+    return text
 
 
 def record_section(record: EcgRecord) -> dict[str, Any]:

@@ -524,7 +524,10 @@ def _draw_statements(
             yy += note_line
             c.text(x, yy, text, c.font(6.0), WARNING, max_width_mm=w)
         return
-    statements = ", ".join(classification.statements) or "none above threshold"
+    statements = (
+        ", ".join(f"{n} {100 * classification[n].probability:.0f} %" for n in classification.statements)
+        or "none above threshold"
+    )
     stated_font = c.font(7.5, bold=True)
     wrapped = _wrap(c, statements, stated_font, w)
     for i, text in enumerate(wrapped[:2]):  # a third line is elided
@@ -532,6 +535,10 @@ def _draw_statements(
         rest = " ".join(wrapped[1:]) if i == 1 else text
         c.text(x, yy, rest, stated_font, POSITIVE, max_width_mm=w)
     notes = [(f"{classification.model_name}, version {model_version(classification)}", note_font, MUTED)]
+    withheld = ", ".join(k.name for k in classification.withheld)
+    if withheld:  # above threshold, not stated by the coherence rules (the reasons are in the JSON)
+        first = _wrap(c, f"Not stated (coherence): {withheld}", note_font, w)[0]
+        notes.append((first, note_font, MUTED))
     notes += [(t, note_font, MUTED) for t in _wrap(c, DECISION_SUPPORT_NOTE, note_font, w)]
     warning = classification_warning(classification)
     if warning:
@@ -539,17 +546,19 @@ def _draw_statements(
     classes = list(classification.classes)
     fits = max(1, int((y + h - yy - len(notes) * note_line - 0.8) / line))
     n_cols = 1 if len(classes) <= fits else 2
+    if len(classes) > fits * n_cols:  # room for the "+ N more classes" line too
+        fits = max(1, int((y + h - yy - (len(notes) + 1) * note_line - 0.8) / line))
     shown = classes
     if len(classes) > fits * n_cols:  # keep the stated classes and the most probable ones
-        keep = sorted(classes, key=lambda k: (not k.positive, -k.probability))[: fits * n_cols - 1]
+        keep = sorted(classes, key=lambda k: (not k.stated, -k.probability))[: fits * n_cols - 1]
         shown = [k for k in classes if k in keep]
     col_w = w / n_cols
     name_w, bar_w, pct_w = 11.0, 14.0, 9.5
     for i, k in enumerate(shown):
         col, row = divmod(i, fits)
         cx, cy = x + col * col_w, yy + (row + 1) * line
-        color = POSITIVE if k.positive else TEXT
-        value_font = c.font(6.3, bold=k.positive)
+        color = POSITIVE if k.stated else TEXT
+        value_font = c.font(6.3, bold=k.stated)
         pct = f"{100.0 * k.probability:.0f} %"
         if n_cols == 2:
             c.text(cx, cy, k.name, value_font, color, max_width_mm=col_w - 9.0)
@@ -561,7 +570,7 @@ def _draw_statements(
         c.p.setBrush(QBrush())
         c.p.drawRect(QRectF(bx, cy - 1.9, bar_w, 1.9))
         c.p.setPen(c.pen(color, 0.01))
-        c.p.setBrush(QBrush(QColor(color if k.positive else "#9e9e9e")))
+        c.p.setBrush(QBrush(QColor(color if k.stated else "#9e9e9e")))
         c.p.drawRect(QRectF(bx, cy - 1.9, bar_w * min(max(k.probability, 0.0), 1.0), 1.9))
         c.p.setBrush(QBrush())
         c.p.setPen(c.pen(WARNING, 0.2))

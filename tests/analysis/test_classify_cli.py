@@ -58,8 +58,11 @@ def test_batch_writes_statements_everywhere_and_redoes_on_a_changed_setting(
         section = doc["classification"]
         got = [c["probability"] for c in section["classes"]]
         assert got == pytest.approx(want[name], abs=1e-4)  # shared windows = the classifier's own
-        stated = [c["name"] for c in section["classes"] if c["probability"] >= c["threshold"]]
-        assert section["statements"] == stated and "MI" in stated and "CD" not in stated
+        above = [c["name"] for c in section["classes"] if c["probability"] >= c["threshold"]]
+        assert section["above_threshold"] == above and "MI" in above and "CD" not in above
+        stated = [c["name"] for c in section["classes"] if c["stated"]]  # coherent: never NORM with MI
+        assert section["statements"] == stated and set(stated) <= set(above)
+        assert not {"NORM", "MI"} <= set(stated)
         row = rows[name]
         assert row["statements"] == ";".join(stated) and row["classifier"] == "tiny_cls"
         for c in section["classes"]:
@@ -68,7 +71,9 @@ def test_batch_writes_statements_everywhere_and_redoes_on_a_changed_setting(
             text = subprocess.run(
                 ["pdftotext", "-layout", str(out / f"{name}.pdf"), "-"], capture_output=True, text=True
             ).stdout
-            assert "Statements" in text and ", ".join(stated) in text
+            probs = {c["name"]: c["probability"] for c in section["classes"]}
+            said = ", ".join(f"{n} {100 * probs[n]:.0f} %" for n in stated)
+            assert "Statements" in text and said in text
         state = json.loads((out / STATE_DIR / f"{name}.json").read_text(encoding="utf-8"))
         assert state["classifier"]["name"] == "tiny_cls" and len(state["classifier"]["sha256"]) == 64
     capsys.readouterr()

@@ -14,9 +14,10 @@ import pytest
 
 from ecgviewer.core.readers import read_record
 from ecgviewer.gui.actions import CLASSIFIER_CHOICES
-from ecgviewer.gui.classification_panel import ClassificationPanel, training_summary
+from ecgviewer.gui.classification_panel import ClassificationPanel
 from ecgviewer.inference.classifier import BUNDLED_CLASSIFIERS, Classifier
 from ecgviewer.models.checkpoint import read_meta
+from ecgviewer.report.measurements import training_summary
 from ecgviewer.resources import checkpoints_dir, installed_checkpoints
 from tests.tools import require_tool
 
@@ -47,7 +48,20 @@ def classified(window, qtbot, tiny_classifier: Path, record_path: Path):
 
 
 def _stated(result) -> list[str]:
-    return [k.name for k in result.classes if k.probability >= k.threshold]
+    """The coherent statements, recomputed from the probabilities with the core rule."""
+    from ecgviewer.core.statements import coherent_statements
+
+    decisions = coherent_statements(
+        [k.name for k in result.classes],
+        [k.probability for k in result.classes],
+        [k.threshold for k in result.classes],
+    )
+    return [d.name for d in decisions if d.stated]
+
+
+def _line(result) -> str:
+    said = ", ".join(f"{n} ({100 * result[n].probability:.0f} %)" for n in _stated(result))
+    return f"Statements: {said or 'none above threshold'}"
 
 
 def test_panel_shows_the_classifiers_probabilities(classified, tiny_classifier, record_path):
@@ -62,10 +76,16 @@ def test_panel_shows_the_classifiers_probabilities(classified, tiny_classifier, 
         assert row["probability"] == f"{100 * k.probability:.0f} %"
         assert row["threshold"] == f"≥ {100 * k.threshold:.0f} %"
         assert row["description"] == k.description
-        assert panel.is_emphasised(k.name) == (k.probability >= k.threshold)
+        assert panel.is_emphasised(k.name) == (k.name in _stated(result))
     stated = _stated(result)
-    assert "MI" in stated and "CD" not in stated  # thresholds 0 and 1
-    assert panel.statements_text() == f"Statements: {', '.join(stated)}"
+    assert "CD" not in stated  # threshold 1
+    assert ("MI" in stated) != ("NORM" in stated)  # MI is always above threshold; NORM excludes it
+    assert panel.statements_text() == _line(result)
+    withheld = [k for k in result.classes if k.probability >= k.threshold and k.name not in stated]
+    coherence = panel.coherence_label.text()
+    assert all(f"Not stated: {k.name}" in coherence for k in withheld) and len(withheld) == coherence.count(
+        "Not stated"
+    )
     # provenance and the honest notes: an untrained placeholder, decision support only
     assert "tiny_cls" in panel.info_label.text() and "device cpu" in panel.info_label.text()
     assert panel.warning_label.isVisibleTo(panel) and "UNTRAINED" in panel.warning_label.text()
@@ -99,7 +119,7 @@ def test_switching_the_classifier_off_and_on(classified, qtbot, tiny_classifier)
     assert c.prediction is prediction  # not recomputed
     again = got.args[0]
     assert [k.probability for k in again.classes] == pytest.approx([k.probability for k in result.classes])
-    assert ui.class_panel.statements_text() == f"Statements: {', '.join(_stated(again))}"
+    assert ui.class_panel.statements_text() == _line(again)
     assert window.settings.classifier == str(tiny_classifier)
     assert not any(window.action(f"classifier_{n}").isChecked() for _, n in CLASSIFIER_CHOICES)
     assert not window.action("classifier_off").isChecked()
@@ -174,7 +194,8 @@ def test_exports_carry_the_classification(classified, qtbot, tmp_path):
     pdf = export("pdf", tmp_path / "r.pdf")
     pdftotext = require_tool("pdftotext", "PDF text")
     text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
-    assert "Statements" in text and ", ".join(_stated(result)) in text
+    said = ", ".join(f"{n} {100 * result[n].probability:.0f} %" for n in _stated(result))
+    assert "Statements" in text and said in text
 
 
 def test_no_classifier_installed_and_a_bundled_one_installed(

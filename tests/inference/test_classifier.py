@@ -22,7 +22,7 @@ CLASSES = (
 )
 
 
-def _save(tmp_path: Path, activation: str = "sigmoid") -> Path:
+def _save(tmp_path: Path, activation: str = "sigmoid", calibration: dict | None = None) -> Path:
     torch.manual_seed(0)
     model = build_model("crnn", {"n_classes": 3, "conv_channels": [8, 8, 8, 8], "rnn_hidden": 8})
     meta = CheckpointMeta(
@@ -36,9 +36,11 @@ def _save(tmp_path: Path, activation: str = "sigmoid") -> Path:
         task="classification",
         classes=CLASSES,
         activation=activation,
+        calibration=calibration or {},
     )
-    save_checkpoint(model.eval(), meta, tmp_path / "cls")
-    return tmp_path / "cls"
+    name = "cls-calibrated" if calibration else "cls"
+    save_checkpoint(model.eval(), meta, tmp_path / name)
+    return tmp_path / name
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +54,14 @@ def test_classify_gives_probabilities_and_thresholded_statements(tmp_path: Path,
     probs = np.array([c.probability for c in res.classes])
     assert [c.name for c in res.classes] == ["NORM", "MI", "CD"]
     assert np.all((probs > 0) & (probs < 1))
-    assert "MI" in res.statements and "CD" not in res.statements
-    assert ("NORM" in res.statements) == (res["NORM"].probability >= 0.5)
+    assert "MI" in res.above_threshold and "CD" not in res.above_threshold
+    assert ("NORM" in res.above_threshold) == (res["NORM"].probability >= 0.5)
+    # coherent: never NORM with MI; the more probable of the two is stated when both pass
+    if "NORM" in res.above_threshold:
+        winner = "NORM" if res["NORM"].probability >= res["MI"].probability else "MI"
+        assert res.statements == (winner,) and res.withheld[0].note
+    else:
+        assert res.statements == ("MI",) and not res.withheld
     assert res.n_windows == 1 and res.trained is False and res.device == "cpu"
     doc = res.to_dict()
     assert doc["statements"] == list(res.statements)
@@ -70,6 +78,22 @@ def _windows(clf: Classifier, record) -> np.ndarray:
     from ecgviewer.inference.preprocess import prepare_windows
 
     return prepare_windows(record, **clf.input_spec()).data
+
+
+def test_the_stored_temperature_and_offsets_calibrate_the_probabilities(tmp_path: Path, record) -> None:
+    plain = Classifier(_save(tmp_path), device="cpu").classify(record)
+    cal = {"method": "temperature", "temperature": 2.5, "logit_offset": [1.0, 0.0, -2.0]}
+    scaled = Classifier(_save(tmp_path, calibration=cal), device="cpu").classify(record)
+    p = np.array([c.probability for c in plain.classes])  # one window: the mean is the window's value
+    z = np.log(p / (1 - p))
+    want = 1 / (1 + np.exp(-(z - np.array(cal["logit_offset"])) / cal["temperature"]))
+    assert [c.probability for c in scaled.classes] == pytest.approx(want.tolist(), abs=1e-5)
+    assert "T = 2.50" in scaled.to_dict()["probabilities"]
+    assert plain.to_dict()["probabilities"] == "uncalibrated"
+    with pytest.raises(CheckpointError, match="logit_offset"):
+        _save(tmp_path, calibration={**cal, "logit_offset": [0.0]})
+    with pytest.raises(CheckpointError, match="temperature"):
+        _save(tmp_path, calibration={**cal, "temperature": 0})
 
 
 def test_softmax_probabilities_sum_to_one(tmp_path: Path, record) -> None:

@@ -46,8 +46,12 @@ def analysed(ptbxl_dir: Path, tiny_classifier: Path):
 
 
 def _stated(classification) -> list[str]:
-    """The statements recomputed from the probabilities and thresholds."""
-    return [c.name for c in classification.classes if c.probability >= c.threshold]
+    """The statements recomputed from the probabilities and thresholds (and the coherence rules)."""
+    from ecgviewer.core.statements import coherent_statements
+
+    k = classification.classes
+    out = coherent_statements([c.name for c in k], [c.probability for c in k], [c.threshold for c in k])
+    return [d.name for d in out if d.stated]
 
 
 def test_json_section_validates_and_carries_every_class(analysed, validator) -> None:
@@ -134,7 +138,8 @@ def test_pdf_prints_statements_and_probabilities(analysed, tmp_path: Path) -> No
     text = _pdf_text(out)
     assert "Statements" in text and "decision support only" in text
     stated_line = next(line for line in text.splitlines() if "MI" in line and "Statements" not in line)
-    assert ", ".join(_stated(classification)) in stated_line
+    said = ", ".join(f"{n} {100 * classification[n].probability:.0f} %" for n in _stated(classification))
+    assert said in stated_line
     compact = "".join(text.split())  # pdftotext may drop the spaces of "≥ 0 %"
     for c in classification.classes:
         assert c.name in text

@@ -53,6 +53,8 @@ class PtbxlRow:
     strat_fold: int
     filename_hr: str
     scp_codes: dict[str, float]
+    #: The 100 Hz file (``records100/...``; empty when the database has no such column).
+    filename_lr: str = ""
 
     @property
     def is_normal(self) -> bool:
@@ -83,6 +85,7 @@ def read_database(root: str | Path) -> list[PtbxlRow]:
                         int(line["strat_fold"]),
                         line["filename_hr"],
                         {str(k): float(v) for k, v in dict(codes).items()},
+                        line.get("filename_lr") or "",
                     )
                 )
             except (ValueError, SyntaxError, TypeError) as exc:

@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from trainer.data.arrays import SPLITS, DataError, LabelledRows, hashed_split, record_input
+from trainer.data.arrays import INPUT_LEADS, SPLITS, DataError, LabelledRows, hashed_split, record_input
 from trainer.data.ptbxl import PtbxlRow, fold_split, read_database
 
 #: The five diagnostic superclasses of PTB-XL, in output order, with their meaning.
@@ -61,8 +61,34 @@ SUPERCLASSES: dict[str, str] = {
 PTBXL_RHYTHM: tuple[str, ...] = (
     "SR", "AFIB", "STACH", "SARRH", "SBRAD", "PACE", "SVARR", "BIGU", "AFLT", "SVTAC", "PSVT", "TRIGU",
 )  # fmt: skip
+#: The diagnostic subclasses of PTB-XL (``diagnostic_subclass`` of its scp_statements.csv) with a
+#: readable name; a class named so is positive for any diagnostic statement of that subclass. NORM
+#: (the same statements as the superclass) and STTC (a catch-all of the STTC superclass) are left out.
+SUBCLASSES: dict[str, str] = {
+    "IMI": "inferior myocardial infarction",
+    "AMI": "anterior myocardial infarction",
+    "LMI": "lateral myocardial infarction",
+    "PMI": "posterior myocardial infarction",
+    "LVH": "left ventricular hypertrophy",
+    "RVH": "right ventricular hypertrophy",
+    "LAO/LAE": "left atrial overload/enlargement",
+    "RAO/RAE": "right atrial overload/enlargement",
+    "SEHYP": "septal hypertrophy",
+    "CLBBB": "complete left bundle branch block",
+    "CRBBB": "complete right bundle branch block",
+    "IRBBB": "incomplete right bundle branch block",
+    "ILBBB": "incomplete left bundle branch block",
+    "_AVB": "AV block (1st-3rd degree)",
+    "IVCD": "non-specific intraventricular conduction disturbance",
+    "LAFB/LPFB": "left anterior/posterior fascicular block",
+    "WPW": "Wolff-Parkinson-White syndrome",
+    "NST_": "non-specific ST changes",
+    "ISC_": "ischemic ST-T changes (non-specific)",
+    "ISCA": "ischemia in anterior leads",
+    "ISCI": "ischemia in inferior leads",
+}
 #: Class-set keywords of ``--classes``.
-CLASS_SETS = ("superclasses", "rhythm")
+CLASS_SETS = ("superclasses", "subclasses", "rhythm")
 #: Default minimum of positive training records for a rhythm statement to become a class.
 MIN_POSITIVES = 10
 _CSV_RESERVED = ("file", "group", "split")
@@ -74,6 +100,8 @@ class ClassDataset(LabelledRows):
 
     classes: tuple[str, ...] = ()
     descriptions: tuple[str, ...] = ()
+    #: Sampling rate of ``x`` (the model input rate); ``x`` holds 10 s windows.
+    fs_hz: float = 500.0
 
     def _check_labels(self, n: int) -> None:
         if self.y.shape != (n, len(self.classes)):
@@ -173,12 +201,40 @@ def class_def(name: str, statements: dict[str, Statement]) -> ClassDef:
     if name in SUPERCLASSES:
         codes = frozenset(c for c, s in statements.items() if s.diagnostic and s.diagnostic_class == name)
         return ClassDef(name, SUPERCLASSES[name], codes, in_category(frozenset({"diagnostic"})))
+    if name in SUBCLASSES and not (name in statements and name not in _SUBCLASS_PREFERRED):
+        return subclass_def(name, statements)
     if name in statements:
         s = statements[name]
         return ClassDef(name, s.description, frozenset({name}), in_category(s.categories))
     raise DataError(
         f"unknown class {name!r}: use {', '.join(CLASS_SETS)}, a superclass ({', '.join(SUPERCLASSES)}) "
         "or an SCP statement code from scp_statements.csv"
+    )
+
+
+#: Subclass names that are also single statement codes but mean the subclass when named in --classes
+#: (their subclass holds more statements than the code, e.g. IMI = IMI, ILMI, IPLMI, IPMI, INJIL, ...).
+_SUBCLASS_PREFERRED = frozenset(SUBCLASSES)
+
+
+def subclass_def(name: str, statements: dict[str, Statement]) -> ClassDef:
+    """The diagnostic subclass ``name``: positive for any diagnostic statement of that subclass."""
+    codes = frozenset(c for c, s in statements.items() if s.diagnostic and s.diagnostic_subclass == name)
+    if not codes:
+        raise DataError(f"no diagnostic statement of subclass {name!r} in scp_statements.csv")
+    scope = frozenset(c for c, s in statements.items() if s.diagnostic)
+    return ClassDef(name, SUBCLASSES.get(name, name), codes, scope)
+
+
+def _count_positives(
+    d: ClassDef, rows: Sequence[PtbxlRow], train_mask: Sequence[bool], min_likelihood: float
+) -> int:
+    return int(
+        sum(
+            1
+            for r, t in zip(rows, train_mask, strict=True)
+            if t and labels_of(r.scp_codes, [d], min_likelihood)[0] == 1
+        )
     )
 
 
@@ -223,24 +279,20 @@ def resolve_classes(
         if item == "superclasses":
             for name in SUPERCLASSES:
                 add(class_def(name, statements))
-        elif item == "rhythm":
-            rhythm = [class_def(c, statements) for c, s in statements.items() if s.rhythm]
-            counts = {}
-            for d in rhythm:
-                counts[d.name] = int(
-                    sum(
-                        1
-                        for r, t in zip(rows, train_mask, strict=True)
-                        if t and labels_of(r.scp_codes, [d], min_likelihood)[0] == 1
-                    )
-                )
+        elif item in ("rhythm", "subclasses"):
+            if item == "rhythm":
+                cands = [class_def(c, statements) for c, s in statements.items() if s.rhythm]
+            else:
+                present = {s.diagnostic_subclass for s in statements.values() if s.diagnostic}
+                cands = [subclass_def(c, statements) for c in SUBCLASSES if c in present]
+            counts = {d.name: _count_positives(d, rows, train_mask, min_likelihood) for d in cands}
             kept = sorted(
-                (d for d in rhythm if counts[d.name] >= min_positives), key=lambda d: -counts[d.name]
+                (d for d in cands if counts[d.name] >= min_positives), key=lambda d: -counts[d.name]
             )
             for d in kept:
                 add(d)
-            note = {
-                "rule": f"rhythm statements with >= {min_positives} positive training records",
+            note[item] = {
+                "rule": f"{item} with >= {min_positives} positive training records",
                 "train_positives": counts,
                 "kept": [d.name for d in kept],
             }
@@ -250,6 +302,68 @@ def resolve_classes(
 
 
 # -- PTB-XL -----------------------------------------------------------------------------
+
+
+#: Record files of PTB-XL: the 500 Hz ``filename_hr`` or the 100 Hz ``filename_lr`` (the benchmark's input).
+PTBXL_RATES = {"hr": 500.0, "lr": 100.0}
+
+
+def holdout_role(group: str, share: float) -> str:
+    """``"test"`` for a stable ``share`` of the groups (patients), else ``"val"``.
+
+    See ``val_holdout`` of :func:`load_ptbxl_classes`.
+    """
+    return hashed_split(group, 0.0, share, salt="ptbxl-val-holdout").replace("train", "val")
+
+
+def _cached_inputs(
+    root: Path,
+    rows: Sequence[PtbxlRow],
+    rate: str,
+    leads: Sequence[str],
+    fs_hz: float,
+    n_samples: int,
+    cache_dir: Path | None,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Model inputs ``(N, leads, n_samples)`` float32 mV of the readable ``rows``, their mask, skip notes.
+
+    With ``cache_dir`` the arrays are stored there as ``.npz`` keyed by a hash of the
+    folder, the record list and the input contract, and read back on the next call.
+    """
+    import hashlib
+    import json
+
+    from ecgviewer.core.errors import EcgReadError
+    from ecgviewer.core.readers import read_record
+
+    key = json.dumps(
+        [str(root.resolve()), rate, list(leads), fs_hz, n_samples, [r.ecg_id for r in rows]]
+    ).encode()
+    path = None
+    if cache_dir is not None:
+        path = Path(cache_dir) / f"ptbxl-{rate}-{int(fs_hz)}hz-{hashlib.sha256(key).hexdigest()[:16]}.npz"
+        if path.is_file():
+            with np.load(path, allow_pickle=False) as z:
+                return z["x"].astype(np.float32), z["ok"], [str(s) for s in z["skipped"]]
+    x = np.zeros((len(rows), len(leads), n_samples), dtype=np.float32)
+    ok = np.zeros(len(rows), dtype=bool)
+    skipped = []
+    for k, row in enumerate(rows):
+        name = row.filename_hr if rate == "hr" else row.filename_lr
+        try:
+            x[k] = record_input(read_record(root / (name + ".hea")), leads, fs_hz, n_samples)
+            ok[k] = True
+        except (EcgReadError, DataError) as exc:
+            skipped.append(f"{row.ecg_id}: {exc}")
+        if progress is not None:
+            progress(k + 1, len(rows))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, x=x, ok=ok, skipped=np.array(skipped, dtype=str))
+        tmp.replace(path)
+    return x, ok, skipped
 
 
 def load_ptbxl_classes(
@@ -262,39 +376,71 @@ def load_ptbxl_classes(
     min_likelihood: float = 0.0,
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    rate: str = "hr",
+    fs_hz: float | None = None,
+    val_holdout: float = 0.0,
+    cache_dir: str | Path | None = None,
 ) -> ClassDataset:
     """PTB-XL records with class labels from their statements (see the module docstring).
 
     Parameters
     ----------
     root
-        Folder with ``ptbxl_database.csv``, ``scp_statements.csv`` and ``records500/``.
+        Folder with ``ptbxl_database.csv``, ``scp_statements.csv`` and ``records500/``
+        (``rate="hr"``) or ``records100/`` (``rate="lr"``).
     classes
-        ``--classes`` spec: ``superclasses``, ``rhythm``, superclass names, SCP codes.
+        ``--classes`` spec: ``superclasses``, ``subclasses``, ``rhythm``, superclass names, SCP codes.
     val_folds, test_folds
-        ``strat_fold`` values for validation and test (the other folds train).
+        ``strat_fold`` values for validation and test (the other folds train; ``test_folds``
+        may be empty).
     min_positives
-        Minimum positive training records for a ``rhythm`` statement to become a class.
+        Minimum positive training records for a ``rhythm`` statement or a ``subclasses``
+        subclass to become a class.
     min_likelihood
         Statements below this likelihood (%) are ignored (0: all count, as in the benchmark).
     limit
         Use at most this many records (in database order), for quick runs.
     progress
         Called with ``(done, total)`` after each record.
+    rate
+        ``"hr"`` (the 500 Hz files) or ``"lr"`` (the 100 Hz files).
+    fs_hz
+        Model input rate (default: the files' rate); the records are resampled to it and
+        cut to 10 s (``10 * fs_hz`` samples) by the viewer's own preprocessing.
+    val_holdout
+        Share of the **patients** of the validation folds whose records become ``test``
+        rows (a stable hash of the patient id): with ``--val-folds 9 --val-holdout 0.5``
+        half of fold 9 selects the epoch, thresholds and temperature, the other half is
+        never used for anything but the report.
+    cache_dir
+        Folder for a ``.npz`` cache of the model inputs (read once, reused).
     """
-    from ecgviewer.core.errors import EcgReadError
-    from ecgviewer.core.readers import read_record
-
+    if rate not in PTBXL_RATES:
+        raise DataError(f"rate must be one of {sorted(PTBXL_RATES)}, not {rate!r}")
+    if not 0.0 <= val_holdout < 1.0:
+        raise DataError("--val-holdout must be in [0, 1)")
+    fs = float(fs_hz or PTBXL_RATES[rate])
+    n_samples = round(10.0 * fs)
     root = Path(root)
     statements = read_statements(root)
     rows = read_database(root)
     if limit is not None:
         rows = rows[:limit]
-    present = [r for r in rows if (root / (r.filename_hr + ".hea")).is_file()]
+    present = [
+        r
+        for r in rows
+        if (rate == "hr" or r.filename_lr)
+        and (root / ((r.filename_hr if rate == "hr" else r.filename_lr) + ".hea")).is_file()
+    ]
     if not present:
         raise DataError(f"{root}: none of the {len(rows)} records listed in ptbxl_database.csv is present")
     folds = sorted({r.strat_fold for r in present})
     roles = [fold_split(r.strat_fold, val_folds, test_folds) for r in present]
+    if val_holdout > 0:
+        roles = [
+            holdout_role(f"ptbxl-patient-{r.patient_id}", val_holdout) if role == "val" else role
+            for r, role in zip(present, roles, strict=True)
+        ]
     for name, wanted in (("validation", val_folds), ("test", test_folds)):
         if wanted and not set(wanted) & set(folds):
             raise DataError(
@@ -305,44 +451,43 @@ def load_ptbxl_classes(
         classes, statements, present, [s == "train" for s in roles], min_positives, min_likelihood
     )
     if not defs:
-        raise DataError(f"no class has enough training records (rule: {note.get('rule')})")
-    xs, ys, ids, groups, splits, skipped = [], [], [], [], [], []
-    for k, (row, role) in enumerate(zip(present, roles, strict=True)):
-        try:
-            x = record_input(read_record(root / (row.filename_hr + ".hea")))
-        except (EcgReadError, DataError) as exc:
-            skipped.append(f"{row.ecg_id}: {exc}")
-            continue
-        xs.append(x)
-        ys.append(labels_of(row.scp_codes, defs, min_likelihood))
-        ids.append(f"ptbxl-{row.ecg_id:05d}")
-        groups.append(f"ptbxl-patient-{row.patient_id}")
-        splits.append(role)
-        if progress is not None:
-            progress(k + 1, len(present))
-    if not xs:
+        rules = "; ".join(v.get("rule", "") for v in note.values())
+        raise DataError(f"no class has enough training records (rule: {rules})")
+    x, ok, skipped = _cached_inputs(
+        root, present, rate, INPUT_LEADS, fs, n_samples, Path(cache_dir) if cache_dir else None, progress
+    )
+    keep = np.flatnonzero(ok)
+    if not len(keep):
         raise DataError(f"{root}: no usable records ({'; '.join(skipped[:3])})")
+    kept = [present[i] for i in keep]
+    splits = [roles[i] for i in keep]
     data = ClassDataset(
-        np.stack(xs),
-        np.stack(ys),
-        ids,
-        groups,
+        x[keep] if len(keep) < len(x) else x,
+        np.stack([labels_of(r.scp_codes, defs, min_likelihood) for r in kept]),
+        [f"ptbxl-{r.ecg_id:05d}" for r in kept],
+        [f"ptbxl-patient-{r.patient_id}" for r in kept],
         {},
         splits,
         classes=tuple(d.name for d in defs),
         descriptions=tuple(d.description for d in defs),
+        fs_hz=fs,
     )
     data.provenance = {
         "source": "PTB-XL",
         "root": str(root),
+        "files": f"{'records500 (filename_hr)' if rate == 'hr' else 'records100 (filename_lr)'}, "
+        f"model input {fs:g} Hz x {n_samples} samples",
         "labels": "scp_codes aggregated with scp_statements.csv (superclasses: diagnostic == 1 by "
-        f"diagnostic_class; rhythm == 1); statements count at likelihood >= {min_likelihood:g} %",
+        "diagnostic_class; subclasses: diagnostic == 1 by diagnostic_subclass; rhythm == 1); "
+        f"statements count at likelihood >= {min_likelihood:g} %",
         "classes": list(data.classes),
-        "rhythm_selection": note or None,
+        "rhythm_selection": note.get("rhythm"),
+        "subclass_selection": note.get("subclasses"),
         "val_folds": list(val_folds),
         "test_folds": list(test_folds),
+        "val_holdout": val_holdout or None,
         "folds_present": folds,
-        "n_records": len(xs),
+        "n_records": len(kept),
         "n_per_split": {s: splits.count(s) for s in SPLITS},
         "counts": {s: data.counts(s) for s in SPLITS},
         "skipped": skipped,
@@ -482,16 +627,20 @@ def describe_counts(data: ClassDataset) -> str:
 __all__ = [
     "CLASS_SETS",
     "MIN_POSITIVES",
+    "PTBXL_RATES",
     "PTBXL_RHYTHM",
+    "SUBCLASSES",
     "SUPERCLASSES",
     "ClassDataset",
     "ClassDef",
     "Statement",
     "class_def",
     "describe_counts",
+    "holdout_role",
     "labels_of",
     "load_labels_csv",
     "load_ptbxl_classes",
     "read_statements",
     "resolve_classes",
+    "subclass_def",
 ]
