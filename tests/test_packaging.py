@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from ecgviewer.resources import default_checkpoint
+
 REPO = Path(__file__).resolve().parents[1]
 INSTALL_DEPS_ENV = "ECGVIEWER_WHEEL_TEST_INSTALL_DEPS"
 #: Folders of a checkout that are never part of a build.
@@ -186,9 +188,10 @@ def test_the_wheel_alone_analyses_a_record_and_opens_the_sample(built, tmp_path,
     out = run(str(bindir / "ecgviewer"), "analyze", str(record), "--json", "--device", "cpu")
     assert out.returncode == 0, out.stderr[-3000:]
     (doc,) = json.loads(out.stdout)
-    assert doc["model"]["name"] == "resnet1d" and doc["model"]["status"] == "trained", doc["model"]
+    assert doc["model"]["name"] == default_checkpoint("intervals"), doc["model"]
+    assert doc["model"]["status"] == "trained", doc["model"]
     assert 40 < doc["measurements"]["qrs_ms"]["model"] < 200, doc["measurements"]["qrs_ms"]
-    assert doc["classification"]["name"] == "ptbxl_crnn", doc["classification"]
+    assert doc["classification"]["name"] == default_checkpoint("classification"), doc["classification"]
     assert "statements" in doc["classification"]
 
     png = tmp_path / "sample.png"

@@ -189,7 +189,7 @@ def test_sigkill_of_the_parent_leaves_no_process_and_current_csv(ptbxl_dir: Path
     """SIGKILL of ``analyze --out`` alone (not its group): forkserver, workers and resource tracker go too;
     measurements.csv already lists finished records; the rerun does only the rest."""
     inp, out = tmp_path / "in", tmp_path / "out"
-    names = _copy_records(ptbxl_dir, inp, 30)
+    names = _copy_records(ptbxl_dir, inp, 90)  # enough that an idle machine is still busy when killed
     cmd = [sys.executable, "-m", "ecgviewer", "analyze", str(inp), "--out", str(out)]
     cmd += ["--report", "pdf,json,csv", "--workers", "2", "--device", "cpu", "-q", "--batch-size", "4"]
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
