@@ -96,20 +96,26 @@ class ModelSet:
         with self._lock:
             item = self._items.get(key)
             if item is None:
-                stride = {} if stride_s is None else {"stride_s": stride_s}
-                if kind == "intervals":
-                    from ecgviewer.inference.predictor import Predictor  # scipy and numpy: on first use
-
-                    item = Predictor(name, device=device, batch_size=batch_size, **stride)
-                else:
-                    from ecgviewer.inference.classifier import Classifier
-
-                    item = Classifier(name, device=device, batch_size=batch_size, **stride)
-                self._items[key] = item
+                item = self._items[key] = self._make(key)
         if load:
-            with self._load_lock:  # one load at a time; a second caller waits, then reuses it
-                item.load()  # idempotent: torch import + checkpoint read the first time
+            self._load(item)
         return item
+
+    def _make(self, key: tuple[Any, ...]) -> Any:
+        """A new, unloaded network for ``key``: ``(kind, name, device, stride_s, batch_size)``."""
+        kind, name, device, stride_s, batch_size = key
+        stride = {} if stride_s is None else {"stride_s": stride_s}
+        if kind == "intervals":
+            from ecgviewer.inference.predictor import Predictor  # scipy and numpy: on first use
+
+            return Predictor(name, device=device, batch_size=batch_size, **stride)
+        from ecgviewer.inference.classifier import Classifier
+
+        return Classifier(name, device=device, batch_size=batch_size, **stride)
+
+    def _load(self, item: Any) -> None:
+        with self._load_lock:  # one load at a time; a second caller waits, then reuses it
+            item.load()  # idempotent: torch import + checkpoint read the first time
 
 
 def check_classifier(classifier: Any) -> None:

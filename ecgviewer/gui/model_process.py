@@ -27,6 +27,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from ecgviewer.analysis.models import ModelSet
+
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
@@ -104,8 +106,6 @@ def _serve(conn: Connection, cancel: Any) -> None:
     """Child process: answer requests for the networks of one :class:`ModelSet` until told to quit."""
     return_freed_memory()
     _context()
-    from ecgviewer.analysis.models import ModelSet
-
     models = ModelSet()
     while True:
         try:
@@ -302,7 +302,7 @@ class RemoteNetwork:
         return self._run(record, progress, should_stop)
 
 
-class ProcessModelSet:
+class ProcessModelSet(ModelSet):
     """A :class:`~ecgviewer.analysis.ModelSet` whose networks live in one child process.
 
     Thread-safe like :class:`~ecgviewer.analysis.ModelSet`; requests from several threads
@@ -318,9 +318,8 @@ class ProcessModelSet:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self._host = ModelProcess()
-        self._lock = threading.Lock()
-        self._items: dict[tuple, RemoteNetwork] = {}
 
     @property
     def running(self) -> bool:
@@ -332,42 +331,13 @@ class ProcessModelSet:
         """The child's process id (None when not started)."""
         return self._host.pid
 
-    def predictor(
-        self,
-        model: str | Path,
-        device: str = "auto",
-        *,
-        stride_s: float | None = None,
-        batch_size: int = 32,
-        load: bool = True,
-    ) -> RemoteNetwork:
-        """The interval predictor for these settings (as :meth:`ModelSet.predictor`)."""
-        return self._get("intervals", str(model), device, stride_s, batch_size, load)
-
-    def classifier(
-        self,
-        name: str | Path,
-        device: str = "auto",
-        *,
-        stride_s: float | None = None,
-        batch_size: int = 32,
-        load: bool = True,
-    ) -> RemoteNetwork:
-        """The statement classifier for these settings (as :meth:`ModelSet.classifier`)."""
-        return self._get("classification", str(name), device, stride_s, batch_size, load)
-
     def is_loaded(self, kind: str, name: str | Path, device: str) -> bool:
         """True when a network of ``kind`` for ``(name, device)`` is loaded in a running child."""
-        with self._lock:
-            items = [item for k, item in self._items.items() if k[:3] == (kind, str(name), device)]
-        return self.running and any(item.loaded for item in items)
+        return self.running and super().is_loaded(kind, name, device)
 
     def discard(self, kind: str | None = None, keep: tuple[str, str] | None = None) -> None:
         """Forget (and free in the child) the networks of ``kind`` (None: all) except ``keep``."""
-        with self._lock:
-            for key in list(self._items):
-                if (kind is None or key[0] == kind) and (keep is None or key[1:3] != keep):
-                    del self._items[key]
+        super().discard(kind, keep)
         self._host.post(("discard", kind, keep))
 
     def close(self) -> None:
@@ -377,17 +347,12 @@ class ProcessModelSet:
                 item.loaded = False
         self._host.close()
 
-    def _get(
-        self, kind: str, name: str, device: str, stride_s: float | None, batch_size: int, load: bool
-    ) -> RemoteNetwork:
-        key = (kind, name, device, stride_s, int(batch_size))
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                item = self._items[key] = RemoteNetwork(self._host, key)
-        if load and not (item.loaded and self.running):
+    def _make(self, key: tuple[Any, ...]) -> RemoteNetwork:
+        return RemoteNetwork(self._host, key)
+
+    def _load(self, item: RemoteNetwork) -> None:
+        if not (item.loaded and self.running):
             item.load()
-        return item
 
 
 # -- the beat pass -----------------------------------------------------------------------------
