@@ -136,6 +136,11 @@ class ClassificationPanel(QWidget):
         self._busy = False
 
         self.classifier_combo = QComboBox()
+        # a long checkpoint label must not widen the dock (and shrink the ECG paper): it elides instead
+        self.classifier_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.classifier_combo.setMinimumContentsLength(18)
         self.classifier_combo.setToolTip(
             "Statement classifier: a bundled checkpoint, one from a file, or off"
         )
