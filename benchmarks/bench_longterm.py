@@ -335,26 +335,6 @@ def bench_beats(path: Path) -> dict | None:
     return out
 
 
-def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += children.get(p, [])
-    return out
-
-
 def _hwm_mb(pid: int) -> float | None:
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as fh:
@@ -383,6 +363,8 @@ def bench_viewer_rss(path: Path, timeout_s: float = 1200.0) -> dict | None:
     shot = str(cache / "x.png")
     cmd = [str(gnu_time), "-v", sys.executable, "-m", "ecgviewer", str(path), "--screenshot", shot]
     t0 = time.perf_counter()
+    from ecgviewer.analysis.lifeline import descendants
+
     proc = subprocess.Popen(
         cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
@@ -393,7 +375,7 @@ def bench_viewer_rss(path: Path, timeout_s: float = 1200.0) -> dict | None:
             if time.perf_counter() - t0 > timeout_s:
                 proc.kill()
                 raise TimeoutError(f"ecgviewer --screenshot {path.name} took over {timeout_s:.0f} s")
-            for pid in _tree(proc.pid)[1:]:  # [0] is time itself
+            for pid in descendants(proc.pid):  # the first is the viewer (time's child)
                 if viewer is None:
                     viewer = pid
                 mb = _hwm_mb(pid)

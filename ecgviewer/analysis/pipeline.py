@@ -521,7 +521,7 @@ def _withhold_model(run: _Run, stage: str, runner: Any) -> bool:
         run.values["prediction"], run.values["interval_error"] = None, None
         run.failed(stage, exc, error_message(exc))
     else:
-        run.values["classification"], run.values["classifier_meta"] = None, None
+        run.values["classifier_meta"] = None
         run.values["classification"] = ClassificationFailure(
             run.values["classifier_name"], why, withheld=True
         )

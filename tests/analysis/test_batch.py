@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 
 from ecgviewer.analysis.batch import STATE_DIR, discover
+from ecgviewer.analysis.lifeline import descendants
 from ecgviewer.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -157,26 +158,6 @@ def test_batched_prediction_equals_one_by_one(ptbxl_dir: Path, shared_data: Path
             assert got[key].iqr == pytest.approx(want[key].iqr, rel=1e-4, abs=1e-3)
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, queue = [], [pid]
-    while queue:
-        kids = children.get(queue.pop(), [])
-        found += kids
-        queue += kids
-    return found
-
-
 def _running(pid: int) -> bool:
     try:
         return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
@@ -203,7 +184,7 @@ def test_sigkill_of_the_parent_leaves_no_process_and_current_csv(ptbxl_dir: Path
             time.sleep(0.02)
         time.sleep(1.2)  # past one CSV rewrite after the first records finished
         assert proc.poll() is None, "the run ended before it could be killed"
-        helpers = _descendants(proc.pid)
+        helpers = descendants(proc.pid)
         assert helpers, "no worker processes"
         os.kill(proc.pid, signal.SIGKILL)
     finally:
