@@ -27,6 +27,7 @@ DEFAULT_CHECKPOINTS: dict[str, str] = {
     "intervals": "resnet1d",
     "classification": "ptbxl100_crnn",
     "beats": "beatnet",
+    "delineation": "unet_delineation",
 }
 
 

@@ -45,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "train-beats": "trainer.beats:COMMAND",
     "evaluate-beats": "trainer.evaluate_beats:COMMAND",
     "cv-beats": "trainer.beats_cv:COMMAND",
+    "delineate": "trainer.delineate:COMMAND",
     "train-segmentation": "trainer.segmentation:TRAIN_COMMAND",
     "evaluate-segmentation": "trainer.segmentation:EVALUATE_COMMAND",
 }

@@ -18,10 +18,11 @@ from ecgviewer.models.checkpoint import CheckpointError, read_meta
 
 if TYPE_CHECKING:
     from ecgviewer.inference.classifier import Classifier
+    from ecgviewer.inference.delineation import Delineator
     from ecgviewer.inference.predictor import Predictor
 
-#: The two kinds of network a :class:`ModelSet` holds (the checkpoint tasks).
-KINDS: tuple[str, ...] = ("intervals", "classification")
+#: The kinds of network a :class:`ModelSet` holds (the checkpoint tasks).
+KINDS: tuple[str, ...] = ("intervals", "classification", "delineation")
 
 
 class ModelSet:
@@ -74,6 +75,17 @@ class ModelSet:
         """The cached statement classifier for these settings (as :meth:`predictor`)."""
         return self._get("classification", str(name), device, stride_s, batch_size, load)
 
+    def delineator(
+        self,
+        name: str | Path,
+        device: str = "auto",
+        *,
+        batch_size: int = 32,
+        load: bool = True,
+    ) -> Delineator:
+        """The cached wave delineator for these settings (as :meth:`predictor`)."""
+        return self._get("delineation", str(name), device, None, batch_size, load)
+
     def is_loaded(self, kind: str, name: str | Path, device: str) -> bool:
         """True when a network of ``kind`` for ``(name, device)`` is cached and loaded."""
         with self._lock:
@@ -109,6 +121,10 @@ class ModelSet:
             from ecgviewer.inference.predictor import Predictor  # scipy and numpy: on first use
 
             return Predictor(name, device=device, batch_size=batch_size, **stride)
+        if kind == "delineation":
+            from ecgviewer.inference.delineation import Delineator
+
+            return Delineator(name, device=device, batch_size=batch_size)
         from ecgviewer.inference.classifier import Classifier
 
         return Classifier(name, device=device, batch_size=batch_size, **stride)

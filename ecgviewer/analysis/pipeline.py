@@ -20,8 +20,13 @@ Stages
 1. ``"classical"``: the median-beat measurement
    (:func:`ecgviewer.core.beats.analyze_beats`) on the usable leads, beats in
    skipped segments left out; a failure gives None (logged).
-2. ``"intervals"``: the interval model (:class:`~ecgviewer.inference.Predictor`).
-3. ``"classification"``: the statement classifier, when one is chosen; after the
+2. ``"delineation"``: the wave delineation network
+   (:class:`~ecgviewer.inference.delineation.Delineator`) on every usable lead the
+   record has (one lead, two, twelve): P, QRS and T boundaries of every beat (the
+   classical R peaks) and the record intervals derived from them -- the headline
+   intervals of every surface.
+3. ``"intervals"``: the interval regression model (:class:`~ecgviewer.inference.Predictor`).
+4. ``"classification"``: the statement classifier, when one is chosen; after the
    intervals, so they are reported first. A classifier failure never costs the
    intervals, and an interval failure does not stop the classifier.
 
@@ -80,15 +85,18 @@ if TYPE_CHECKING:
     from ecgviewer.core.quality import QualityReport
     from ecgviewer.core.record import EcgRecord
     from ecgviewer.inference.classifier import ClassificationResult
+    from ecgviewer.inference.delineation import DelineationResult
     from ecgviewer.inference.result import PredictionResult
     from ecgviewer.models.checkpoint import CheckpointMeta
 
 log = logging.getLogger(__name__)
 
 #: The stages of :func:`analyze_record`, in the order they run.
-STAGES: tuple[str, ...] = ("quality", "classical", "intervals", "classification")
+STAGES: tuple[str, ...] = ("quality", "classical", "delineation", "intervals", "classification")
 #: The interval model used when none is chosen.
 DEFAULT_MODEL: str = default_checkpoint("intervals") or "resnet1d"
+#: The wave delineation network used when none is chosen.
+DEFAULT_DELINEATOR: str = default_checkpoint("delineation") or "unet_delineation"
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,9 @@ class AnalysisOptions:
     quality
         Assess the signal quality first and withhold what it does not allow (off: every
         lead is taken as it is, as before the assessment existed).
+    delineator
+        Wave delineation network (bundled name or ``delineation`` checkpoint path): the
+        per-beat boundaries and the headline intervals; None: not run.
     """
 
     model: str = DEFAULT_MODEL
@@ -121,6 +132,7 @@ class AnalysisOptions:
     batch_size: int = 32
     classical: bool = True
     quality: bool = True
+    delineator: str | None = DEFAULT_DELINEATOR
 
 
 # -- events ------------------------------------------------------------------------------------
@@ -203,7 +215,12 @@ class RecordAnalysis:
         The signal-quality assessment, None when not assessed.
     withheld
         Results withheld because of the signal quality: ``"classical"``, ``"intervals"``,
-        ``"classification"`` -> the reason (one line).
+        ``"classification"``, ``"delineation"`` -> the reason (one line).
+    delineation
+        Per-beat wave boundaries and the record intervals derived from them
+        (:class:`~ecgviewer.inference.delineation.DelineationResult`), or None.
+    delineation_error
+        Why the delineation gave no result (one line), else None.
     """
 
     record: EcgRecord
@@ -216,6 +233,8 @@ class RecordAnalysis:
     source: str | None = None
     quality: QualityReport | None = None
     withheld: Mapping[str, str] = field(default_factory=dict)
+    delineation: DelineationResult | None = None
+    delineation_error: str | None = None
 
     @property
     def measurable(self) -> bool:
@@ -290,6 +309,8 @@ def record_analysis(
     source: str | None = None,
     quality: QualityReport | None = None,
     withheld: Mapping[str, str] | None = None,
+    delineation: DelineationResult | BaseException | None = None,
+    delineation_error: str | None = None,
 ) -> RecordAnalysis:
     """Assemble a :class:`RecordAnalysis` from stage results, exceptions standing for failures.
 
@@ -321,6 +342,10 @@ def record_analysis(
             withheld["classification"],
             withheld=True,
         )
+    if "delineation" in withheld:
+        delineation, delineation_error = None, None
+    if isinstance(delineation, BaseException):
+        delineation_error, delineation = reason(delineation), None
     if isinstance(prediction, BaseException):
         interval_error, prediction = reason(prediction), None
     if isinstance(classification, BaseException):
@@ -338,6 +363,8 @@ def record_analysis(
         source=source,
         quality=quality,
         withheld=withheld,
+        delineation=delineation,
+        delineation_error=delineation_error,
     )
 
 
@@ -461,6 +488,8 @@ class _Run:
             source=self.source,
             quality=v.get("quality"),
             withheld=v.get("withheld"),
+            delineation=v.get("delineation"),
+            delineation_error=v.get("delineation_error"),
         )
 
     def finished(self, stage: str, value: Any) -> None:
@@ -529,6 +558,61 @@ def _withhold_model(run: _Run, stage: str, runner: Any) -> bool:
     return True
 
 
+def delineation_leads_of(
+    record: EcgRecord, quality: QualityReport | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The leads the delineation uses and those it leaves out for their quality (``(used, withheld)``)."""
+    from ecgviewer.inference.delineation import delineation_leads
+
+    names = delineation_leads(record)
+    if quality is None:
+        return names, ()
+    return tuple(n for n in names if quality.is_usable(n)), tuple(
+        n for n in names if not quality.is_usable(n)
+    )
+
+
+def _run_delineation(run: _Run) -> None:
+    o = run.options
+    if o.delineator is None:
+        run.values["delineation"] = run.values["delineation_error"] = None
+        run.withhold("delineation", None)
+        return
+    run.emit(StageStarted("delineation"))
+    quality = run.values.get("quality")
+    leads, unusable = delineation_leads_of(run.record, quality)
+    why = withheld_reason(quality)
+    if why is None and not leads:
+        why = "no usable lead to delineate" + (f" ({', '.join(unusable)} unusable)" if unusable else "")
+    if run.withhold("delineation", why):
+        run.values["delineation"] = run.values["delineation_error"] = None
+        exc = SignalQualityWithheld(why)
+        run.failed("delineation", exc, error_message(exc))
+        return
+    classical = run.values.get("classical")
+    r_peaks = classical.beats.r_peaks if classical is not None and classical.beats.r_peaks.size >= 2 else None
+    try:
+        delineator = run.models.delineator(o.delineator, o.device, batch_size=o.batch_size)
+        run.check()
+        result = delineator.delineate(
+            run.record,
+            leads=leads,
+            r_peaks=r_peaks,
+            withheld=unusable,
+            progress=run.progress("delineation"),
+            should_stop=run.should_stop,
+        )
+    except PredictionCancelled:
+        raise AnalysisCancelled("analysis cancelled") from None
+    except Exception as exc:
+        log.info("delineation failed: %s", exc, exc_info=not is_user_error(exc))
+        run.values["delineation"], run.values["delineation_error"] = None, reason(exc)
+        run.failed("delineation", exc, error_message(exc))
+    else:
+        run.values["delineation"], run.values["delineation_error"] = result, None
+        run.finished("delineation", result)
+
+
 def _run_intervals(run: _Run) -> None:
     o = run.options
     run.emit(StageStarted("intervals"))
@@ -586,6 +670,7 @@ def _run_classification(run: _Run) -> None:
 _RUNNERS: dict[str, Callable[[_Run], None]] = {
     "quality": _run_quality,
     "classical": _run_classical,
+    "delineation": _run_delineation,
     "intervals": _run_intervals,
     "classification": _run_classification,
 }
@@ -649,6 +734,8 @@ def analyze_record(
             "classifier_meta": previous.classifier_meta,
             "quality": previous.quality,
             "withheld": dict(previous.withheld),
+            "delineation": previous.delineation,
+            "delineation_error": previous.delineation_error,
         }
         if previous.interval_error is not None:
             values["interval_error"] = previous.interval_error

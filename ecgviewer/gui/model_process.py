@@ -121,18 +121,21 @@ def _serve(conn: Connection, cancel: Any) -> None:
                 conn.send(("ok", None))
                 continue
             kind, name, device, stride_s, batch_size = msg[1:6]
-            get = models.predictor if kind == "intervals" else models.classifier
-            net = get(name, device, stride_s=stride_s, batch_size=batch_size)
+            if kind == "delineation":
+                net = models.delineator(name, device, batch_size=batch_size)
+            else:
+                get = models.predictor if kind == "intervals" else models.classifier
+                net = get(name, device, stride_s=stride_s, batch_size=batch_size)
             if op == "load":
                 conn.send(("ok", getattr(net, "meta", None)))
                 continue
-            record = msg[6]
+            record, kwargs = msg[6], (msg[7] if len(msg) > 7 else {})
 
             def progress(done: int, total: int) -> None:
                 conn.send(("progress", int(done), int(total)))
 
-            run = net.predict if kind == "intervals" else net.classify
-            result = run(record, progress=progress, should_stop=cancel.is_set)
+            run = getattr(net, {"intervals": "predict", "classification": "classify"}.get(kind, "delineate"))
+            result = run(record, progress=progress, should_stop=cancel.is_set, **kwargs)
             conn.send(("ok", (result, getattr(net, "meta", None))))
         except BaseException as exc:  # everything goes back to the caller
             try:
@@ -288,8 +291,8 @@ class RemoteNetwork:
         self.meta = self._host.request(("load", *self.key))
         self.loaded = True
 
-    def _run(self, record: EcgRecord, progress: Any, should_stop: Any) -> Any:
-        result, meta = self._host.request(("run", *self.key, record), progress, should_stop)
+    def _run(self, record: EcgRecord, progress: Any, should_stop: Any, **kwargs: Any) -> Any:
+        result, meta = self._host.request(("run", *self.key, record, kwargs), progress, should_stop)
         self.meta, self.loaded = meta, True
         return result
 
@@ -300,6 +303,12 @@ class RemoteNetwork:
     def classify(self, record: EcgRecord, progress: Any = None, should_stop: Any = None) -> Any:
         """Statement classification of ``record`` in the child process."""
         return self._run(record, progress, should_stop)
+
+    def delineate(
+        self, record: EcgRecord, progress: Any = None, should_stop: Any = None, **kwargs: Any
+    ) -> Any:
+        """Wave delineation of ``record`` in the child process (keywords as ``Delineator.delineate``)."""
+        return self._run(record, progress, should_stop, **kwargs)
 
 
 class ProcessModelSet(ModelSet):

@@ -14,7 +14,9 @@ The JSON (format version 1) holds::
                                   "scale_mv": 1.0 | [8 per-lead scales]}}
                      the model sees (x_mV - per-lead median of the window) / scale_mv
     task             "intervals" (the default when absent), "classification"
-                     (multi-label record statements) or "beats" (per-beat classes)
+                     (multi-label record statements), "beats" (per-beat classes) or
+                     "delineation" (per-sample P/QRS/T classes of any lead; input.leads
+                     is ["any"], classes none/P/QRS/T, softmax)
     targets          intervals: [{"name": "rr_ms", "unit": "ms", "mean": ..., "std": ...}, ...]
                      network output i is (value - mean) / std of target i; the
                      targets are rr_ms, pr_ms, qrs_ms, qt_ms (HR = 60000 / RR,
@@ -58,7 +60,9 @@ META_SUFFIX = ".json"
 #: Target names in network output order, and their unit.
 TARGET_NAMES: tuple[str, ...] = ("rr_ms", "pr_ms", "qrs_ms", "qt_ms")
 #: What a checkpoint predicts (the JSON's ``task``); "intervals" when the key is absent.
-TASKS: tuple[str, ...] = ("intervals", "classification", "beats")
+TASKS: tuple[str, ...] = ("intervals", "classification", "beats", "delineation")
+#: ``input.leads`` of a delineation checkpoint: every lead runs through the same network.
+ANY_LEAD = "any"
 ACTIVATIONS: tuple[str, ...] = ("sigmoid", "softmax")
 REQUIRED_KEYS: tuple[str, ...] = (
     "format_version",
@@ -300,6 +304,13 @@ def _validate_json(obj: Any, where: Path) -> CheckpointMeta:
         if activation not in ACTIVATIONS:
             raise fail(f"'activation' must be one of {list(ACTIVATIONS)}")
         calibration = _validate_calibration(obj.get("calibration"), len(classes), activation, fail)
+        if task == "delineation":
+            from ecgviewer.core.delineation import WAVE_CLASSES
+
+            if tuple(c.name for c in classes) != WAVE_CLASSES or activation != "softmax":
+                raise fail(f"a delineation checkpoint has softmax classes {list(WAVE_CLASSES)}")
+            if leads != [ANY_LEAD]:
+                raise fail(f"a delineation checkpoint takes any lead: 'input.leads' must be [{ANY_LEAD!r}]")
     if not isinstance(obj["trained"], bool) or not isinstance(obj["status"], str) or not obj["status"]:
         raise fail("'trained' must be a bool and 'status' a non-empty string")
     if not isinstance(obj["config"], dict):
@@ -431,7 +442,13 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> LoadedCheckpoint:
     except ModelConfigError as exc:
         raise CheckpointError(f"{meta_path}: {exc}") from None
     cfg = model.config
-    if (cfg.n_leads, cfg.n_samples) != (len(meta.input_leads), meta.window_samples):
+    if meta.task == "delineation":
+        stride = int(model.stride)
+        if meta.window_samples % stride:
+            raise CheckpointError(
+                f"{meta_path}: window_samples is not a multiple of the network's stride {stride}"
+            )
+    elif (cfg.n_leads, cfg.n_samples) != (len(meta.input_leads), meta.window_samples):
         raise CheckpointError(f"{meta_path}: config input shape does not match 'input' leads/window_samples")
     n_classes = getattr(cfg, "n_classes", 0)
     if n_classes != len(meta.classes):

@@ -47,7 +47,7 @@ def register_model(name: str, config_cls: type) -> Callable[[Callable], Callable
 
 def _ensure_builtin() -> None:
     # Importing the modules registers them (they import torch).
-    from ecgviewer.models import beatnet, crnn, fcn, resnet1d, resnet18_1d, vit1d  # noqa: F401
+    from ecgviewer.models import beatnet, crnn, delineation, fcn, resnet1d, resnet18_1d, vit1d  # noqa: F401
 
 
 def available_models() -> tuple[str, ...]:
