@@ -68,7 +68,7 @@ _TOL = {"hr_bpm": 2.0, "pr_ms": 10.0, "qrs_ms": 10.0, "qt_ms": 25.0}
 
 @dataclass
 class WaveRecord:
-    """One record at :data:`FS_HZ`: signals (leads, n) mV, labels and mask, its HR, its reference intervals."""
+    """One record at :data:`FS_HZ`: signals (leads, n) mV, labels, mask, HR and reference intervals."""
 
     name: str
     source: str

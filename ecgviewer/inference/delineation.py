@@ -89,16 +89,16 @@ class Delineator(CheckpointRunner):
         progress: Callable[[int, int], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> np.ndarray:
-        """``(n_leads, 4, n_samples)`` class probabilities for mV signals ``(n_leads, n_samples)`` at ``fs_hz``."""
+        """``(n_leads, 4, n_samples)`` class probabilities of mV signals ``(n_leads, n_samples)``."""
         meta = self.meta
         fs_net = float(meta.fs_hz)
         y = resample_signals(np.asarray(x, dtype=np.float32), fs_hz, fs_net) if fs_hz != fs_net else x
         y = np.nan_to_num(np.asarray(y, dtype=np.float32))
         n_leads, n = y.shape
         win = int(meta.window_samples)
-        margin = int(round(OVERLAP_S * fs_net / 2))
+        margin = round(OVERLAP_S * fs_net / 2)
         step = win - 2 * margin
-        starts = [0] if n <= win else list(range(0, n - win, step)) + [n - win]
+        starts = [0] if n <= win else [*range(0, n - win, step), n - win]
         padded = np.pad(y, ((0, 0), (0, max(0, win - n))), mode="edge") if n < win else y
         out = np.zeros((n_leads, 4, n), np.float32)
         filled = np.zeros(n, bool)
