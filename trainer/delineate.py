@@ -117,8 +117,15 @@ def load_wave_data(
     ludb_dir: str | Path | None,
     qtdb_dir: str | Path | None,
     roles: tuple[str, ...] = ("train", "val", "test"),
+    synthetic: int = 0,
+    teacher: str | Path | None = None,
+    seed: int = 0,
 ) -> WaveData:
-    """LUDB and QTDB records (either may be None) with their roles, at :data:`FS_HZ`."""
+    """LUDB and QTDB records (either may be None) with their roles, at :data:`FS_HZ`.
+
+    ``synthetic`` > 0 adds that many ``deepfake-ecg`` records labelled by the ``teacher``
+    delineation checkpoint (:func:`trainer.data.waves.synthetic_wave_labels`) as training rows.
+    """
     from trainer.data.ludb import expert_intervals, ludb_records, ludb_split
     from trainer.data.waves import ludb_wave_labels, qtdb_wave_labels
 
@@ -154,10 +161,19 @@ def load_wave_data(
             x, lab, mask = w.signals[:, a:b], w.labels[:, a:b], w.mask[:, a:b]
             x, lab, mask = _to_rate(x, lab, mask, w.fs_hz)
             records.append(WaveRecord(f"qtdb/{name}", "qtdb", role, w.leads, x, lab, mask, _hr(x)))
+    if synthetic > 0:
+        from trainer.data.waves import synthetic_wave_labels
+
+        if teacher is None:
+            raise DataError("--synthetic needs --teacher (a delineation checkpoint)")
+        for w in synthetic_wave_labels(synthetic, seed, teacher):
+            x, lab, mask = _to_rate(w.signals, w.labels, w.mask, w.fs_hz)
+            records.append(WaveRecord(w.name, "synthetic", "train", w.leads, x, lab, mask, _hr(x)))
     if not records:
         raise DataError("no delineation records: give --ludb and/or --qtdb folders")
     provenance = {
-        "sources": [s for s, d in (("LUDB", ludb_dir), ("QTDB q1c", qtdb_dir)) if d is not None],
+        "sources": [s for s, d in (("LUDB", ludb_dir), ("QTDB q1c", qtdb_dir)) if d is not None]
+        + ([f"deepfake-ecg x {synthetic} (seed {seed}), teacher {teacher}"] if synthetic else []),
         "labels": "expert wave boundaries per lead (LUDB), annotated beats only (QTDB q1c)",
         "split_files": ["trainer/splits/ludb.json", "trainer/splits/qtdb.json"],
         "n_records": {role: sum(r.role == role for r in records) for role in roles},
@@ -299,6 +315,9 @@ class DelineationTask:
     name = "delineation"
     log_columns = ("val_mae_hr_bpm", "val_mae_pr_ms", "val_mae_qrs_ms", "val_mae_qt_ms")
 
+    def __init__(self, repeats: int = 2) -> None:
+        self.repeats = repeats
+
     def build(self, config: TrainConfig, train_rows: WaveData) -> Built:
         if config.init:
             loaded = load_checkpoint(config.init)
@@ -315,7 +334,7 @@ class DelineationTask:
         wave_augment = WaveAugment() if augment is not None else None
         if augment is not None and isinstance(augment, Augment):
             wave_augment = WaveAugment(signal=Augment(**{**augment.__dict__, "shift_s": 0.0}))
-        return WaveItems(rows, wave_augment, seed)
+        return WaveItems(rows, wave_augment, seed, self.repeats)
 
     def loss(self, out: torch.Tensor, labels: Any, config: TrainConfig) -> torch.Tensor:
         y, mask = labels
@@ -386,6 +405,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="CHECKPOINT",
         help="delineation checkpoint to start from (e.g. a synthetic pretraining)",
     )
+    p.add_argument(
+        "--synthetic",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N synthetic deepfake-ecg records labelled by --teacher to the training rows",
+    )
+    p.add_argument("--teacher", metavar="CHECKPOINT", help="delineation checkpoint that labels --synthetic")
+    p.add_argument(
+        "--pretrain",
+        action="store_true",
+        help="LUDB/QTDB give only their validation records (train on --synthetic alone)",
+    )
+    p.add_argument(
+        "--repeats", type=int, default=2, help="draws of each training record per epoch (default 2)"
+    )
     add_common_train_options(p)
     p.set_defaults(batch_size=16, epochs=60, patience=12, lr=3e-3)
 
@@ -394,15 +429,18 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     from trainer.options import command_line
     from trainer.train import TrainConfig, train
 
-    data = load_wave_data(args.ludb, args.qtdb, roles=("train", "val"))
+    roles = ("val",) if args.pretrain else ("train", "val")
+    data = load_wave_data(
+        args.ludb, args.qtdb, roles=roles, synthetic=args.synthetic, teacher=args.teacher, seed=args.seed
+    )
     config = TrainConfig.from_args(
         args, model=args.model, model_config=json.loads(args.model_config), init=args.init
     )
     provenance = {"data": data.provenance, "command": command_line(argv), "seed": args.seed}
+    task = DelineationTask(repeats=args.repeats)
     result = train(
-        config, data, args.out, task=DelineationTask(), resume=args.resume, progress=not args.quiet,
-        provenance=provenance,
-    )  # fmt: skip
+        config, data, args.out, task=task, resume=args.resume, progress=not args.quiet, provenance=provenance
+    )
     if os.environ.get("RANK", "0") == "0":
         print(
             f"{args.out}: best epoch {result.best_epoch + 1} of {result.epochs_run} "

@@ -114,3 +114,33 @@ def qtdb_wave_labels(record_path: str | Path, annotator: str = "q1c") -> WaveLab
     labels = np.stack([lab] * x.shape[0])
     mask = np.stack([known] * x.shape[0])
     return WaveLabels(record_path.name, x, rec.fs_hz, tuple(rec.lead_names), labels, mask)
+
+
+def synthetic_wave_labels(
+    count: int, seed: int, teacher: str | Path, min_confidence: float = 0.9, first: int = 0
+) -> list[WaveLabels]:
+    """``count`` synthetic 8-lead ECGs (``deepfake-ecg``) labelled per sample by a teacher network.
+
+    The teacher is a delineation checkpoint (e.g. one trained on LUDB's training records only);
+    samples where its probability of the chosen class is below ``min_confidence`` are masked
+    out, so only what the teacher is sure of is taught.
+    """
+    from ecgviewer.core.delineation import labels_from_probabilities
+    from ecgviewer.inference.delineation import Delineator
+    from trainer.data.synthetic import FS_HZ, LEADS, generate_ecgs
+
+    net = Delineator(str(teacher), device="cpu", batch_size=8).load()
+    out = []
+    step = 64
+    for start in range(first, first + count, step):
+        m = min(step, first + count - start)
+        x = generate_ecgs(seed, start, m)
+        for j in range(m):
+            prob = net.probabilities(x[j], FS_HZ)
+            labels, conf = labels_from_probabilities(prob)
+            out.append(
+                WaveLabels(
+                    f"synthetic-{seed}-{start + j}", x[j], FS_HZ, tuple(LEADS), labels, conf >= min_confidence
+                )
+            )
+    return out
