@@ -100,7 +100,7 @@ def test_missing_t_waves_and_a_dead_lead():
 
 def test_p_wave_too_early_or_of_another_beat_is_not_taken():
     r = np.array([1000, 1500])
-    waves = beat_waves(1000) + [Wave("QRS", 1480, 1525), Wave("P", 1480 - 260, 1480 - 230)]  # 520 ms before
+    waves = [*beat_waves(1000), Wave("QRS", 1480, 1525), Wave("P", 1480 - 260, 1480 - 230)]  # 520 ms early
     d = assign_beats([sorted(waves, key=lambda w: w.onset)], r, FS, ("II",))
     pts = d.points[0]
     assert np.isfinite(pts[0, POINTS.index("p_on")])
