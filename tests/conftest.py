@@ -17,14 +17,18 @@ SAMPLE = REPO / "resources" / "samples" / "ptbxl_00001_hr.hea"
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_user_cache(tmp_path_factory: pytest.TempPathFactory):
-    """Pyramid caches and other per-user files go to a temporary folder, never the tester's own."""
-    old = os.environ.get("XDG_CACHE_HOME")
+    """Pyramid caches, over-read sidecars and other per-user files go to a temporary folder, never
+    the tester's own."""
+    names = ("XDG_CACHE_HOME", "XDG_DATA_HOME")
+    old = {k: os.environ.get(k) for k in names}
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("user-data"))
     yield
-    if old is None:
-        os.environ.pop("XDG_CACHE_HOME", None)
-    else:
-        os.environ["XDG_CACHE_HOME"] = old
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 def _require(path: Path) -> Path:
