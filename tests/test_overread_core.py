@@ -177,6 +177,18 @@ def test_beats_added_deleted_relabelled_by_sample():
     assert ed.provenance["rr_ms"]["edits"] == 3  # added, deleted, relabelled as artefact
 
 
+def test_deleted_and_re_added_beat_starts_without_marks():
+    edits = [
+        BoundaryEdit(1500, "t_off", 1700, by=ME),
+        BeatDeleted(1500, by=ME),
+        BeatAdded(1500, "N", by=ME),
+    ]
+    ed = apply_to_delineation(_delineation(), edits)
+    assert ed.delineation.r_peaks.tolist() == R
+    assert np.all(np.isnan(ed.delineation.points[:, 1, :]))
+    assert ed.point_provenance(1500, "t_off")["source"] == "computed"
+
+
 def test_apply_to_beats():
     samples = np.array(R)
     labels = np.array(["N", "N", "V", "N", "N"])

@@ -51,7 +51,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import ClassVar, Literal
@@ -467,6 +467,7 @@ class _Beats:
             self.edits[s] = []
         self.order = sorted(self.label)
         self.tol = max(1, round(BEAT_MATCH_MS * fs_hz / 1000.0))
+        self.on_delete: Callable[[int], None] | None = None  # forget what else is kept per beat
 
     def find(self, sample: int) -> int | None:
         k = bisect.bisect_left(self.order, sample)
@@ -487,6 +488,8 @@ class _Beats:
     def delete(self, sample: int) -> None:
         self.order.pop(bisect.bisect_left(self.order, sample))
         del self.label[sample], self.origin[sample], self.edits[sample]
+        if self.on_delete is not None:
+            self.on_delete(sample)
 
 
 def _in_spans(samples: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -796,6 +799,12 @@ def apply_to_delineation(
             row(near)[d.leads.index(e.lead), k] = value
             point_edits[(near, e.lead, e.point)] = e
 
+    def on_delete(s: int) -> None:  # a beat re-added at the same sample starts without marks
+        rows.pop(s, None)
+        for key in [key for key in point_edits if key[0] == s]:
+            del point_edits[key]
+
+    beats.on_delete = on_delete
     _beat_list_edits(beats, edits, unapplied, on_boundary)
 
     # the beats left, in time order
