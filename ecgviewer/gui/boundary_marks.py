@@ -172,6 +172,7 @@ class BoundaryMarks:
         self.view = view
         self._delineation: Delineation | None = None
         self._items: list[tuple[Segment, BoundaryMarksItem]] = []
+        self._skip: frozenset[str] = frozenset()
         self._visible = True
 
     @property
@@ -182,9 +183,11 @@ class BoundaryMarks:
         """The drawn items and the segments they belong to."""
         return list(self._items)
 
-    def set_delineation(self, d: Delineation | None) -> None:
-        """Mark ``d`` (samples of the record drawn; None removes the marks)."""
+    def set_delineation(self, d: Delineation | None, skip: tuple[str, ...] | list[str] = ()) -> None:
+        """Mark ``d`` (samples of the record drawn; None removes the marks) on every lead but ``skip``
+        (leads left out of the delineation for their signal quality: a flat lead gets no marks)."""
         self._delineation = d
+        self._skip = frozenset(skip)
         self.rebuild()
 
     def set_visible(self, on: bool) -> None:
@@ -215,7 +218,7 @@ class BoundaryMarks:
         cache: dict = {}
         tips: dict[str, str] = {}
         for seg in layout.segments:
-            if seg.unit != "mV":
+            if seg.unit != "mV" or seg.lead in self._skip:
                 continue
             marks = segment_marks(d, seg, layout.speed_mm_per_s, cache)
             if not any(x.size for x, _ in marks.values()):

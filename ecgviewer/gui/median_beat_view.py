@@ -247,11 +247,11 @@ class MedianBeatView(pg.PlotWidget):
         html = (
             f'<span style="color:#333;font-size:8pt">Median beat, lead {self.lead} (n={beat.n_beats})</span>'
         )
+        if self.span_source == "delineation":
+            html += f'<span style="color:{FIDUCIAL_COLOR};font-size:8pt"> · ▲ classical</span>'
         if legend_src:
             style = f"color:{color};font-size:8pt;font-weight:bold"
             html += f'<br><span style="{style}">■ spans: {legend_src}</span>'
-        if self.span_source == "delineation":
-            html += f'<br><span style="color:{FIDUCIAL_COLOR};font-size:8pt">▲ classical fiducials</span>'
         legend = pg.TextItem(html=html, anchor=(0.0, 0.0))
         legend.setPos(float(left) + 0.5, float(ttop) - 0.3)
         self._add(legend, 30)

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 #: Width of the right-hand docks (px): the measurements table's seven columns.
 RIGHT_DOCK_WIDTH = 360
 #: Colour of the band behind the beat selected in the table.
-SELECTED_BEAT_COLOR = QColor(255, 200, 0, 70)
+SELECTED_BEAT_COLOR = QColor(255, 200, 0, 40)
 #: Time around the R peak the band covers when the beat has no P onset or T offset (s).
 BAND_BEFORE_S, BAND_AFTER_S = 0.25, 0.45
 #: Legend said in the status bar when the marks are switched on.
@@ -204,7 +204,7 @@ class WavesUi(QObject):
         if d is self._delineation:
             return
         self._delineation = d
-        self.marks.set_delineation(d)
+        self.marks.set_delineation(d, () if result is None else result.withheld)
         note = ""
         if analysis is not None and "delineation" in analysis.withheld:
             note = f"Beats: withheld ({analysis.withheld['delineation']})"

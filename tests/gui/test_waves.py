@@ -264,3 +264,15 @@ def test_delineator_choice_is_listed_kept_and_reruns_only_the_delineation(window
     assert after.delineation.model_name == before.delineation.model_name == bundled
     window.action(f"delineator_{bundled}").trigger()
     assert ViewerSettings().delineator == bundled and c.delineator == bundled
+
+
+def test_a_flat_lead_gets_no_marks(window, qtbot, ptbxl_dir):
+    window.analysis.set_classifier(None)
+    rec = read_record(ptbxl_dir / "00001_hr.hea")
+    signals = rec.signals.copy()
+    signals[rec.lead_names.index("V3")] = 0.0
+    flat = EcgRecord(signals, rec.fs_hz, rec.lead_names, rec.units)
+    d = _analysed(window, qtbot, lambda: window.show_record(flat))
+    assert "V3" not in d.leads and window.analysis.controller.analysis.delineation.withheld == ("V3",)
+    leads = {seg.lead for seg, _ in window.analysis.waves.marks.items()}
+    assert "V3" not in leads and {"V2", "V4", "II"} <= leads
