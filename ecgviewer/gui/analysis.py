@@ -330,7 +330,7 @@ class AnalysisController(QObject):
         self._drop_all()
 
     def warm_up(self) -> None:
-        """Load the predictor (and classifier) for the current choices on a worker (no results emitted).
+        """Load the predictor, delineator and classifier of the current choices on a worker (no results).
 
         Uses its own worker, so an :meth:`analyze` meanwhile is not cancelled;
         load errors are reported when a record is analysed.
@@ -338,7 +338,9 @@ class AnalysisController(QObject):
         o = self.options()
 
         def load() -> None:
-            for get, name in ((self._models.predictor, o.model), (self._models.classifier, o.classifier)):
+            m = self._models
+            choices = ((m.predictor, o.model), (m.delineator, o.delineator), (m.classifier, o.classifier))
+            for get, name in choices:
                 try:
                     if name is not None:
                         get(name, o.device, batch_size=o.batch_size)
