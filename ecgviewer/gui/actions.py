@@ -17,6 +17,7 @@ from ecgviewer.resources import bundled_checkpoints
 __all__ = [
     "ACTIONS",
     "CLASSIFIER_CHOICES",
+    "DELINEATOR_CHOICES",
     "MENUS",
     "ActionSpec",
     "shortcut_rows",
@@ -28,6 +29,11 @@ __all__ = [
 #: checkpoint JSONs (:func:`ecgviewer.resources.bundled_checkpoints`: no torch, no scipy at start-up).
 CLASSIFIER_CHOICES: tuple[tuple[str, str], ...] = tuple(
     (c.label, c.name) for c in bundled_checkpoints("classification")
+)
+
+#: The bundled wave delineation networks offered in Tools: (label, name), the default first.
+DELINEATOR_CHOICES: tuple[tuple[str, str], ...] = tuple(
+    (c.label, c.name) for c in bundled_checkpoints("delineation")
 )
 
 
@@ -278,6 +284,29 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Use an interval-model checkpoint (.safetensors + .json) instead of the bundled ones",
         slot="analysis._load_checkpoint",
     ),
+    *(
+        ActionSpec(
+            f"delineator_{name}",
+            f"Delineator: {label}",
+            "Tools",
+            (),
+            f"Delineate the P, QRS and T waves of every beat with the bundled {label} checkpoint "
+            f"({name}): the boundary marks, the per-beat table and the headline intervals",
+            checkable=True,
+            group="delineator",
+            value=name,
+            slot="analysis.waves.set_delineator",
+        )
+        for label, name in DELINEATOR_CHOICES
+    ),
+    ActionSpec(
+        "load_delineator",
+        "Open delineation checkpoint…",
+        "Tools",
+        (),
+        "Use a wave delineation checkpoint (.safetensors + .json) for the boundaries and the headline",
+        slot="analysis.waves.load_delineator",
+    ),
     ActionSpec(
         "show_intervals",
         "Show interval spans",
@@ -286,6 +315,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Draw the PR, QRS and QT spans on the rhythm strip and the median beat",
         checkable=True,
         slot="analysis.set_show_intervals",
+    ),
+    ActionSpec(
+        "show_boundaries",
+        "Show wave &boundaries",
+        "View",
+        ("Ctrl+Shift+W",),
+        "Mark P onset, QRS onset and offset and T offset of every beat on every lead (short ticks: P "
+        "offset, T onset), from the wave delineation network",
+        checkable=True,
+        slot="analysis.waves.set_show_boundaries",
     ),
     ActionSpec(
         "show_measurements",
@@ -304,6 +343,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Show or hide the classifier's statements and class probabilities",
         checkable=True,
         slot="analysis._toggle_class_dock",
+    ),
+    ActionSpec(
+        "show_beat_table",
+        "Bea&t table",
+        "View",
+        (),
+        "Show or hide the per-beat table (RR, PR, QRS, QT of every beat; click a row to go to the beat)",
+        checkable=True,
+        slot="analysis.waves.toggle_beat_table",
     ),
     ActionSpec(
         "show_events",

@@ -79,6 +79,7 @@ from ecgviewer.analysis import (
     is_user_error,
 )
 from ecgviewer.analysis.errors import SignalQualityWithheld
+from ecgviewer.analysis.pipeline import DEFAULT_DELINEATOR
 from ecgviewer.gui.workers import WorkerChannel, start_worker
 
 if TYPE_CHECKING:
@@ -104,6 +105,8 @@ class AnalysisController(QObject):
         Bundled model name (:func:`ecgviewer.resources.bundled_checkpoints`) or checkpoint path.
     classifier
         Bundled classifier name, classification checkpoint path, or None (off).
+    delineator
+        Wave delineation network: bundled name or ``delineation`` checkpoint path (None: not run).
     device
         ``"auto"``, ``"cpu"`` or ``"cuda"`` (anything :func:`select_device` takes).
     batch_size
@@ -131,6 +134,7 @@ class AnalysisController(QObject):
         *,
         model: str | Path = DEFAULT_MODEL,
         classifier: str | Path | None = None,
+        delineator: str | Path | None = DEFAULT_DELINEATOR,
         device: str = DEFAULT_DEVICE,
         batch_size: int = GUI_BATCH_SIZE,
         models: ModelSet | None = None,
@@ -138,6 +142,7 @@ class AnalysisController(QObject):
         super().__init__(parent)
         self._model = str(model)
         self._classifier_name = None if classifier is None else str(classifier)
+        self._delineator = None if delineator is None else str(delineator)
         self._device = device
         self._batch_size = batch_size
         self._models = models if models is not None else ModelSet()
@@ -163,6 +168,11 @@ class AnalysisController(QObject):
     def classifier(self) -> str | None:
         """The chosen classifier: bundled name, checkpoint path, or None (off)."""
         return self._classifier_name
+
+    @property
+    def delineator(self) -> str | None:
+        """The chosen wave delineation network: bundled name, checkpoint path, or None (not run)."""
+        return self._delineator
 
     @property
     def device(self) -> str:
@@ -226,6 +236,7 @@ class AnalysisController(QObject):
             classifier=self._classifier_name,
             device=self._device,
             batch_size=self._batch_size,
+            delineator=self._delineator,
         )
 
     # -- requests ----------------------------------------------------------------
@@ -256,6 +267,32 @@ class AnalysisController(QObject):
             self.analyze(record)
         elif self.prediction is not None or self.classical is not None:
             self._submit(record, ("classification",))
+
+    def set_delineator(self, delineator: str | Path | None) -> None:
+        """Choose the wave delineation network (None: not run); drops the cached one.
+
+        The other results stay; call :meth:`redelineate` to delineate the record with it.
+        """
+        value = None if delineator is None or str(delineator) == "" else str(delineator)
+        if value == self._delineator:
+            return
+        self._delineator = value
+        self._models.discard("delineation")  # one delineator in memory at a time
+        self._update(delineation=None, delineation_error=None)
+
+    def redelineate(self) -> None:
+        """Delineate the last record again with the current delineator, keeping the other results.
+
+        A running analysis is restarted (so it uses the new delineator); nothing
+        happens without a record or before a first analysis.
+        """
+        record = self._record
+        if record is None:
+            return
+        if self._channel.is_busy:
+            self.analyze(record)
+        elif self._analysis is not None and self._analysis.record is record:
+            self._submit(record, ("delineation",))
 
     def reanalyze(self) -> None:
         """Analyse the last record again (e.g. after :meth:`set_model`); no-op without one."""
@@ -293,7 +330,7 @@ class AnalysisController(QObject):
         self._drop_all()
 
     def warm_up(self) -> None:
-        """Load the predictor (and classifier) for the current choices on a worker (no results emitted).
+        """Load the predictor, delineator and classifier of the current choices on a worker (no results).
 
         Uses its own worker, so an :meth:`analyze` meanwhile is not cancelled;
         load errors are reported when a record is analysed.
@@ -301,7 +338,9 @@ class AnalysisController(QObject):
         o = self.options()
 
         def load() -> None:
-            for get, name in ((self._models.predictor, o.model), (self._models.classifier, o.classifier)):
+            m = self._models
+            choices = ((m.predictor, o.model), (m.delineator, o.delineator), (m.classifier, o.classifier))
+            for get, name in choices:
                 try:
                     if name is not None:
                         get(name, o.device, batch_size=o.batch_size)
@@ -363,6 +402,8 @@ class AnalysisController(QObject):
         """Make ``analysis`` current (less a classification by a classifier replaced since) and say so."""
         if self._job is not None and self._job.classifier != self._classifier_name:
             analysis = dataclasses.replace(analysis, classification=None, classifier_meta=None)
+        if self._job is not None and self._job.delineator != self._delineator:
+            analysis = dataclasses.replace(analysis, delineation=None, delineation_error=None)
         self._analysis = analysis
         self.analysisChanged.emit(analysis)
 
@@ -392,6 +433,8 @@ class AnalysisController(QObject):
             if event.stage == "classification":
                 self._classification_error = event.message
                 self.classificationFailed.emit(event.message)
+            elif event.stage == "delineation":
+                pass  # the analysis carries it (delineation_error): the panel says it beside the headline
             else:
                 self.failed.emit(event.message)
         elif event.stage == "classical":

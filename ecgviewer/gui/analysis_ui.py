@@ -16,6 +16,7 @@ from ecgviewer.gui.analysis import AnalysisController
 from ecgviewer.gui.classification_panel import ClassificationPanel
 from ecgviewer.gui.interval_spans import IntervalSpansItem
 from ecgviewer.gui.measurements_panel import MeasurementsPanel
+from ecgviewer.gui.waves_ui import WavesUi
 from ecgviewer.resources import checkpoints_dir, installed_checkpoints
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class AnalysisUi(QObject):
             self,
             model=settings.model,
             classifier=settings.classifier,
+            delineator=settings.delineator,
             device=settings.device,
             models=self.model_set,
         )
@@ -66,6 +68,8 @@ class AnalysisUi(QObject):
         self.spans.setVisible(False)
         window.view.vb.addItem(self.spans, ignoreBounds=True)
         self._connect()
+        #: The delineation's boundary marks, beat table and delineator choice.
+        self.waves = WavesUi(window, self)
 
     # -- wiring -------------------------------------------------------------------------
     def _connect(self) -> None:

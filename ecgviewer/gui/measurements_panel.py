@@ -1,11 +1,12 @@
-"""Dock panel with the model's interval measurements beside the classical ones.
+"""Dock panel with the interval measurements of every source, the headline first.
 
 :class:`MeasurementsPanel` shows, for HR, RR, PR, QRS, QT and QTc (Bazett,
-Fridericia), the model's value with its spread over windows, the classical
-value from the median beat, their difference, and the value the acquiring device
-stored in the file (``Device`` column, hidden when the file has none; the device's
-QTc and axes are listed under the table); rows where model and classical disagree
-by more than :data:`~ecgviewer.report.measurements.DISAGREEMENT_THRESHOLDS` are highlighted. It carries the
+Fridericia), the wave delineation network's value (the headline) with its spread
+and confidence, or why it is absent, beside the classical median-beat value, the
+interval model's and the value the acquiring device stored in the file (``Device``
+column, hidden when the file has none; the device's QTc and axes are listed under
+the table); values that differ from the headline are highlighted
+(:mod:`~ecgviewer.gui.measurement_table`). It carries the
 model and device selectors, Analyze/Cancel, a progress bar, the "Analyze on
 open" and "Show intervals" options, the untrained-placeholder warning, an error
 line and a :class:`~ecgviewer.gui.median_beat_view.MedianBeatView`.
@@ -30,34 +31,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from ecgviewer.gui.dialogs import ask_checkpoint_path
-from ecgviewer.gui.median_beat_view import MedianBeatView
-from ecgviewer.report.formatting import format_value
-from ecgviewer.report.measurements import (
-    DISAGREEMENT_THRESHOLDS,
-    ROWS,
-    VENDOR_EXTRA,
-    VENDOR_ROW_KEYS,
-    classical_values,
-    model_values,
+from ecgviewer.gui.measurement_table import (
+    DEVICE_COLUMN,
+    HEADLINE_THRESHOLDS,
+    HIGHLIGHT_BG,
+    MeasurementTable,
 )
+from ecgviewer.gui.median_beat_view import MedianBeatView
+from ecgviewer.report.measurements import DISAGREEMENT_THRESHOLDS, ROWS, VENDOR_EXTRA
 from ecgviewer.resources import bundled_checkpoints, default_checkpoint
 
 if TYPE_CHECKING:
@@ -66,7 +59,10 @@ if TYPE_CHECKING:
     from ecgviewer.core.beats import BeatAnalysis
     from ecgviewer.core.quality import QualityReport
     from ecgviewer.core.record import VendorMeasurements
+    from ecgviewer.inference.delineation import DelineationResult
     from ecgviewer.inference.result import PredictionResult
+
+__all__ = ["DEVICE_COLUMN", "HIGHLIGHT_BG", "LOAD_CHECKPOINT", "MeasurementsPanel"]
 
 #: Bundled models offered by the selector: (label, model name), the default first.
 BUNDLED_CHOICES: tuple[tuple[str, str], ...] = tuple(
@@ -75,24 +71,11 @@ BUNDLED_CHOICES: tuple[tuple[str, str], ...] = tuple(
 LOAD_CHECKPOINT = "Load checkpoint…"
 _LOAD_SENTINEL = "\x00load"
 DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
-COLUMNS: tuple[str, ...] = ("Interval", "Model", "±", "Classical", "Δ", "Device")
-#: Column of the measurements stored in the file by the acquiring device (hidden when there are none).
-DEVICE_COLUMN = 5
-HIGHLIGHT_BG = "#ffe9b3"
-DISAGREE_FG = "#b00020"
 WARNING_STYLE = (
     "QLabel { color: #b00020; font-weight: bold; background: #fdecea;"
     " border: 1px solid #b00020; border-radius: 3px; padding: 4px; }"
 )
 ERROR_STYLE = "QLabel { color: #b00020; }"
-
-
-def _spread_text(result: PredictionResult | None, key: str, half_iqr: float | None) -> str:
-    """``±σ`` from a heteroscedastic model, else ``±IQR/2`` over the windows, else nothing."""
-    sigma = None if result is None or key not in result.intervals else result[key].sigma
-    if sigma is not None:
-        return f"±{sigma:.0f} σ"
-    return "" if half_iqr is None else f"±{half_iqr:.0f}"
 
 
 class MeasurementsPanel(QWidget):
@@ -117,7 +100,8 @@ class MeasurementsPanel(QWidget):
         self._withheld: dict[str, str] = {}
         self._model = default_checkpoint("intervals") or "resnet1d"
         self._can_analyze = True
-        self._disagreements: set[str] = set()
+        self._waves: DelineationResult | None = None
+        self._waves_error: str | None = None
 
         # model / device
         self.model_combo = QComboBox()
@@ -187,51 +171,22 @@ class MeasurementsPanel(QWidget):
         self.quality_label.hide()
 
         # table
-        self.table = QTableWidget(len(ROWS), len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.table.setShowGrid(False)
-        self.table.setAlternatingRowColors(False)
-        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.table.setStyleSheet("QTableWidget { background: white; }")
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for c in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        first = self.table.horizontalHeaderItem(0)
-        first.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self._bold = QFont(self.table.font())
-        self._bold.setBold(True)
-        for r, (_key, label, _unit) in enumerate(ROWS):
-            for c in range(len(COLUMNS)):
-                item = QTableWidgetItem(label if c == 0 else "")
-                align = Qt.AlignmentFlag.AlignLeft if c == 0 else Qt.AlignmentFlag.AlignRight
-                item.setTextAlignment(align | Qt.AlignmentFlag.AlignVCenter)
-                if c == 1:
-                    item.setFont(self._bold)
-                self.table.setItem(r, c, item)
-        self.table.resizeRowsToContents()
-        height = self.table.horizontalHeader().sizeHint().height() + sum(
-            self.table.rowHeight(r) for r in range(len(ROWS))
-        )
-        self.table.setFixedHeight(height + 2 * self.table.frameWidth())
-        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.table = MeasurementTable()
         self.note_label = QLabel(
-            "±: the model's own predicted SD (σ) when it has an uncertainty head, else half the "
-            "interquartile range of the per-window model values. "
-            "Highlighted: model and classical differ by more than "
-            f"{DISAGREEMENT_THRESHOLDS['pr_ms']:.0f} ms (PR, QRS), "
-            f"{DISAGREEMENT_THRESHOLDS['qt_ms']:.0f} ms (QT, QTc), "
-            f"{DISAGREEMENT_THRESHOLDS['hr_bpm']:.0f} bpm (HR)."
+            "Waves: the delineation network, the headline (±: robust SD over leads and beats; Conf.: "
+            "its confidence). Highlighted: differs from it by more than "
+            f"{HEADLINE_THRESHOLDS['pr_ms']:.0f} ms (PR, QRS), {HEADLINE_THRESHOLDS['qt_ms']:.0f} ms "
+            f"(QT, QTc), {HEADLINE_THRESHOLDS['hr_bpm']:.0f} bpm (HR); with no headline, model vs "
+            f"classical by {DISAGREEMENT_THRESHOLDS['pr_ms']:.0f}/{DISAGREEMENT_THRESHOLDS['qt_ms']:.0f} ms, "
+            f"{DISAGREEMENT_THRESHOLDS['hr_bpm']:.0f} bpm."
         )
         self.note_label.setWordWrap(True)
         self.note_label.setStyleSheet("QLabel { color: #666; font-size: 8pt; }")
-        self.table.setColumnHidden(DEVICE_COLUMN, True)
+        self.absent_label = QLabel()  # why headline values are missing
+        self.absent_label.setWordWrap(True)
+        self.absent_label.setStyleSheet("QLabel { color: #8a4b00; font-size: 8pt; }")
+        self.absent_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.absent_label.hide()
         self.device_label = QLabel()  # the device's QTc and axes, which have no row
         self.device_label.setWordWrap(True)
         self.device_label.setStyleSheet("QLabel { color: #444; font-size: 8pt; }")
@@ -249,6 +204,7 @@ class MeasurementsPanel(QWidget):
         layout.addWidget(self.info_label)
         layout.addWidget(self.error_label)
         layout.addWidget(self.table)
+        layout.addWidget(self.absent_label)
         layout.addWidget(self.note_label)
         layout.addWidget(self.device_label)
         layout.addWidget(self.median_view, 1)
@@ -362,6 +318,12 @@ class MeasurementsPanel(QWidget):
         self.median_view.set_analysis(analysis)
         self._refresh()
 
+    def set_delineation(self, result: DelineationResult | None, error: str | None = None) -> None:
+        """Show the wave delineation's headline (None: none, ``error`` saying why when it failed)."""
+        self._waves, self._waves_error = result, error
+        self.median_view.set_delineation(result)
+        self._refresh()
+
     def set_vendor(self, vendor: VendorMeasurements | None) -> None:
         """Show the measurements stored in the file (None: hide the Device column)."""
         self._vendor = vendor
@@ -406,6 +368,7 @@ class MeasurementsPanel(QWidget):
         """Drop results, error and progress (the options stay)."""
         self._prediction = None
         self._classical = None
+        self._waves, self._waves_error = None, None
         self._quality, self._withheld = None, {}
         self.quality_label.hide()
         self.median_view.clear_all()
@@ -417,73 +380,42 @@ class MeasurementsPanel(QWidget):
 
     # -- read-back (tests, copy to clipboard) -------------------------------------------
     def row_texts(self, key: str) -> dict[str, str]:
-        """Texts of one row: ``{"label", "model", "spread", "classical", "delta", "device"}``."""
-        r = [k for k, _, _ in ROWS].index(key)
-        names = ("label", "model", "spread", "classical", "delta", "device")
-        return {n: self.table.item(r, c).text() for c, n in enumerate(names)}
+        """Texts of one row (:meth:`MeasurementTable.row_texts`): ``label``, ``waves`` (the headline),
+        ``spread``, ``confidence``, ``classical``, ``model``, ``device`` and ``model_spread``."""
+        return self.table.row_texts(key)
 
     def is_highlighted(self, key: str) -> bool:
-        """True when the row of ``key`` is highlighted as a disagreement."""
-        return key in self._disagreements
+        """True when a value in the row of ``key`` is highlighted as a disagreement."""
+        return self.table.is_highlighted(key)
 
     # -- rendering --------------------------------------------------------------------
     def _refresh(self) -> None:
         result = self._prediction
-        model = model_values(result)
-        classical = classical_values(self._classical)
-        vendor = dict(self._vendor.values) if self._vendor is not None else {}
-        self._disagreements = set()
-        for r, (key, _label, unit) in enumerate(ROWS):
-            value, half_iqr = model.get(key, (None, None))
-            cl = classical.get(key)
-            delta = None if value is None or cl is None else value - cl
-            bad = delta is not None and abs(delta) > DISAGREEMENT_THRESHOLDS.get(key, float("inf"))
-            if bad:
-                self._disagreements.add(key)
-            texts = (
-                None,
-                format_value(value, unit),
-                _spread_text(result, key, half_iqr),
-                format_value(cl, unit),
-                "" if delta is None else f"{delta:+.0f}" + (" ⚠" if bad else ""),
-                format_value(vendor.get(key)) if key in VENDOR_ROW_KEYS and vendor else "",  # unit: Model
-            )
-            n = "" if result is None else f"{result[key].n_windows}" if key in result.intervals else ""
-            for c, text in enumerate(texts):
-                item = self.table.item(r, c)
-                if text is not None:
-                    item.setText(text)
-                item.setBackground(QBrush(QColor(HIGHLIGHT_BG)) if bad else QBrush())
-                if c == 4:
-                    item.setForeground(QBrush(QColor(DISAGREE_FG if bad else "#444444")))
-                    item.setFont(self._bold if bad else self.table.font())
-                if c == 2 and n:
-                    e = result[key]
-                    item.setToolTip(f"IQR {e.q1:.0f}–{e.q3:.0f} {unit} over {n} window(s)")
-            if bad:
-                self.table.item(r, 0).setToolTip(
-                    f"Model and classical differ by {abs(delta):.0f} {unit} "
-                    f"(threshold {DISAGREEMENT_THRESHOLDS[key]:.0f} {unit})"
-                )
-            else:
-                self.table.item(r, 0).setToolTip("")
+        vendor = dict(self._vendor.values) if self._vendor is not None else None
+        self.table.set_sources(self._waves, result, self._classical, vendor)
+        labels = {k: label for k, label, _ in ROWS}
+        absent = [
+            f"<b>{labels[k]} —</b> {why}" for k, why in self.table.absent_reasons().items() if "qtc" not in k
+        ]
+        self.absent_label.setText("<br>".join(absent))
+        self.absent_label.setVisible(bool(absent))
         warning = None if result is None else result.display_warning
         self.warning_label.setText(f"⚠ {warning}" if warning else "")
         self.warning_label.setVisible(bool(warning))
+        lines = [self._waves_line()]
         if result is None and "intervals" in self._withheld:
-            self.info_label.setText("Model: withheld (signal quality)")
+            lines.append("Model: withheld (signal quality)")
         elif result is None:
-            self.info_label.setText("Model: no result yet")
+            lines.append("Model: no result yet")
         else:
-            self.info_label.setText(
+            lines.append(
                 f"Model <b>{result.model_name}</b> · device {result.device} · "
                 f"checkpoint: {result.checkpoint_status} · {result.n_windows} window(s), "
                 f"{result.elapsed_s:.2f} s"
             )
         if self._classical is not None:
-            self.info_label.setText(
-                self.info_label.text()
-                + f"<br>Classical: {self._classical.intervals.n_beats} beats"
+            lines.append(
+                f"Classical: {self._classical.intervals.n_beats} beats"
                 + (
                     f" on {', '.join(self._classical.beats.leads)}"
                     if self._quality and self._quality.unusable_leads
@@ -492,6 +424,21 @@ class MeasurementsPanel(QWidget):
             )
         elif "classical" in self._withheld:
             why = self._withheld["classical"] if self._quality is None or self._quality.measurable else ""
-            self.info_label.setText(
-                self.info_label.text() + "<br>Classical: withheld" + (f" ({why})" if why else "")
+            lines.append("Classical: withheld" + (f" ({why})" if why else ""))
+        self.info_label.setText("<br>".join(lines))
+
+    def _waves_line(self) -> str:
+        """The delineation's line of the info text: network, leads, beats, or why there is none."""
+        d = self._waves
+        if d is not None:
+            n = len(d.delineation.leads)
+            held = f" ({', '.join(d.withheld)} left out)" if d.withheld else ""
+            return (
+                f"Waves <b>{d.model_name}</b> · {n} lead{'s' if n != 1 else ''}{held} · "
+                f"{d.delineation.n_beats} beats, {d.elapsed_s:.2f} s"
             )
+        if "delineation" in self._withheld:
+            return f"Waves: withheld ({self._withheld['delineation']})"
+        if self._waves_error:
+            return f"Waves: failed ({self._waves_error})"
+        return "Waves: no result yet"

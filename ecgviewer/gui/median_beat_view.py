@@ -11,6 +11,14 @@ median beat:
 using the model's intervals when a prediction is set, otherwise the classical
 fiducials (P onset, QRS offset, T offset) in another colour; a legend says
 which.
+
+When a wave delineation is set (:meth:`MedianBeatView.set_delineation`), its
+boundaries take over: for each point (P on/offset, QRS on/offset, T on/offset) the
+median over beats of the consensus point relative to the beat's R peak
+(:func:`~ecgviewer.layout.boundaries.median_boundaries_ms`), drawn as vertical
+lines in the wave colours of the boundary marks, the spans between them as the
+brackets; the classical fiducials stay as small grey triangles under the beat, for
+comparison. The legend says which is which.
 """
 
 from __future__ import annotations
@@ -22,11 +30,19 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPen
 
+from ecgviewer.gui.boundary_marks import WAVE_COLORS
 from ecgviewer.gui.paper import OUTSIDE_PAPER, PaperGridItem, signal_pen
-from ecgviewer.layout.spans import median_beat_spans, model_interval_ms, pick_lead
+from ecgviewer.layout.boundaries import (
+    PRIMARY_POINTS,
+    WAVE_OF_POINT,
+    boundary_spans,
+    median_boundaries_ms,
+)
+from ecgviewer.layout.spans import fiducial_ms, median_beat_spans, model_interval_ms, pick_lead
 
 if TYPE_CHECKING:
     from ecgviewer.core.beats import BeatAnalysis, MedianBeat
+    from ecgviewer.inference.delineation import DelineationResult
     from ecgviewer.inference.result import PredictionResult
 
 SPEED_MM_PER_S = 25.0
@@ -34,6 +50,11 @@ GAIN_MM_PER_MV = 10.0
 #: Colours of spans from the model and from the classical delineation.
 MODEL_COLOR = "#1f4fa3"
 CLASSICAL_COLOR = "#2e7d32"
+#: Brackets from the delineation's boundaries; grey of the classical fiducial triangles.
+DELINEATION_COLOR = "#333333"
+FIDUCIAL_COLOR = "#8a8a8a"
+#: Classical fiducials marked under the beat when the delineation's boundaries are shown.
+CLASSICAL_FIDUCIALS: tuple[str, ...] = ("p_onset", "qrs_onset", "qrs_offset", "t_offset")
 SPAN_ORDER: tuple[str, ...] = ("PR", "QRS", "QT")
 #: Vertical distance between span rows and height of the bracket ticks, mm.
 ROW_STEP_MM = 4.0
@@ -60,10 +81,12 @@ class MedianBeatView(pg.PlotWidget):
 
     Methods
     -------
-    set_analysis(BeatAnalysis | None), set_prediction(PredictionResult | None), clear_all()
+    set_analysis(BeatAnalysis | None), set_prediction(PredictionResult | None),
+    set_delineation(DelineationResult | None), clear_all()
 
     Attributes for tests and callers: :meth:`spans` (name -> ``(x0_mm, x1_mm)``),
-    :attr:`span_source` (``"model"``, ``"classical"`` or None), :attr:`lead`.
+    :attr:`span_source` (``"delineation"``, ``"model"``, ``"classical"`` or None), :attr:`lead`,
+    :meth:`boundaries` (point -> x_mm of the delineation's lines).
     """
 
     def __init__(self, parent=None) -> None:
@@ -85,6 +108,8 @@ class MedianBeatView(pg.PlotWidget):
         self._items: list = []
         self._analysis: BeatAnalysis | None = None
         self._prediction: PredictionResult | None = None
+        self._waves: DelineationResult | None = None
+        self._boundaries: dict[str, float] = {}
         self._spans: dict[str, tuple[float, float]] = {}
         self._labels: dict[str, pg.TextItem] = {}
         self.span_source: str | None = None
@@ -108,11 +133,21 @@ class MedianBeatView(pg.PlotWidget):
         self._prediction = result
         self._rebuild()
 
+    def set_delineation(self, result: DelineationResult | None) -> None:
+        """Draw the delineation's median boundaries and spans (None: back to the model or classical)."""
+        self._waves = result
+        self._rebuild()
+
     def clear_all(self) -> None:
-        """Forget the beat and the prediction."""
+        """Forget the beat, the prediction and the delineation."""
         self._analysis = None
         self._prediction = None
+        self._waves = None
         self._rebuild()
+
+    def boundaries(self) -> dict[str, float]:
+        """The delineation's boundary lines drawn, point name -> x (paper mm, R peak at 0)."""
+        return dict(self._boundaries)
 
     def spans(self) -> dict[str, tuple[float, float]]:
         """Drawn spans, name -> ``(x0_mm, x1_mm)`` in paper mm (view coordinates)."""
@@ -134,6 +169,7 @@ class MedianBeatView(pg.PlotWidget):
         self._items.clear()
         self._spans.clear()
         self._labels.clear()
+        self._boundaries.clear()
         self.span_source = None
         self.lead = None
         beat = None if self._analysis is None else self._analysis.median_beat
@@ -158,7 +194,8 @@ class MedianBeatView(pg.PlotWidget):
         self.curve.setData(x_mm[finite], y_mm[finite])
 
         spans_ms = self._spans_ms(beat)
-        color = MODEL_COLOR if self.span_source == "model" else CLASSICAL_COLOR
+        colors = {"model": MODEL_COLOR, "delineation": DELINEATION_COLOR}
+        color = colors.get(self.span_source or "", CLASSICAL_COLOR)
         top = float(np.nanmax(y_mm)) if finite.any() else 5.0
         low = float(np.nanmin(y_mm)) if finite.any() else -5.0
         row_y = {"PR": low - 3.0, "QRS": low - 3.0 - ROW_STEP_MM, "QT": low - 3.0 - 2 * ROW_STEP_MM}
@@ -181,7 +218,9 @@ class MedianBeatView(pg.PlotWidget):
             self._add(label, 21)
             self._spans[name] = (x0, x1)
             self._labels[name] = label
-        if qrs_on is not None and self._spans:
+        if self.span_source == "delineation":
+            self._draw_boundaries(beat, top, low, row_y["QT"])
+        elif qrs_on is not None and self._spans:
             x_on = ms_to_mm(float((int(qrs_on) - beat.r_index) * 1000.0 / beat.fs_hz))
             anchor = pg.PlotDataItem(
                 [x_on, x_on], [top, row_y["QT"]], pen=_pen("#777777", 1.0, Qt.PenStyle.DashLine)
@@ -201,11 +240,15 @@ class MedianBeatView(pg.PlotWidget):
 
         if self.span_source == "model" and self._prediction is not None:
             legend_src = f"model ({self._prediction.model_name})"
+        elif self.span_source == "delineation" and self._waves is not None:
+            legend_src = f"boundaries, {self._waves.model_name}"
         else:
             legend_src = "classical" if self.span_source == "classical" else ""
         html = (
             f'<span style="color:#333;font-size:8pt">Median beat, lead {self.lead} (n={beat.n_beats})</span>'
         )
+        if self.span_source == "delineation":
+            html += f'<span style="color:{FIDUCIAL_COLOR};font-size:8pt"> · ▲ classical</span>'
         if legend_src:
             style = f"color:{color};font-size:8pt;font-weight:bold"
             html += f'<br><span style="{style}">■ spans: {legend_src}</span>'
@@ -216,6 +259,30 @@ class MedianBeatView(pg.PlotWidget):
 
     def _spans_ms(self, beat: MedianBeat) -> dict[str, tuple[float, float, float]]:
         """name -> ``(t0_ms, t1_ms, duration_ms)`` relative to the R peak; sets :attr:`span_source`."""
+        points = {} if self._waves is None else median_boundaries_ms(self._waves.delineation)
+        spans = boundary_spans(points)
+        if spans:
+            self._boundaries = {k: ms_to_mm(v) for k, v in points.items()}
+            self.span_source = "delineation"
+            return spans
         spans, source = median_beat_spans(beat, model_interval_ms(self._prediction))
         self.span_source = source
         return spans
+
+    def _draw_boundaries(self, beat: MedianBeat, top: float, low: float, bottom: float) -> None:
+        """The delineation's boundary lines (wave colours) and the classical fiducials (grey triangles)."""
+        for name, x in self._boundaries.items():
+            primary = name in PRIMARY_POINTS
+            pen = _pen(WAVE_COLORS[WAVE_OF_POINT[name]], 1.3 if primary else 1.0)
+            if not primary:
+                pen.setStyle(Qt.PenStyle.DotLine)
+            line = pg.PlotDataItem([x, x], [top + 1.0, bottom if primary else low - 1.0], pen=pen)
+            self._add(line, 15)
+        xs = [fiducial_ms(beat, k) for k in CLASSICAL_FIDUCIALS]
+        xs = [ms_to_mm(v) for v in xs if v is not None]
+        if xs:
+            marks = pg.ScatterPlotItem(
+                xs, [low - 1.2] * len(xs), symbol="t1", size=7, pen=pg.mkPen(None), brush=FIDUCIAL_COLOR
+            )
+            marks.setToolTip("Classical fiducials of the median beat (P onset, QRS onset and end, T end)")
+            self._add(marks, 16)

@@ -196,6 +196,39 @@ class ViewerSettings:
         self._set("analysis/classifier", "none" if value is None else str(value))
 
     @property
+    def delineator(self) -> str:
+        """Wave delineation network: bundled name or ``delineation`` checkpoint path (an unusable stored
+        choice falls back to the default bundled one)."""
+        default = default_checkpoint("delineation") or "unet_delineation"
+        value = str(self._q.value("analysis/delineator", default) or default)
+        bundled = {c.name for c in bundled_checkpoints("delineation")}
+        if value in bundled or Path(value).with_suffix(".json").is_file():
+            return value
+        return default
+
+    @delineator.setter
+    def delineator(self, value: str) -> None:
+        self._set("analysis/delineator", str(value))
+
+    @property
+    def show_boundaries(self) -> bool:
+        """Mark the wave boundaries of every beat on every lead."""
+        return self._flag("view/show_boundaries", True)
+
+    @show_boundaries.setter
+    def show_boundaries(self, value: bool) -> None:
+        self._set_flag("view/show_boundaries", value)
+
+    @property
+    def beat_table_visible(self) -> bool:
+        """Whether the per-beat table dock is shown."""
+        return self._flag("view/beat_table", True)
+
+    @beat_table_visible.setter
+    def beat_table_visible(self, value: bool) -> None:
+        self._set_flag("view/beat_table", value)
+
+    @property
     def classification_visible(self) -> bool:
         """Whether the classification dock is shown."""
         return self._flag("view/classification_panel", True)

@@ -13,6 +13,7 @@ from ecgviewer.core.beats import BeatAnalysis, Beats, ClassicalIntervals, analyz
 from ecgviewer.core.qtc import qtc_bazett_ms, qtc_fridericia_ms
 from ecgviewer.core.readers import read_record
 from ecgviewer.gui.interval_spans import IntervalSpansItem
+from ecgviewer.gui.measurement_table import MODEL_COLUMN
 from ecgviewer.gui.measurements_panel import (
     HIGHLIGHT_BG,
     LOAD_CHECKPOINT,
@@ -76,16 +77,17 @@ def test_panel_values_units_warning_and_disagreement(panel):
     panel.set_prediction(make_result())
     hr, pr, qt = (panel.row_texts(k) for k in ("hr_bpm", "pr_ms", "qt_ms"))
     assert hr["model"] == "60 bpm" and hr["classical"] == "60 bpm" and hr["label"] == "HR"
-    assert pr["model"] == "210 ms" and pr["classical"] == "150 ms" and pr["spread"] == "±5"
-    assert pr["delta"].startswith("+60")
+    assert pr["model"] == "210 ms" and pr["classical"] == "150 ms" and pr["model_spread"] == "±5"
+    assert pr["waves"] == "—"  # no delineation: no headline
     assert qt["model"] == "480 ms" and qt["classical"] == "400 ms"
     assert panel.row_texts("qtc_bazett_ms")["model"] == f"{qtc_bazett_ms(480, 1000):.0f} ms"
     # disagreement: PR +60 (> 20), QT +80 (> 40), QTc +80; QRS +5 and HR 0 agree
     assert panel.is_highlighted("pr_ms") and panel.is_highlighted("qt_ms")
     assert not panel.is_highlighted("qrs_ms") and not panel.is_highlighted("hr_bpm")
-    r = 2  # PR row
-    assert panel.table.item(r, 1).background().color() == QColor(HIGHLIGHT_BG)
-    assert panel.table.item(3, 1).background().color() != QColor(HIGHLIGHT_BG)
+    r = 2  # PR row: the model's value is flagged
+    assert panel.table.item(r, MODEL_COLUMN).background().color() == QColor(HIGHLIGHT_BG)
+    assert panel.table.item(3, MODEL_COLUMN).background().color() != QColor(HIGHLIGHT_BG)
+    assert "+60 ms (model − classical)" in panel.table.item(r, 0).toolTip()
     # untrained placeholder: the warning is shown, bold red
     assert not panel.warning_label.isHidden()
     assert PLACEHOLDER_WARNING in panel.warning_label.text()
@@ -231,5 +233,6 @@ def test_uncertainty_of_a_heteroscedastic_model_is_shown(panel):
     )
     result = dataclasses.replace(result, intervals={**result.intervals, "qt_ms": sig})
     panel.set_prediction(result)
-    assert panel.row_texts("qt_ms")["spread"] == "±12 σ"  # the median predicted SD over the windows
-    assert panel.row_texts("pr_ms")["spread"] == "±5"  # no σ for PR: half the IQR of v-10, v, v+10
+    assert panel.row_texts("qt_ms")["model_spread"] == "±12 σ"  # the median predicted SD over the windows
+    assert panel.row_texts("pr_ms")["model_spread"] == "±5"  # no σ for PR: half the IQR of v-10, v, v+10
+    assert "±12 σ" in panel.table.item(4, MODEL_COLUMN).toolTip()

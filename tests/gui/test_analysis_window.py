@@ -22,7 +22,7 @@ def test_open_analyses_and_draws_spans_under_rhythm_strip(window, sample_path, q
     result = _wait_prediction(qtbot, window, lambda: window.open_file(sample_path))
     ui = window.analysis
     assert ui.controller.record is window.record  # the unfiltered record is analysed
-    panel_text = ui.panel.table.item(0, 1).text()
+    panel_text = ui.panel.row_texts("hr_bpm")["model"]
     assert panel_text.endswith("bpm") and f"{result.intervals['hr_bpm'].value:.0f}" in panel_text
     assert ui.panel.warning_label.isHidden()  # the bundled checkpoints are trained: no warning
     # the spans sit under the lead II rhythm strip, one bar per beat, inside the strip's time span
