@@ -183,3 +183,21 @@ def test_delineator_on_any_lead_set_and_rate(sample_path):
     assert ok.sum() >= 5 and np.median(np.abs(a[:n][ok] - b[:n][ok])) <= 6  # within 12 ms
     with pytest.raises(Exception, match="too short"):
         net.delineate(rec.with_signals(rec.signals[:, :500], rec.fs_hz))
+
+
+def test_p_waves_without_a_constant_pr_give_no_pr():
+    """Fibrillation waves taken for P waves: PR varying beat to beat is reported absent, not averaged."""
+    r = np.arange(300, 5000, 430)
+    jitter = np.array(
+        [-70, 0, -35, 10, -60, -20, 15, -50, -5, -40, 5]
+    )  # samples, P still before QRS
+    waves = []
+    for x, j in zip(r, jitter, strict=True):
+        for w in beat_waves(x):
+            waves.append(Wave("P", w.onset + j, w.offset + j) if w.kind == "P" else w)
+    per_lead = [sorted(waves, key=lambda w: w.onset)] * 2
+    iv = record_intervals(assign_beats(per_lead, r, FS, ("II", "V1")))
+    assert iv["pr_ms"].value is None and "constant relation" in iv["pr_ms"].reason
+    assert iv["qrs_ms"].present and iv["qt_ms"].present
+    # a steady PR (the same beats without jitter) stays a number
+    assert record_intervals(record_of(r))["pr_ms"].value == pytest.approx(160.0)

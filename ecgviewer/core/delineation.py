@@ -50,6 +50,11 @@ MAX_PR_MS = 400.0
 MAX_QT_MS = 800.0
 #: A record interval needs its wave in at least this share of the measurable beats.
 MIN_BEAT_SHARE = 0.5
+#: PR is not measurable when the per-beat PR (consensus) varies more than this (robust SD, ms):
+#: "P waves" without a constant relation to the QRS are fibrillation or flutter waves, or
+#: dissociated. On the LUDB training and validation records sinus rhythm stays below 20 ms and
+#: the records without expert P waves that still got "P waves" lie at 38-73 ms.
+MAX_PR_BEAT_SD_MS = 30.0
 #: The convention stated with every record value.
 CONVENTION = (
     "per lead the median over beats, then the median over leads (shared/data/ludb/INTERVALS.md); "
@@ -323,6 +328,12 @@ def _robust_sd(v: np.ndarray) -> float | None:
     return float(1.4826 * np.median(np.abs(v - np.median(v))))
 
 
+def _beat_sd(v: np.ndarray) -> float | None:
+    """Robust SD of per-beat values, None with fewer than three beats."""
+    v = v[np.isfinite(v)]
+    return _robust_sd(v) if v.size >= 3 else None
+
+
 _ABSENT = {
     "pr_ms": "no P wave found before most QRS complexes (atrial fibrillation or flutter, "
     "junctional or paced rhythm, or P waves lost in noise)",
@@ -377,6 +388,17 @@ def record_intervals(d: Delineation, withheld: Sequence[str] = ()) -> dict[str, 
                 n_beats=int(beat_has.sum()),
                 n_leads=len(lead_med),
                 reason=f"{_ABSENT[name]}: found in {int(beat_has.sum())} of {n_meas} beats",
+            )
+            continue
+        pr_sd = _beat_sd(d.beat_intervals()["pr_ms"]) if name == "pr_ms" else None
+        if pr_sd is not None and pr_sd > MAX_PR_BEAT_SD_MS:
+            out[name] = Interval(
+                name,
+                None,
+                n_beats=int(beat_has.sum()),
+                n_leads=len(lead_med),
+                reason=f"P waves without a constant relation to the QRS (PR varies by ± {pr_sd:.0f} ms "
+                "from beat to beat): no measurable PR (atrial fibrillation or flutter, AV dissociation)",
             )
             continue
         c = d.confidence[:, :, _WAVE_OF[name]]
