@@ -503,11 +503,11 @@ def predict_records(
     The delineation is None (no delineator, no input, or no intervals), a
     :class:`~ecgviewer.inference.delineation.DelineationResult` or the exception it raised.
     """
-    results = predictor.predict_windows([w for w, _ in prepared])
+    results = predictor.predict_windows([entry[0] for entry in prepared])
     classes: list[Any] = [None] * len(prepared)
     if classifier is not None:
         run = []
-        for i, ((windows, class_windows), res) in enumerate(zip(prepared, results)):
+        for i, ((windows, class_windows, *_), res) in enumerate(zip(prepared, results)):
             if isinstance(res, Exception):
                 continue
             if isinstance(class_windows, str):

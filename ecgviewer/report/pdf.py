@@ -30,7 +30,7 @@ One page per 10 s (``ReportOptions.max_pages`` pages at most, from
 * the ECG in the chosen layout (:mod:`ecgviewer.layout.paper`: 3x4 or 6x2 with
   a lead II rhythm strip, or 12x1), calibration pulses and lead labels; on the
   rhythm strip (12x1: lead II) a tick across the trace at each beat's consensus P
-  onset (blue), QRS onset and offset (purple) and T offset (green);
+  onset (blue), QRS onset and offset (magenta) and T offset (teal);
 * a footer with the software version, the page number and "Not for diagnostic use".
 """
 
@@ -119,7 +119,7 @@ POSITIVE = "#1f4fa3"
 CLASSICAL_SPAN = "#2e7d32"
 DELINEATION_SPAN = "#6a1b9a"
 #: Colours of the delineation's boundary ticks, per wave.
-WAVE_COLORS: dict[str, str] = {"P": "#1565c0", "QRS": "#6a1b9a", "T": "#2e7d32"}
+WAVE_COLORS: dict[str, str] = {"P": "#1565c0", "QRS": "#c2185b", "T": "#00838f"}
 #: Height (mm) and pen (mm) of a boundary tick across the trace.
 TICK_MM = 2.6
 TICK_PEN_MM = 0.28
