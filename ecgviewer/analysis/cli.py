@@ -414,9 +414,10 @@ def main(argv: list[str]) -> int:
                 if analysis.classification_error is not None:
                     failed = True
                     print(f"error: {path}: classifier: {analysis.classification_error}", file=sys.stderr)
-                if analysis.delineation_error is not None:  # written without headline intervals
+                why = getattr(analysis, "delineation_error", None)  # a long record is not delineated
+                if why is not None:  # written without headline intervals
                     failed = True
-                    print(f"error: {path}: delineation: {analysis.delineation_error}", file=sys.stderr)
+                    print(f"error: {path}: delineation: {why}", file=sys.stderr)
         if "error" in entry:
             failed = True
             print(f"error: {entry['error']}", file=sys.stderr)
