@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_batch.py [--n 300] [--workers 2] [--device cpu] [--runs 1] [--markdown]
         [--engine local|ray] [--ray-address ADDR] [--reports json,csv]
     python benchmarks/bench_batch.py --stages [--n 100]    # CPU per stage, in this process
+    python benchmarks/bench_batch.py --no-delineation ...   # the same runs without the wave delineation
 
 The input is a folder of ``--n`` real 10 s, 12-lead, 500 Hz PTB-XL records
 (``../shared/data/ptb-xl/records500/00000``, copied to a temporary folder).
@@ -23,6 +24,9 @@ the worker processes (reading, windows, classical measurement, PDF), per
 record: what a record costs whatever else the machine is doing, so
 ``cores * 1000 / (CPU ms/record)`` bounds the rate on idle cores. The load average of the machine at
 the start is printed, because the reference machine's two cores are shared.
+
+``--no-delineation`` passes ``--no-delineation`` to the command: the difference to a run without
+it is what the wave delineation (the headline intervals) costs.
 
 ``--engine ray`` runs the same command with ``--engine ray`` (Ray embedded, ``--workers``
 CPUs; with ``--ray-address``, on that running cluster). *after start* then divides by the run's
@@ -70,11 +74,18 @@ def make_input(n: int, folder: Path) -> int:
 
 
 def run_once(
-    inp: Path, out: Path, reports: str, workers: int, device: str, engine: str = "local", address: str = ""
+    inp: Path,
+    out: Path,
+    reports: str,
+    workers: int,
+    device: str,
+    engine: str = "local",
+    address: str = "",
+    extra: tuple[str, ...] = (),
 ) -> tuple[float, float, float, int, float]:
     """One fresh run: ``(records/s, end-to-end records/s, CPU ms/record, n analysed, after start)``."""
     cmd = [sys.executable, "-m", "ecgviewer", "analyze", str(inp), "--out", str(out), "--report", reports]
-    cmd += ["--workers", str(workers), "--device", device, "-q", "--engine", engine]
+    cmd += ["--workers", str(workers), "--device", device, "-q", "--engine", engine, *extra]
     cmd += ["--ray-address", address] if address else []
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     t = time.perf_counter()
@@ -97,51 +108,83 @@ def stage_costs(n: int, folder: Path) -> list[tuple[str, float]]:
     sys.path.insert(0, str(REPO))  # this checkout's ecgviewer, not an installed one
     import torch
 
-    from ecgviewer.analysis.batch import InputFile, OutputSpec, predict_records, write_job
-    from ecgviewer.analysis.pipeline import classical_analysis
+    from ecgviewer.analysis.batch import (
+        InputFile,
+        OutputSpec,
+        delineate_records,
+        predict_records,
+        prepare_record_delineation,
+        write_job,
+    )
+    from ecgviewer.analysis.pipeline import assess, classical_analysis
     from ecgviewer.core.readers import read_record
+    from ecgviewer.inference.delineation import Delineator
     from ecgviewer.inference.predictor import Predictor
     from ecgviewer.inference.preprocess import prepare_windows
 
     torch.set_num_threads(1)
     heads = sorted(folder.glob("*.hea"))[:n]
     predictor = Predictor("resnet1d", device="cpu", batch_size=32).load()
-    spec = predictor.input_spec()
+    delineator = Delineator(device="cpu", batch_size=32).load()
+    spec, delin_spec = predictor.input_spec(), delineator.spec()
     read_record(heads[0])  # imports
-    cost = dict.fromkeys(("read", "windows", "classical", "model (batch 32)", "JSON + state", "PDF"), 0.0)
-    recs, wins, cls = [], [], []
+    stages = ("read", "windows", "quality", "classical", "delineation input", "model (batch 32)")
+    stages += ("delineation network (batch 32)", "delineation boundaries", "JSON + state", "PDF")
+    cost = dict.fromkeys(stages, 0.0)
+    recs, wins, cls, quals, dins = [], [], [], [], []
     for h in heads:
         t = time.process_time()
         r = read_record(h)
         t1 = time.process_time()
         w = prepare_windows(r, **spec)
         t2 = time.process_time()
-        c = classical_analysis(r)
+        q = assess(r)
         t3 = time.process_time()
+        c = classical_analysis(r, q)
+        t4 = time.process_time()
+        di = prepare_record_delineation(r, delin_spec, q, c)
+        t5 = time.process_time()
         cost["read"] += t1 - t
         cost["windows"] += t2 - t1
-        cost["classical"] += t3 - t2
+        cost["quality"] += t3 - t2
+        cost["classical"] += t4 - t3
+        cost["delineation input"] += t5 - t4
         recs.append(r)
         wins.append(w)
         cls.append(c)
+        quals.append(q)
+        dins.append(di)
     predict_records(predictor, None, [(w, None) for w in wins[:32]])  # warm-up
+    delineator.probabilities_many(dins[:32])
     t = time.process_time()
     outs = []
     for i in range(0, len(wins), 32):
         outs += predict_records(predictor, None, [(w, None) for w in wins[i : i + 32]])
     cost["model (batch 32)"] = time.process_time() - t
+    t = time.process_time()
+    probs = []
+    for i in range(0, len(dins), 32):
+        probs += delineator.probabilities_many(dins[i : i + 32])
+    cost["delineation network (batch 32)"] = time.process_time() - t
+    t = time.process_time()
+    delins = [delineator.finish(di, p) for di, p in zip(dins, probs)]
+    cost["delineation boundaries"] = time.process_time() - t
+    assert len(delineate_records(delineator, [(None, None, di) for di in dins[:2]], [None, None])) == 2
+    outs = [(p, k, d) for (p, k, _), d in zip(outs, delins)]
     with tempfile.TemporaryDirectory() as tmp:
-        out = OutputSpec(out_dir=tmp, per_file=("json",))
-        for h, r, c, (p, k) in zip(heads, recs, cls, outs):
+        named = {"delineator_id": {"name": "unet_delineation"}, "delineator_name": "unet_delineation"}
+        out = OutputSpec(out_dir=tmp, per_file=("json",), **named)
+        for h, r, c, q, (p, k, d) in zip(heads, recs, cls, quals, outs):
             t = time.process_time()
-            write_job(InputFile(h, h.stem), out, r, c, p, k)
+            write_job(InputFile(h, h.stem), out, r, c, p, k, q, d)
             cost["JSON + state"] += time.process_time() - t
-        pdf = OutputSpec(out_dir=tmp, per_file=("pdf",))
+        pdf = OutputSpec(out_dir=tmp, per_file=("pdf",), **named)
         m = min(20, len(heads))
-        write_job(InputFile(heads[0], "warm"), pdf, recs[0], cls[0], *outs[0])  # Qt and fonts
+        p0, k0, d0 = outs[0]
+        write_job(InputFile(heads[0], "warm"), pdf, recs[0], cls[0], p0, k0, quals[0], d0)  # Qt and fonts
         t = time.process_time()
-        for h, r, c, (p, k) in list(zip(heads, recs, cls, outs))[:m]:
-            write_job(InputFile(h, h.stem), pdf, r, c, p, k)
+        for h, r, c, q, (p, k, d) in list(zip(heads, recs, cls, quals, outs))[:m]:
+            write_job(InputFile(h, h.stem), pdf, r, c, p, k, q, d)
         cost["PDF"] = (time.process_time() - t) * len(heads) / m
     return [(k, 1000.0 * v / len(heads)) for k, v in cost.items()]
 
@@ -157,6 +200,7 @@ def main() -> int:
     p.add_argument("--ray-address", default="", help="--ray-address of the command (a running cluster)")
     p.add_argument("--reports", default=";".join(TARGETS), help="configurations, ';'-separated")
     p.add_argument("--stages", action="store_true", help="CPU ms per record of each stage, in this process")
+    p.add_argument("--no-delineation", action="store_true", help="run the command with --no-delineation")
     args = p.parse_args()
     if args.stages:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -171,6 +215,7 @@ def main() -> int:
     print(
         f"# {platform.node()} · {os.cpu_count()} CPUs · load average {load:.1f} · device {args.device} · "
         f"workers {args.workers} · engine {args.engine} {args.ray_address} · "
+        f"{'no delineation · ' if args.no_delineation else ''}"
         f"{args.n} PTB-XL 10 s records",
         file=sys.stderr,
     )
@@ -183,8 +228,9 @@ def main() -> int:
             rates, ends, cpus, afters = [], [], [], []
             for k in range(args.runs):
                 out = Path(tmp) / f"out-{reports.replace(',', '-')}-{k}"
+                extra = ("--no-delineation",) if args.no_delineation else ()
                 rate, end, cpu, done, after = run_once(
-                    inp, out, reports, args.workers, args.device, args.engine, args.ray_address
+                    inp, out, reports, args.workers, args.device, args.engine, args.ray_address, extra
                 )
                 if done != args.n:
                     sys.exit(f"{reports}: {done} of {args.n} records analysed")

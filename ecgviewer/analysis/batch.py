@@ -9,13 +9,18 @@ Pipeline
    skipped; nothing inside ``OUTDIR`` is taken as input.
 2. **Prepare** (:func:`prepare_job`, in worker processes): read the file, cut
    and scale the model's windows
-   (:func:`~ecgviewer.inference.preprocess.prepare_windows`) and run the classical
-   median-beat measurement (:func:`~ecgviewer.analysis.pipeline.classical_analysis`).
+   (:func:`~ecgviewer.inference.preprocess.prepare_windows`), run the classical
+   median-beat measurement (:func:`~ecgviewer.analysis.pipeline.classical_analysis`)
+   and resample the leads the wave delineation takes
+   (:func:`~ecgviewer.inference.delineation.prepare_delineation`, its beats the
+   classical R peaks, as in ``ecgviewer analyze FILE``).
 3. **Predict** (:func:`predict_records`): the windows of many records go
    through the model together, in batches (on the GPU when there is one); then,
    with a statement classifier, the same windows (or its own, when its input
-   differs) through the classifier. A classifier failure on one record is logged
-   (stage ``classifier``) and its outputs are written without statements.
+   differs) through the classifier; then the delineation network's windows of the
+   same records, batched across them too. A classifier or delineation failure on one
+   record is logged (stage ``classifier``, ``delineation``) and its outputs are
+   written without statements or without headline intervals (with the reason).
 4. **Write** (:func:`write_job`): assemble the record's
    :class:`~ecgviewer.analysis.pipeline.RecordAnalysis` with
    :func:`~ecgviewer.analysis.pipeline.record_analysis` (the same code as
@@ -79,6 +84,8 @@ from ecgviewer.analysis.pipeline import (
     DEFAULT_MODEL,
     assess,
     classical_analysis,
+    delineation_plan,
+    delineation_r_peaks,
     record_analysis,
     withheld_reasons,
 )
@@ -291,14 +298,17 @@ def prepare_job(
     classical: bool,
     keep: bool,
     class_spec: dict[str, Any] | None = None,
+    delin_spec: dict[str, Any] | None = None,
 ) -> tuple[str, Any]:
     """Read one file, cut its model windows and measure it classically.
 
-    Returns ``("ok", (record, windows, beat_analysis, class_windows, quality))`` or
+    Returns ``("ok", (record, windows, beat_analysis, class_windows, quality, delin_input))`` or
     ``(stage, reason)`` with stage ``"read"`` or ``"prepare"``; nothing is
     raised, so one bad file cannot stop the run. ``class_windows`` are the
     classifier's windows when it takes another input (``class_spec``), or the
     reason they could not be made (str); None when ``class_spec`` is None.
+    ``delin_input`` is the delineator's input (:func:`prepare_record_delineation`) with
+    ``delin_spec``, else None.
     """
     from ecgviewer.core.opening import is_long, open_record  # the readers and scipy: in the worker
     from ecgviewer.inference.preprocess import prepare_windows
@@ -312,7 +322,7 @@ def prepare_job(
             status, value = prepare_long_job(rec, input_spec, classical, class_spec)
             if status == "ok" and keep:  # for the PDF: the lazy record (its document needs the whole header)
                 _cache_put(path, rec)
-            return status, value
+            return status, ((*value, None) if status == "ok" else value)  # not delineated (long)
         record = rec.read_all()
     except EcgReadError as exc:
         return "read", exc.reason
@@ -332,9 +342,29 @@ def prepare_job(
             class_windows = reason(exc)
     quality = assess(record)  # the signal quality governs what is reported (as in analyze_record)
     analysis = classical_analysis(record, quality) if classical else None  # None: the column stays empty
+    delin = prepare_record_delineation(record, delin_spec, quality, analysis)
     if keep:
         _cache_put(path, record)
-    return "ok", (record, windows, analysis, class_windows, quality)
+    return "ok", (record, windows, analysis, class_windows, quality, delin)
+
+
+def prepare_record_delineation(
+    record: EcgRecord, spec: dict[str, Any] | None, quality: Any, classical: Any
+) -> Any:
+    """The delineator's input for ``record`` as ``analyze FILE`` makes it (its usable leads, the
+    classical R peaks): a :class:`~ecgviewer.inference.delineation.DelineationInput`, the reason it
+    cannot be made (str), or None (no delineator, or withheld for the signal quality)."""
+    if spec is None:
+        return None
+    from ecgviewer.inference.delineation import prepare_delineation
+
+    leads, unusable, why = delineation_plan(record, quality)
+    if why is not None:
+        return None  # withheld: write_job says why (withheld_reasons)
+    try:
+        return prepare_delineation(record, spec, leads, delineation_r_peaks(classical), unusable)
+    except Exception as exc:
+        return reason(exc)
 
 
 # -- one record's outputs: assembled, written and registered as done (any process) --------------
@@ -346,6 +376,9 @@ class OutputSpec:
     per_file: tuple[str, ...]
     classifier_id: dict[str, str] | None = None
     classifier_name: str | None = None
+    #: The delineator (``{"name", "sha256"}``, its name), None: no delineation.
+    delineator_id: dict[str, str] | None = None
+    delineator_name: str | None = None
     report_options: dict[str, Any] = field(default_factory=dict)
     filters_hz: tuple[float | None, float | None, float | None] = (None, None, None)
     #: Input leads of the interval model and of the classifier (None: not run): what quality may withhold.
@@ -356,7 +389,7 @@ class OutputSpec:
 def state_document(item: InputFile, spec: OutputSpec, doc: dict[str, Any]) -> dict[str, Any]:
     """The content of a finished record's state file (:func:`load_finished` reads it back)."""
     state = {**_source_id(item.path), "key": item.key, "outputs": list(spec.per_file)}
-    return {**state, "classifier": spec.classifier_id, "document": doc}
+    return {**state, "classifier": spec.classifier_id, "delineator": spec.delineator_id, "document": doc}
 
 
 def write_job(
@@ -367,6 +400,7 @@ def write_job(
     prediction: Any,
     classification: Any = None,
     quality: Any = None,
+    delineation: Any = None,
 ) -> tuple[str, Any]:
     """Assemble one record's analysis, write its outputs and register it as done.
 
@@ -375,16 +409,16 @@ def write_job(
     ``KEY.pdf`` and last the state file are written, each atomically: a record
     is done (:func:`load_finished`) as soon as its last output is, whichever
     process or node wrote it. ``record`` None: the one this worker process
-    prepared (read again if it is gone); ``prediction`` may be the exception the
-    model raised.
+    prepared (read again if it is gone); ``prediction`` and ``delineation`` may be the
+    exception the network raised.
 
-    Returns ``("ok", (document, classifier_error or None))`` or ``(stage, reason)``
+    Returns ``("ok", (document, classifier_error or None, delineation_error or None))`` or ``(stage, reason)``
     with stage ``"model"`` (no intervals: nothing written) or ``"report"``;
     nothing is raised.
     """
     try:
-        record, classical, prediction, classification, quality = (
-            unpack(v) for v in (record, classical, prediction, classification, quality)
+        record, classical, prediction, classification, quality, delineation = (
+            unpack(v) for v in (record, classical, prediction, classification, quality, delineation)
         )
         if record is None:
             record = _CACHE.pop(str(item.path), None)
@@ -402,7 +436,15 @@ def write_job(
             classifier_name=spec.classifier_name,
             source=str(item.path),
             quality=quality,
-            withheld=withheld_reasons(quality, spec.interval_leads, spec.classifier_leads, record=record),
+            withheld=withheld_reasons(
+                quality,
+                spec.interval_leads,
+                spec.classifier_leads,
+                record=record,
+                delineation=spec.delineator_name is not None and isinstance(record, EcgRecord),
+            ),
+            delineation=delineation,
+            delineator_name=spec.delineator_name,
         )
         if analysis.prediction is None and "intervals" not in analysis.withheld:
             return "model", analysis.interval_error or "no result"
@@ -431,10 +473,12 @@ def write_job(
                 analysis.classification,
                 quality=analysis.quality,
                 withheld=dict(analysis.withheld),
+                delineation=analysis.delineation,
+                delineation_error=analysis.delineation_error,
             )
         state = json.dumps(state_document(item, spec, doc)).encode("utf-8")
         atomic_write_bytes(_state_path(out_dir, item.key), state)  # done: after its last output
-        return "ok", (doc, analysis.classification_error)
+        return "ok", (doc, analysis.classification_error, analysis.delineation_error)
     except Exception as exc:
         return "report", f"{type(exc).__name__}: {exc}"
 
@@ -447,18 +491,23 @@ def _report_pages(record: Any, report_options: dict[str, Any]) -> EcgRecord:
     return record.read(0, min(record.n_samples, round(pages_s * record.fs_hz)))
 
 
-def predict_records(predictor: Any, classifier: Any, prepared: Sequence[tuple[Any, Any]]) -> list[Any]:
-    """The networks over many records at once: ``[(prediction or exception, classification), ...]``.
+def predict_records(
+    predictor: Any, classifier: Any, prepared: Sequence[tuple[Any, ...]], delineator: Any = None
+) -> list[Any]:
+    """The networks over many records at once: ``[(prediction or exception, classification,
+    delineation), ...]``.
 
-    ``prepared``: per record ``(windows, class_windows)`` from :func:`prepare_job`.
+    ``prepared``: per record ``(windows, class_windows[, delin_input])`` from :func:`prepare_job`.
     The classification is None (no classifier, or no intervals), a result, a
     :class:`~ecgviewer.report.measurements.ClassificationFailure` or the exception it raised.
+    The delineation is None (no delineator, no input, or no intervals), a
+    :class:`~ecgviewer.inference.delineation.DelineationResult` or the exception it raised.
     """
-    results = predictor.predict_windows([w for w, _ in prepared])
+    results = predictor.predict_windows([entry[0] for entry in prepared])
     classes: list[Any] = [None] * len(prepared)
     if classifier is not None:
         run = []
-        for i, ((windows, class_windows), res) in enumerate(zip(prepared, results)):
+        for i, ((windows, class_windows, *_), res) in enumerate(zip(prepared, results)):
             if isinstance(res, Exception):
                 continue
             if isinstance(class_windows, str):
@@ -467,7 +516,36 @@ def predict_records(predictor: Any, classifier: Any, prepared: Sequence[tuple[An
                 run.append((i, windows if class_windows is None else class_windows))
         for (i, _w), got in zip(run, classifier.classify_windows([w for _, w in run])):
             classes[i] = got
-    return list(zip(results, classes))
+    return list(zip(results, classes, delineate_records(delineator, prepared, results)))
+
+
+def delineate_records(
+    delineator: Any, prepared: Sequence[tuple[Any, ...]], results: Sequence[Any]
+) -> list[Any]:
+    """The delineations of the records whose interval result is not an exception (None for the others):
+    their windows through the delineator together; a failure is returned in the records' place."""
+    out: list[Any] = [None] * len(prepared)
+    if delineator is None:
+        return out
+    from ecgviewer.inference.errors import PredictionError
+
+    todo = []
+    for i, (entry, res) in enumerate(zip(prepared, results)):
+        item = entry[2] if len(entry) > 2 else None
+        if isinstance(res, Exception) or item is None:
+            continue
+        if isinstance(item, str):
+            out[i] = PredictionError(item)
+        else:
+            todo.append((i, item))
+    if todo:
+        try:
+            got = delineator.delineate_inputs([item for _, item in todo])
+        except Exception as exc:  # the network itself failed: every record of the batch says so
+            got = [exc] * len(todo)
+        for (i, _), d in zip(todo, got):
+            out[i] = d
+    return out
 
 
 def _noop() -> None:
@@ -514,19 +592,25 @@ class ClassifierLoadError(Exception):
     """The statement classifier given to :func:`run_batch` could not be loaded (message: why)."""
 
 
+class DelineatorLoadError(Exception):
+    """The wave delineator given to :func:`run_batch` could not be loaded (message: why)."""
+
+
 class EngineError(Exception):
     """The engine cannot run (e.g. Ray not installed, or its cluster not reachable); message: why."""
 
 
 @dataclass
 class BatchSummary:
-    """What a run did (``not_classified``: records written without statements, the classifier failed)."""
+    """What a run did (``not_classified``: records written without statements, the classifier failed;
+    ``not_delineated``: records written without headline intervals, the delineation failed)."""
 
     total: int = 0
     done: int = 0
     skipped: int = 0
     failed: int = 0
     not_classified: int = 0
+    not_delineated: int = 0
     elapsed_s: float = 0.0
     interrupted: bool = False
     errors: list[tuple[str, str, str]] = field(default_factory=list)
@@ -570,12 +654,16 @@ def classifier_identity(classifier: Any) -> dict[str, str] | None:
 
 
 def load_finished(
-    out_dir: Path, item: InputFile, per_file: Sequence[str], classifier: dict[str, str] | None = None
+    out_dir: Path,
+    item: InputFile,
+    per_file: Sequence[str],
+    classifier: dict[str, str] | None = None,
+    delineator: dict[str, str] | None = None,
 ) -> dict[str, Any] | None:
     """The stored document of ``item`` when every requested output of it is done, else None.
 
     Done means: same source file, every output in ``per_file`` written, the same
-    ``classifier`` (:func:`classifier_identity`) and the current schema version.
+    ``classifier`` and ``delineator`` (:func:`classifier_identity`) and the current schema version.
     """
     state = _state_path(out_dir, item.key)
     try:
@@ -586,7 +674,7 @@ def load_finished(
         return None
     if not same or not set(per_file) <= set(data.get("outputs", [])):
         return None
-    if data.get("classifier") != classifier:
+    if data.get("classifier") != classifier or data.get("delineator") != delineator:
         return None
     if not all(_output_path(out_dir, item.key, k).is_file() for k in per_file):
         return None
@@ -626,10 +714,18 @@ class BatchRun:
     :meth:`add_cpu` with the CPU seconds its workers spent.
     """
 
-    def __init__(self, config: BatchConfig, predictor: Any, classifier: Any, log: Callable[[str], None]):
+    def __init__(
+        self,
+        config: BatchConfig,
+        predictor: Any,
+        classifier: Any,
+        log: Callable[[str], None],
+        delineator: Any = None,
+    ):
         self.config = config
         self.predictor = predictor
         self.classifier = classifier
+        self.delineator = delineator
         self.log = log
         self.out_dir = config.out_dir
         self.todo: list[InputFile] = []
@@ -644,6 +740,7 @@ class BatchRun:
         )
         self.input_spec: dict[str, Any] = {}
         self.class_spec: dict[str, Any] | None = None
+        self.delin_spec: dict[str, Any] | None = None
         self.bar: Any = None
         self._last_flush = time.monotonic()
         self._flush_every = CSV_FLUSH_S
@@ -657,8 +754,8 @@ class BatchRun:
 
         Raises
         ------
-        ClassifierLoadError
-            The classifier cannot be loaded.
+        ClassifierLoadError, DelineatorLoadError
+            The classifier or the delineator cannot be loaded.
         """
         self.predictor.load()
         if self.classifier is not None:
@@ -666,12 +763,26 @@ class BatchRun:
                 self.classifier.load()
             except Exception as exc:
                 raise ClassifierLoadError(str(exc)) from exc
+        if self.delineator is not None:
+            try:
+                self.delineator.load()
+            except Exception as exc:
+                raise DelineatorLoadError(str(exc)) from exc
 
-    def finished(self, item: InputFile, doc: dict[str, Any], classifier_error: str | None = None) -> None:
+    def finished(
+        self,
+        item: InputFile,
+        doc: dict[str, Any],
+        classifier_error: str | None = None,
+        delineation_error: str | None = None,
+    ) -> None:
         """``item``'s outputs and state file are written (by :func:`write_job`)."""
         if classifier_error is not None:  # the intervals were written all the same
             self.summary.errors.append((str(item.path), "classifier", " ".join(classifier_error.split())))
             self.summary.not_classified += 1
+        if delineation_error is not None:  # written without headline intervals, with the reason
+            self.summary.errors.append((str(item.path), "delineation", " ".join(delineation_error.split())))
+            self.summary.not_delineated += 1
         self.docs[item.key] = doc
         self.summary.done += 1
         self.bar.update(1)
@@ -727,7 +838,7 @@ class LocalEngine:
         threads: int | None = None
         prep: dict[Future, InputFile] = {}
         writing: dict[Future, InputFile] = {}
-        ready: list[tuple[InputFile, Any, Any, Any, Any]] = []  # item, record, windows, classical, class w.
+        ready: list[tuple[Any, ...]] = []  # item, record, windows, classical, class w., quality, delin. input
         max_prep = max(config.batch_size, 1) + 2 * max(config.workers, 1)
         loaded = ok = False
 
@@ -753,16 +864,21 @@ class LocalEngine:
         def run_model() -> None:
             nonlocal ready
             batch, ready = ready, []
-            outputs = predict_records(run.predictor, run.classifier, [(w, cw) for _, _, w, _, cw, _ in batch])
-            for (item, record, _w, classical, _cw, quality), (prediction, classification) in zip(
+            outputs = predict_records(
+                run.predictor,
+                run.classifier,
+                [(w, cw, di) for _, _, w, _, cw, _, di in batch],
+                run.delineator,
+            )
+            for (item, record, _w, classical, _cw, quality, _di), (prediction, classification, delin) in zip(
                 batch, outputs
             ):
                 if pdf_on and not isinstance(prediction, Exception):  # drawing: in the worker
                     args = (None if pool is not None else record, *_wire(pool, classical, prediction))
-                    f = submit(write_job, item, spec, *args, *_wire(pool, classification, quality))
+                    f = submit(write_job, item, spec, *args, *_wire(pool, classification, quality, delin))
                     writing[f] = item
                 else:
-                    args = (record, classical, prediction, classification, quality)
+                    args = (record, classical, prediction, classification, quality, delin)
                     done_writing(item, *write_job(item, spec, *args))
 
         try:
@@ -773,7 +889,13 @@ class LocalEngine:
                 while todo and len(prep) + len(ready) < max_prep:
                     item = todo.popleft()
                     f = submit(
-                        prepare_job, str(item.path), run.input_spec, config.classical, pdf_on, run.class_spec
+                        prepare_job,
+                        str(item.path),
+                        run.input_spec,
+                        config.classical,
+                        pdf_on,
+                        run.class_spec,
+                        run.delin_spec,
                     )
                     prep[f] = item
                     if pool is None:
@@ -825,6 +947,7 @@ def _pool(workers: int, pdf: bool) -> ProcessPoolExecutor:
             "ecgviewer.core.readers",
             "ecgviewer.core.beats",
             "ecgviewer.inference.preprocess",
+            "ecgviewer.inference.delineation",
         ]
         if pdf:
             preload.append("ecgviewer.report.pdf")
@@ -865,6 +988,7 @@ def run_batch(
     log: Callable[[str], None] | None = None,
     classifier: Any = None,
     engine: Any = None,
+    delineator: Any = None,
 ) -> BatchSummary:
     """Run the batch described by ``config`` with a :class:`~ecgviewer.inference.Predictor`.
 
@@ -876,8 +1000,10 @@ def run_batch(
     ``ecgviewer analyze FILE`` (:func:`write_job`).
 
     The predictor (and the optional statement ``classifier``, a
-    :class:`~ecgviewer.inference.Classifier`) is loaded once, when the first
-    record has been read (the Ray engine loads its own copies in its model actors).
+    :class:`~ecgviewer.inference.Classifier`, and wave ``delineator``, a
+    :class:`~ecgviewer.inference.delineation.Delineator`: the headline intervals) is
+    loaded once, when the first record has been read (the Ray engine loads its own
+    copies in its model actors).
 
     Returns a :class:`BatchSummary`; a bad file is recorded in ``errors.csv`` and
     the run goes on. Ctrl+C or SIGTERM stops it after writing the CSV files of
@@ -887,8 +1013,8 @@ def run_batch(
     ------
     FileNotFoundError
         An input that does not exist (before anything is loaded or started).
-    ClassifierLoadError
-        The classifier's checkpoint cannot be read or loaded.
+    ClassifierLoadError, DelineatorLoadError
+        The classifier's (delineator's) checkpoint cannot be read or loaded.
     EngineError
         The engine cannot start.
     """
@@ -899,13 +1025,25 @@ def run_batch(
     t_start, cpu_start = time.perf_counter(), time.process_time()
     out_dir = config.out_dir
     items = discover(config.inputs, config.recursive, exclude=out_dir)
-    run = BatchRun(config, predictor, classifier, log)
+    run = BatchRun(config, predictor, classifier, log, delineator)
     try:
         class_id = classifier_identity(classifier)
     except CheckpointError as exc:
         raise ClassifierLoadError(str(exc)) from None
+    try:
+        delin_id = classifier_identity(delineator)
+        run.delin_spec = delineator.spec() if delineator is not None else None
+    except CheckpointError as exc:
+        raise DelineatorLoadError(str(exc)) from None
     class_name = None if classifier is None else classifier.model_name
-    run.spec = dataclasses.replace(run.spec, classifier_id=class_id, classifier_name=class_name)
+    delin_name = None if delineator is None else delineator.model_name
+    run.spec = dataclasses.replace(
+        run.spec,
+        classifier_id=class_id,
+        classifier_name=class_name,
+        delineator_id=delin_id,
+        delineator_name=delin_name,
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / STATE_DIR).mkdir(exist_ok=True)
     stale = remove_stale_temp_files(out_dir)
@@ -914,7 +1052,7 @@ def run_batch(
     summary = run.summary
     summary.total = len(items)
     for item in items:
-        doc = None if config.force else load_finished(out_dir, item, run.spec.per_file, class_id)
+        doc = None if config.force else load_finished(out_dir, item, run.spec.per_file, class_id, delin_id)
         if doc is not None:
             run.docs[item.key] = doc
             summary.skipped += 1
@@ -970,6 +1108,8 @@ def format_summary(summary: BatchSummary, out_dir: Path) -> str:
     ]
     if summary.not_classified:
         parts.append(f"{summary.not_classified} written without statements (classifier failed)")
+    if summary.not_delineated:
+        parts.append(f"{summary.not_delineated} written without headline intervals (delineation failed)")
     rate = (
         f"{summary.records_per_s:.1f} records/s, {summary.cpu_ms_per_record:.0f} CPU ms/record"
         if summary.done
@@ -979,7 +1119,7 @@ def format_summary(summary: BatchSummary, out_dir: Path) -> str:
         driver = 1000.0 * summary.main_cpu_s / summary.done if summary.done else 0.0
         rate += f"; engine {summary.engine}, started in {summary.startup_s:.1f} s"
         rate += f", driver {driver:.1f} CPU ms/record"
-    trouble = summary.failed or summary.not_classified
+    trouble = summary.failed or summary.not_classified or summary.not_delineated
     where = f"results in {out_dir}" + (f" (errors: {out_dir / ERRORS_CSV})" if trouble else "")
     return f"{', '.join(parts)} in {summary.elapsed_s:.1f} s ({rate}); {where}"
 

@@ -6,7 +6,10 @@ output is its measurement document (:meth:`~ecgviewer.analysis.RecordAnalysis.do
 same documents ``--out`` writes as ``KEY.json`` (:mod:`ecgviewer.analysis.batch`);
 without ``--json`` a short text is printed from each document. ``--classifier``
 adds the statement classifier; by default the first installed bundled one, else
-none (with a one-line note).
+none (with a one-line note). ``--delineator`` chooses the wave delineation network
+whose boundaries give the headline intervals (default the bundled one;
+``--no-delineation`` or ``--delineator none``: not run, the headline values are then
+null with the reason).
 
 The command is registered in :data:`ecgviewer.cli.SUBCOMMANDS`. The networks
 are loaded once, lazily: after the first file has been read (a bad path is
@@ -28,6 +31,7 @@ from ecgviewer.analysis.batch import (
     ENGINES,
     BatchConfig,
     ClassifierLoadError,
+    DelineatorLoadError,
     EngineError,
     discover,
     format_summary,
@@ -35,8 +39,14 @@ from ecgviewer.analysis.batch import (
     run_batch,
 )
 from ecgviewer.analysis.long_record import LongRecordAnalysis, analyze_long_record
-from ecgviewer.analysis.models import ModelSet, check_classifier
-from ecgviewer.analysis.pipeline import DEFAULT_MODEL, AnalysisOptions, RecordAnalysis, analyze_record
+from ecgviewer.analysis.models import ModelSet, check_classifier, check_delineator
+from ecgviewer.analysis.pipeline import (
+    DEFAULT_DELINEATOR,
+    DEFAULT_MODEL,
+    AnalysisOptions,
+    RecordAnalysis,
+    analyze_record,
+)
 from ecgviewer.core.errors import EcgReadError
 from ecgviewer.inference.errors import PredictionError
 from ecgviewer.models.checkpoint import CheckpointError
@@ -48,8 +58,9 @@ from ecgviewer.resources import bundled_checkpoints, checkpoints_dir, installed_
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ecgviewer analyze",
-        description="Predict heart rate, PR, QRS and QT (and QTc) of ECG files with an interval "
-        "model, next to a classical median-beat measurement.",
+        description="Measure heart rate, PR, QRS and QT (and QTc) of ECG files: per-beat wave "
+        "boundaries from a delineation network (the headline values), next to an interval regression "
+        "model and a classical median-beat measurement.",
     )
     p.add_argument(
         "files",
@@ -60,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     models = ", ".join(c.name for c in bundled_checkpoints("intervals"))
     classifiers = ", ".join(c.name for c in bundled_checkpoints("classification"))
+    delineators = ", ".join(c.name for c in bundled_checkpoints("delineation"))
     p.add_argument(
         "--model", default=DEFAULT_MODEL, help=f"{models} or a checkpoint path (default {DEFAULT_MODEL})"
     )
@@ -68,6 +80,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME|PATH|none",
         help=f"statement classifier: {classifiers}, a classification checkpoint path, or none "
         "(default: the first bundled one that is installed, else none)",
+    )
+    p.add_argument(
+        "--delineator",
+        metavar="NAME|PATH|none",
+        default=DEFAULT_DELINEATOR,
+        help=f"wave delineation network (the headline intervals): {delineators or 'none bundled'}, a "
+        f"delineation checkpoint path, or none (default {DEFAULT_DELINEATOR})",
+    )
+    p.add_argument(
+        "--no-delineation",
+        action="store_true",
+        help="do not delineate the waves (as --delineator none): the headline intervals are null",
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto: cuda > mps > cpu)")
     p.add_argument(
@@ -158,22 +182,53 @@ def classifier_choice(choice: str | None, note: Callable[[str], None] | None = N
     return None if choice.strip().lower() == "none" else choice
 
 
+def delineator_choice(choice: str | None, off: bool = False) -> str | None:
+    """The delineator ``--delineator`` names, None for ``none`` (any case) or ``--no-delineation``."""
+    if off or choice is None or choice.strip().lower() == "none":
+        return None
+    return choice
+
+
 def _print_text(doc: dict[str, Any]) -> None:
     """The human-readable summary of one measurement document."""
     m, model, quality = doc["measurements"], doc["model"], doc.get("quality")
     print(doc["record"]["file"])
     if quality is not None:
         print(f"  quality: {quality['reason'] or quality['summary']}")
+    _print_intervals(doc)
     if model is None:  # withheld (signal quality): no numbers
         why = (quality or {}).get("withheld", {}).get("intervals", "not run")
-        print(f"  model: withheld ({why})")
+        print(f"  interval model: withheld ({why})")
     else:
         _print_model(model, m)
     _print_text_rest(doc)
 
 
+def _print_intervals(doc: dict[str, Any]) -> None:
+    """The headline intervals (the delineation's), each with its spread, or why absent."""
+    iv = doc.get("intervals")
+    if not iv:
+        return
+    if iv["method"] is None:
+        print(f"  intervals: none ({iv['reason']})")
+        return
+    dl = doc.get("delineation") or {}
+    n = f", {dl['n_delineated']} of {dl['n_beats']} beats, {len(dl['leads'])} leads" if "beats" in dl else ""
+    print(f"  intervals: {iv['method']} (wave delineation{n})")
+    for key, v in iv["values"].items():
+        if v["value"] is None:
+            print(f"  {key:17s}       —      absent: {v['reason']}")
+            continue
+        spread = f"  ± {v['spread']:.1f}" if v["spread"] is not None else ""
+        conf = f"  confidence {v['confidence']:.2f}" if v["confidence"] is not None else ""
+        print(f"  {key:17s} {v['value']:7.1f} {v['unit']:3s}{spread}{conf}")
+
+
 def _print_model(model: dict[str, Any], m: dict[str, Any]) -> None:
-    print(f"  model: {model['name']} ({model['status']}, {model['device']}, {model['n_windows']} windows)")
+    print(
+        f"  interval model: {model['name']} ({model['status']}, {model['device']}, "
+        f"{model['n_windows']} windows)"
+    )
     if model["warning"]:
         print(f"  *** {model['warning']} ***")
     for name in ("hr_bpm", "rr_ms", "pr_ms", "qrs_ms", "qt_ms"):
@@ -287,6 +342,7 @@ def main(argv: list[str]) -> int:
         stride_s=args.stride,
         batch_size=max(1, args.batch_size),
         classical=not args.no_classical,
+        delineator=delineator_choice(args.delineator, args.no_delineation),
     )
     models = ModelSet()
     run = dict(stride_s=options.stride_s, batch_size=options.batch_size)
@@ -298,11 +354,21 @@ def main(argv: list[str]) -> int:
     except (CheckpointError, PredictionError, ValueError) as exc:
         print(f"error: cannot load classifier {args.classifier!r}: {exc}", file=sys.stderr)
         return 2
+    delineator = None
+    try:
+        if options.delineator is not None:
+            delineator = models.delineator(
+                options.delineator, options.device, batch_size=run["batch_size"], load=False
+            )
+            check_delineator(delineator)  # the JSON only, as for the classifier
+    except (CheckpointError, PredictionError, ValueError) as exc:
+        print(f"error: cannot load delineator {args.delineator!r}: {exc}", file=sys.stderr)
+        return 2
     try:
         # loaded once, lazily: by the batch engine, or below after the first file is read
         predictor = models.predictor(options.model, options.device, **run, load=False)
         if args.out is not None:
-            return _batch(args, reports, predictor, classifier)
+            return _batch(args, reports, predictor, classifier, delineator)
     except (CheckpointError, PredictionError, ValueError) as exc:
         print(f"error: cannot load model {args.model!r}: {exc}", file=sys.stderr)
         return 2
@@ -326,6 +392,9 @@ def main(argv: list[str]) -> int:
             if classifier is not None:
                 what, name = "classifier", args.classifier
                 classifier.load()
+            if delineator is not None:
+                what, name = "delineator", args.delineator
+                delineator.load()
         except (CheckpointError, PredictionError, ValueError) as exc:
             raise _NetworksNotLoaded(f"error: cannot load {what} {name!r}: {exc}") from exc
 
@@ -345,6 +414,10 @@ def main(argv: list[str]) -> int:
                 if analysis.classification_error is not None:
                     failed = True
                     print(f"error: {path}: classifier: {analysis.classification_error}", file=sys.stderr)
+                why = getattr(analysis, "delineation_error", None)  # a long record is not delineated
+                if why is not None:  # written without headline intervals
+                    failed = True
+                    print(f"error: {path}: delineation: {why}", file=sys.stderr)
         if "error" in entry:
             failed = True
             print(f"error: {entry['error']}", file=sys.stderr)
@@ -360,7 +433,13 @@ def _file_error(path: Path, message: str) -> str:
     return message if str(path) in message else f"{path}: {message}"
 
 
-def _batch(args: argparse.Namespace, reports: tuple[str, ...], predictor: Any, classifier: Any) -> int:
+def _batch(
+    args: argparse.Namespace,
+    reports: tuple[str, ...],
+    predictor: Any,
+    classifier: Any,
+    delineator: Any = None,
+) -> int:
     """``--out``: the batch engine (:mod:`ecgviewer.analysis.batch`)."""
     config = BatchConfig(
         inputs=list(args.files),
@@ -388,9 +467,12 @@ def _batch(args: argparse.Namespace, reports: tuple[str, ...], predictor: Any, c
         ray_address=args.ray_address,
     )
     try:
-        summary = run_batch(config, predictor, classifier=classifier)
+        summary = run_batch(config, predictor, classifier=classifier, delineator=delineator)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DelineatorLoadError as exc:
+        print(f"error: cannot load delineator {delineator.model_name!r}: {exc}", file=sys.stderr)
         return 2
     except ClassifierLoadError as exc:
         print(f"error: cannot load classifier {classifier.model_name!r}: {exc}", file=sys.stderr)
@@ -401,4 +483,4 @@ def _batch(args: argparse.Namespace, reports: tuple[str, ...], predictor: Any, c
     print(format_summary(summary, args.out), file=sys.stderr)
     if summary.interrupted:
         return 130
-    return 1 if summary.failed or summary.not_classified else 0
+    return 1 if summary.failed or summary.not_classified or summary.not_delineated else 0

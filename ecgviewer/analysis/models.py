@@ -143,3 +143,10 @@ def check_classifier(classifier: Any) -> None:
     task = read_meta(classifier.checkpoint_path).task
     if task != "classification":
         raise CheckpointError(f"{classifier.checkpoint_path}: task {task!r}, not a classification checkpoint")
+
+
+def check_delineator(delineator: Any) -> None:
+    """Raise :class:`CheckpointError` unless ``delineator``'s checkpoint is a delineation one (JSON only)."""
+    task = read_meta(delineator.checkpoint_path).task
+    if task != "delineation":
+        raise CheckpointError(f"{delineator.checkpoint_path}: task {task!r}, not a delineation checkpoint")

@@ -221,6 +221,8 @@ class RecordAnalysis:
         (:class:`~ecgviewer.inference.delineation.DelineationResult`), or None.
     delineation_error
         Why the delineation gave no result (one line), else None.
+    delineator_name
+        The delineation checkpoint that ran or was meant to (reported with a failure), else None.
     """
 
     record: EcgRecord
@@ -235,6 +237,7 @@ class RecordAnalysis:
     withheld: Mapping[str, str] = field(default_factory=dict)
     delineation: DelineationResult | None = None
     delineation_error: str | None = None
+    delineator_name: str | None = None
 
     @property
     def measurable(self) -> bool:
@@ -285,6 +288,9 @@ def analysis_document(
         created=created,
         quality=analysis.quality,
         withheld=analysis.withheld,
+        delineation=analysis.delineation,
+        delineation_error=analysis.delineation_error,
+        delineator_name=analysis.delineator_name,
     )
     if analysis.source is not None:
         doc["record"]["file"] = analysis.source
@@ -311,6 +317,7 @@ def record_analysis(
     withheld: Mapping[str, str] | None = None,
     delineation: DelineationResult | BaseException | None = None,
     delineation_error: str | None = None,
+    delineator_name: str | None = None,
 ) -> RecordAnalysis:
     """Assemble a :class:`RecordAnalysis` from stage results, exceptions standing for failures.
 
@@ -326,6 +333,9 @@ def record_analysis(
     classification
         The classifier's result, a ready failure, or the exception it raised
         (reported under ``classifier_name``).
+    delineation, delineation_error, delineator_name
+        The wave delineation's result or the exception it raised, why it failed, and its
+        checkpoint's name.
     quality, withheld
         The signal-quality assessment and the results it withholds (see
         :func:`withheld_reasons`): a withheld result is dropped here, whatever was passed
@@ -365,7 +375,12 @@ def record_analysis(
         withheld=withheld,
         delineation=delineation,
         delineation_error=delineation_error,
+        delineator_name=delineator_name if delineator_name is not None else _name_of(delineation),
     )
+
+
+def _name_of(result: Any) -> str | None:
+    return getattr(result, "model_name", None)
 
 
 def assess(record: EcgRecord) -> QualityReport:
@@ -427,10 +442,14 @@ def withheld_reasons(
     interval_leads: tuple[str, ...] | list[str] | None = None,
     classifier_leads: tuple[str, ...] | list[str] | None = None,
     record: EcgRecord | None = None,
+    delineation: bool = False,
 ) -> dict[str, str]:
     """The :attr:`RecordAnalysis.withheld` map for models with these input leads (None: not run);
-    with ``record``, the classical measurement's too (:func:`classical_withheld`)."""
+    with ``record``, the classical measurement's too (:func:`classical_withheld`), and with
+    ``delineation`` (and ``record``) the wave delineation's (:func:`delineation_plan`)."""
     out = {}
+    if delineation and record is not None and (why := delineation_plan(record, quality)[2]) is not None:
+        out["delineation"] = why
     why = withheld_reason(quality) if record is None else classical_withheld(record, quality)
     if why is not None:
         out["classical"] = why
@@ -490,6 +509,7 @@ class _Run:
             withheld=v.get("withheld"),
             delineation=v.get("delineation"),
             delineation_error=v.get("delineation_error"),
+            delineator_name=v.get("delineator_name"),
         )
 
     def finished(self, stage: str, value: Any) -> None:
@@ -572,25 +592,41 @@ def delineation_leads_of(
     )
 
 
-def _run_delineation(run: _Run) -> None:
-    o = run.options
-    if o.delineator is None:
-        run.values["delineation"] = run.values["delineation_error"] = None
-        run.withhold("delineation", None)
-        return
-    run.emit(StageStarted("delineation"))
-    quality = run.values.get("quality")
-    leads, unusable = delineation_leads_of(run.record, quality)
+def delineation_plan(
+    record: EcgRecord, quality: QualityReport | None
+) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
+    """``(leads, unusable, why)``: the leads the delineation uses, those left out for their quality,
+    and why it is withheld altogether (nothing measurable, no usable lead), else None."""
+    leads, unusable = delineation_leads_of(record, quality)
     why = withheld_reason(quality)
     if why is None and not leads:
         why = "no usable lead to delineate" + (f" ({', '.join(unusable)} unusable)" if unusable else "")
+    return leads, unusable, why
+
+
+def delineation_r_peaks(classical: BeatAnalysis | None) -> Any:
+    """The beats the delineation takes: the classical R peaks when there are two or more, else None
+    (the delineator detects them)."""
+    if classical is not None and classical.beats.r_peaks.size >= 2:
+        return classical.beats.r_peaks
+    return None
+
+
+def _run_delineation(run: _Run) -> None:
+    o = run.options
+    if o.delineator is None:
+        run.values["delineation"] = run.values["delineation_error"] = run.values["delineator_name"] = None
+        run.withhold("delineation", None)
+        return
+    run.emit(StageStarted("delineation"))
+    run.values["delineator_name"] = checkpoint_name(o.delineator)
+    leads, unusable, why = delineation_plan(run.record, run.values.get("quality"))
     if run.withhold("delineation", why):
         run.values["delineation"] = run.values["delineation_error"] = None
         exc = SignalQualityWithheld(why)
         run.failed("delineation", exc, error_message(exc))
         return
-    classical = run.values.get("classical")
-    r_peaks = classical.beats.r_peaks if classical is not None and classical.beats.r_peaks.size >= 2 else None
+    r_peaks = delineation_r_peaks(run.values.get("classical"))
     try:
         delineator = run.models.delineator(o.delineator, o.device, batch_size=o.batch_size)
         run.check()
@@ -736,6 +772,7 @@ def analyze_record(
             "withheld": dict(previous.withheld),
             "delineation": previous.delineation,
             "delineation_error": previous.delineation_error,
+            "delineator_name": previous.delineator_name,
         }
         if previous.interval_error is not None:
             values["interval_error"] = previous.interval_error

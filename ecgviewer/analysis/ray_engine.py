@@ -9,8 +9,9 @@ resume, documents, atomic outputs, CSV files, progress bar), scheduled by Ray:
   inputs (windows) and the records with their classical measurements;
 * **predict**: a pool of model actors (:class:`_ModelActor`), one per GPU when
   the cluster has GPUs (``--device auto`` or ``cuda``), else one per 8 CPUs
-  (at least one), each loading the networks once; the driver sends each actor
-  batches of ``--batch-size`` windows and gets one result per record;
+  (at least one), each loading the networks once (interval model, classifier,
+  wave delineator); the driver sends each actor batches of ``--batch-size``
+  windows and gets one result per record;
 * **write**: one Ray task per chunk (:func:`~ecgviewer.analysis.batch.write_job`
   for each record) assembles the document, writes ``KEY.json`` / ``KEY.pdf`` and the state file
   (so ``OUT`` must be a folder every node sees, e.g. a shared file system) and
@@ -56,25 +57,28 @@ RECORDS_PER_TASK = 4
 CALLS_PER_ACTOR = 2
 
 
-def _prepare_task(paths: list[str], input_spec: dict[str, Any], classical: bool, class_spec: Any) -> tuple:
+def _prepare_task(
+    paths: list[str], input_spec: dict[str, Any], classical: bool, class_spec: Any, delin_spec: Any = None
+) -> tuple:
     """Ray task: :func:`prepare_job` for a chunk of records.
 
     Returns three objects: ``(statuses, cpu_s)`` (per record ``("ok", n_windows)`` or
-    ``(stage, reason)``: small, for the driver), the model inputs (None for a
-    failed record) and the record parts (record and classical measurement).
+    ``(stage, reason)``: small, for the driver), the model inputs (windows, classifier
+    windows, delineator input; None for a failed record) and the record parts (record,
+    classical measurement, quality).
     """
     t = time.process_time()
     statuses, model_in, records = [], [], []
     for path in paths:
-        status, value = prepare_job(path, input_spec, classical, False, class_spec)
+        status, value = prepare_job(path, input_spec, classical, False, class_spec, delin_spec)
         if status != "ok":
             statuses.append((status, value))
             model_in.append(None)
             records.append(None)
             continue
-        record, windows, analysis, class_windows, quality = value
+        record, windows, analysis, class_windows, quality, delin = value
         statuses.append(("ok", len(windows.data)))
-        model_in.append(pack((windows, class_windows)))
+        model_in.append(pack((windows, class_windows, delin)))
         records.append(pack((record, analysis, quality)))
     return (statuses, time.process_time() - t), model_in, records
 
@@ -93,22 +97,35 @@ def _write_task(items: list[InputFile], spec: OutputSpec, *parts: Any) -> tuple:
     results, model_cpu = [], 0.0
     for item, out, rec in zip(items, outs, recs):
         record, classical, quality = unpack(rec)
-        prediction, classification, cpu = unpack(out)
+        prediction, classification, delineation, cpu = unpack(out)
         model_cpu += cpu
-        results.append(write_job(item, spec, record, classical, prediction, classification, quality))
+        results.append(
+            write_job(item, spec, record, classical, prediction, classification, quality, delineation)
+        )
     return results, time.process_time() - t + model_cpu
 
 
 class _ModelActor:
     """Holds the networks (loaded once) and runs the windows of many records through them."""
 
-    def __init__(self, model: str, classifier: str | None, device: str, stride_s: float, batch_size: int):
+    def __init__(
+        self,
+        model: str,
+        classifier: str | None,
+        device: str,
+        stride_s: float,
+        batch_size: int,
+        delineator: str | None = None,
+    ):
         from ecgviewer.analysis.models import ModelSet
 
         models = ModelSet()
         run = {"stride_s": stride_s, "batch_size": batch_size}
         self.predictor = models.predictor(model, device, **run)
         self.classifier = None if classifier is None else models.classifier(classifier, device, **run)
+        self.delineator = None
+        if delineator is not None:
+            self.delineator = models.delineator(delineator, device, batch_size=batch_size)
         if str(self.predictor.device).startswith("cpu"):
             import torch
 
@@ -118,10 +135,11 @@ class _ModelActor:
         return str(self.predictor.device)
 
     def predict(self, *chunks: list[Any]) -> Any:
-        """Per chunk of model inputs, its outputs: ``pack((prediction, classification, cpu_s))`` or None."""
+        """Per chunk of model inputs, its outputs: ``pack((prediction, classification, delineation,
+        cpu_s))`` or None."""
         t = time.process_time()
         inputs = [unpack(i) for chunk in chunks for i in chunk if i is not None]
-        results = iter(predict_records(self.predictor, self.classifier, inputs))
+        results = iter(predict_records(self.predictor, self.classifier, inputs, self.delineator))
         cpu = (time.process_time() - t) / max(len(inputs), 1)
         out = [[None if i is None else pack((*next(results), cpu)) for i in chunk] for chunk in chunks]
         return out if len(out) != 1 else out[0]
@@ -226,13 +244,22 @@ class RayEngine:
         write = ray.remote(num_cpus=1, max_retries=1)(_write_task)
         actor_cls = ray.remote(num_cpus=0, num_gpus=gpus)(_ModelActor)
         classifier = None if run.classifier is None else _portable(run.classifier)
-        args = (_portable(run.predictor), classifier, device, run.predictor.stride_s, config.batch_size)
+        delineator = None if run.delineator is None else _portable(run.delineator)
+        args = (
+            _portable(run.predictor),
+            classifier,
+            device,
+            run.predictor.stride_s,
+            config.batch_size,
+            delineator,
+        )
         actors = [actor_cls.options(scheduling_strategy="SPREAD").remote(*args) for _ in range(n_actors)]
         # the networks load (once per actor) while the first records are read; a failure stops the run
         loading = {a.device.remote() for a in actors}
         self._startup_s = time.perf_counter() - self._t0
         todo = deque(run.todo)
         spec, classical, input_spec, class_spec = run.spec, config.classical, run.input_spec, run.class_spec
+        delin_spec = run.delin_spec
         chunk = max(1, min(RECORDS_PER_TASK, config.batch_size))
         prep: dict[Any, tuple[list[InputFile], Any, Any]] = {}  # status ref -> items, model inputs, records
         ready: list[tuple[list[InputFile], Any, Any, int]] = []  # prepared chunks: ok items, refs, windows
@@ -269,7 +296,7 @@ class RayEngine:
             while todo and in_flight(prep) + sum(len(r[0]) for r in ready) < max_prep:
                 items = [todo.popleft() for _ in range(min(chunk, len(todo)))]
                 paths = [str(i.path) for i in items]
-                status, model_in, recs = prepare.remote(paths, input_spec, classical, class_spec)
+                status, model_in, recs = prepare.remote(paths, input_spec, classical, class_spec, delin_spec)
                 prep[status] = (items, model_in, recs)
             n_windows = sum(n for *_, n in ready)
             room = in_flight(writing) < max_writing

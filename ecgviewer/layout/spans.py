@@ -82,3 +82,55 @@ def model_interval_ms(prediction) -> dict[str, float] | None:
     return {
         key: float(prediction.intervals[key].value) for _, key in SPAN_KEYS if key in prediction.intervals
     }
+
+
+#: Consensus boundaries marked on a median beat and on the rhythm strip, with the wave they bound.
+MARKED_POINTS: tuple[tuple[str, str], ...] = (
+    ("p_on", "P"),
+    ("qrs_on", "QRS"),
+    ("qrs_off", "QRS"),
+    ("t_off", "T"),
+)
+#: Span name -> the two boundary points it runs between (QT from QRS onset to T offset).
+SPAN_POINTS: dict[str, tuple[str, str]] = {
+    "PR": ("p_on", "qrs_on"),
+    "QRS": ("qrs_on", "qrs_off"),
+    "QT": ("qrs_on", "t_off"),
+}
+
+
+def boundary_offsets_ms(consensus: np.ndarray, r_peaks: np.ndarray, fs_hz: float) -> dict[str, float]:
+    """Median over beats of each consensus boundary relative to the beat's R peak, in ms.
+
+    ``consensus``: ``(n_beats, 6)`` samples in :data:`ecgviewer.core.delineation.POINTS` order
+    (``nan`` where absent); a point absent in every beat is left out.
+    """
+    from ecgviewer.core.delineation import POINTS
+
+    c = np.asarray(consensus, dtype=np.float64)
+    r = np.asarray(r_peaks, dtype=np.float64)
+    out: dict[str, float] = {}
+    if c.ndim != 2 or c.shape[0] == 0 or c.shape[0] != r.size:
+        return out
+    for i, name in enumerate(POINTS):
+        rel = c[:, i] - r
+        rel = rel[np.isfinite(rel)]
+        if rel.size:
+            out[name] = float(np.median(rel) * 1000.0 / fs_hz)
+    return out
+
+
+def delineation_spans(
+    offsets_ms: Mapping[str, float], values_ms: Mapping[str, float | None]
+) -> dict[str, tuple[float, float, float]]:
+    """PR, QRS and QT spans between the median boundaries (:func:`boundary_offsets_ms`), labelled
+    with the record values ``values_ms`` (``pr_ms``, ``qrs_ms``, ``qt_ms``); a span whose value is
+    absent (None) or whose boundaries are missing is left out. ``name -> (t0_ms, t1_ms, value_ms)``."""
+    out: dict[str, tuple[float, float, float]] = {}
+    for name, key in SPAN_KEYS:
+        a, b = SPAN_POINTS[name]
+        value = values_ms.get(key)
+        if value is None or not np.isfinite(value) or a not in offsets_ms or b not in offsets_ms:
+            continue
+        out[name] = (offsets_ms[a], offsets_ms[b], float(value))
+    return out

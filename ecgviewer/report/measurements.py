@@ -18,6 +18,11 @@ The signal-quality assessment (:func:`ecgviewer.core.quality.assess_quality`) ad
 the ``quality`` section (schema version 3): whether the record is measurable and
 why not, per-lead status and reasons, and which results were withheld because of it
 (a withheld value is null, never a number made up from a flat or clipped lead).
+The wave delineation (:class:`ecgviewer.inference.delineation.Delineator`, schema version 4)
+gives the headline ``intervals`` (:func:`intervals_section`: each value with its spread and
+confidence, or null with the reason) and the ``delineation`` section, every beat's boundaries
+(:func:`delineation_section`); the interval model and the classical values stay in
+``measurements`` beside the device's.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 import ecgviewer
 from ecgviewer.core.qtc import qtc_bazett_ms, qtc_fridericia_ms
 
@@ -38,14 +45,17 @@ if TYPE_CHECKING:
     from ecgviewer.core.quality import QualityReport
     from ecgviewer.core.record import EcgRecord
     from ecgviewer.inference.classifier import ClassificationResult
+    from ecgviewer.inference.delineation import DelineationResult
     from ecgviewer.inference.result import PredictionResult
     from ecgviewer.models.checkpoint import CheckpointMeta
 
 #: Version of the JSON document (and of the CSV columns). 2: the ``classification`` section;
-#: 3: the ``quality`` section (and the ``measurable``, ``quality`` CSV columns).
-SCHEMA_VERSION = 3
-#: Keys of ``quality.withheld``: the results a poor signal can withhold.
-WITHHELD_KEYS: tuple[str, ...] = ("classical", "intervals", "classification")
+#: 3: the ``quality`` section (and the ``measurable``, ``quality`` CSV columns); 4: the headline
+#: ``intervals`` from the wave delineation and the ``delineation`` section (and their CSV columns).
+SCHEMA_VERSION = 4
+#: Keys of ``quality.withheld``: the results a poor signal can withhold (``intervals``: the
+#: interval regression model; ``delineation``: the wave delineation, hence the headline intervals).
+WITHHELD_KEYS: tuple[str, ...] = ("classical", "intervals", "classification", "delineation")
 #: Banner of an untrained classification checkpoint (every display and report shows it).
 CLASSIFIER_PLACEHOLDER_WARNING = "UNTRAINED PLACEHOLDER — class probabilities are not a reading"
 #: Said wherever statements are shown: what they are and what they are not.
@@ -121,7 +131,7 @@ def model_values(result: PredictionResult | None) -> dict[str, tuple[float, floa
     return out
 
 
-def model_version(result: PredictionResult | ClassificationResult) -> str:
+def model_version(result: PredictionResult | ClassificationResult | DelineationResult) -> str:
     """Short checkpoint identity shown in reports: the first 12 hex digits of the weights' sha256."""
     return result.checkpoint_sha256[:12] if result.checkpoint_sha256 else "unknown"
 
@@ -264,6 +274,177 @@ def training_summary(meta: CheckpointMeta, name: str) -> str:
     return text
 
 
+# -- the wave delineation: headline intervals and per-beat boundaries (version 4) ---------------
+#: Interval keys the delineation measures itself (the QTc rows follow from QT and RR).
+DELINEATION_KEYS: tuple[str, ...] = ("hr_bpm", "rr_ms", "pr_ms", "qrs_ms", "qt_ms")
+#: What ``spread`` is, said in the ``intervals`` section.
+SPREAD_DEFINITION = "robust SD (1.4826 x MAD) over every lead's beats; HR and RR: over the R-R intervals"
+#: Reason of every headline value when no delineation ran.
+NOT_RUN = "wave delineation not run"
+
+
+def _r(v: Any, digits: int) -> float | None:
+    v = _num(v)
+    return None if v is None else round(v, digits)
+
+
+def delineation_absent_reason(
+    delineation: DelineationResult | None, error: str | None = None, withheld: str | None = None
+) -> str | None:
+    """Why there is no delineation (withheld, failed, not run), None when there is one."""
+    if delineation is not None:
+        return None
+    if withheld:
+        return f"delineation withheld: {withheld}"
+    if error:
+        return f"delineation failed: {error}"
+    return NOT_RUN
+
+
+def headline_values(
+    delineation: DelineationResult | None, reason: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per :data:`ROWS` key ``{value, spread, confidence, n_beats, n_leads, reason}`` from the delineation.
+
+    QTc (Bazett, Fridericia) comes from the delineation's QT and RR, with QT's confidence and
+    counts; a value the delineation could not measure is None with its reason, never filled in
+    from another source. Without a delineation every value is None with ``reason``.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    ivs = delineation.intervals if delineation is not None else {}
+    for key, _, _ in ROWS:
+        out[key] = {
+            "value": None,
+            "spread": None,
+            "confidence": None,
+            "n_beats": 0,
+            "n_leads": 0,
+            "reason": reason or NOT_RUN,
+        }
+    if delineation is None:
+        return out
+    for key in DELINEATION_KEYS:
+        iv = ivs.get(key)
+        if iv is None:
+            continue
+        value = _num(iv.value)
+        out[key] = {
+            "value": _r(value, 1),
+            "spread": _r(iv.spread, 1),
+            "confidence": _r(iv.confidence, 3),
+            "n_beats": int(iv.n_beats),
+            "n_leads": int(iv.n_leads),
+            "reason": None if value is not None else (iv.reason or "not measured"),
+        }
+    qt, rr = ivs.get("qt_ms"), ivs.get("rr_ms")
+    for key, formula in (("qtc_bazett_ms", qtc_bazett_ms), ("qtc_fridericia_ms", qtc_fridericia_ms)):
+        if qt is not None and rr is not None and _num(qt.value) and _num(rr.value):
+            out[key] = {
+                "value": _r(formula(qt.value, rr.value), 1),
+                "spread": None,
+                "confidence": _r(qt.confidence, 3),
+                "n_beats": int(qt.n_beats),
+                "n_leads": int(qt.n_leads),
+                "reason": None,
+            }
+        else:
+            missing = qt if qt is None or not _num(qt.value) else rr
+            why = (missing.reason if missing is not None else None) or "QT or RR not measured"
+            out[key]["reason"] = f"{'QT' if missing is qt else 'RR'} absent: {why}"
+    return out
+
+
+def intervals_section(
+    delineation: DelineationResult | None, error: str | None = None, withheld: str | None = None
+) -> dict[str, Any]:
+    """The headline ``intervals`` section: the delineation's record intervals (:func:`headline_values`).
+
+    ``error``/``withheld``: why the delineation gave no result (it failed; the signal
+    quality withheld it); the values are then null with that reason.
+    """
+    from ecgviewer.core.delineation import CONVENTION
+
+    reason = delineation_absent_reason(delineation, error, withheld)
+    values = headline_values(delineation, reason)
+    for key, label, unit in ROWS:
+        values[key] = {"label": label, "unit": unit, **values[key]}
+    return {
+        "source": "delineation" if delineation is not None else None,
+        "method": delineation.model_name if delineation is not None else None,
+        "convention": CONVENTION,
+        "spread": SPREAD_DEFINITION,
+        "reason": reason,
+        "values": values,
+    }
+
+
+def _sample(v: float) -> int | None:
+    return round(float(v)) if math.isfinite(v) else None
+
+
+def delineation_beats(delineation: DelineationResult) -> list[dict[str, Any]]:
+    """One compact entry per beat: R peak, per-beat intervals, consensus and per-lead boundaries."""
+    from ecgviewer.core.delineation import POINTS
+
+    d = delineation.delineation
+    fs = float(d.fs_hz)
+    consensus = d.consensus
+    per_beat = d.beat_intervals()
+    beats = []
+    for b in range(d.n_beats):
+        r = int(d.r_peaks[b])
+        entry: dict[str, Any] = {"r_sample": r, "r_time_s": round(r / fs, 4)}
+        for key in ("rr_ms", "pr_ms", "qrs_ms", "qt_ms"):
+            entry[key] = _r(per_beat[key][b], 1)
+        entry["consensus"] = {
+            name: (
+                {"sample": _sample(v), "time_s": round(float(v) / fs, 4)}
+                if math.isfinite(v := consensus[b, i])
+                else None
+            )
+            for i, name in enumerate(POINTS)
+        }
+        entry["leads"] = {
+            lead: {name: _sample(d.points[li, b, i]) for i, name in enumerate(POINTS)}
+            for li, lead in enumerate(d.leads)
+        }
+        beats.append(entry)
+    return beats
+
+
+def delineation_section(
+    delineation: DelineationResult | None,
+    error: str | None = None,
+    withheld: str | None = None,
+    model_name: str | None = None,
+) -> dict[str, Any] | None:
+    """The ``delineation`` section: null when none ran, ``{model, error, withheld}`` when it failed
+    or was withheld (``error`` is the reason), else the checkpoint, leads and :func:`delineation_beats`."""
+    from ecgviewer.core.delineation import CONVENTION
+
+    if delineation is None:
+        if not (error or withheld):
+            return None
+        return {"model": model_name, "error": withheld or error, "withheld": bool(withheld)}
+    d = delineation.delineation
+    has_qrs = np.isfinite(d.points[:, :, 2]).any(axis=0) if d.points.size else np.zeros(0, bool)
+    return {
+        "model": delineation.model_name,
+        "version": model_version(delineation),
+        "status": delineation.checkpoint_status or None,
+        "trained": bool(delineation.trained),
+        "checkpoint_sha256": delineation.checkpoint_sha256 or None,
+        "device": delineation.device or None,
+        "convention": CONVENTION,
+        "fs_hz": float(d.fs_hz),
+        "leads": list(d.leads),
+        "withheld_leads": list(delineation.withheld),
+        "n_beats": int(d.n_beats),
+        "n_delineated": int(has_qrs.sum()),
+        "beats": delineation_beats(delineation),
+    }
+
+
 def record_section(record: EcgRecord) -> dict[str, Any]:
     """What the file holds (the same fields as ``ecgviewer info --json``)."""
     from ecgviewer.core.info import describe  # the reader registry: not while the viewer starts
@@ -281,6 +462,9 @@ def measurement_document(
     created: dt.datetime | None = None,
     quality: QualityReport | None = None,
     withheld: Mapping[str, str] | None = None,
+    delineation: DelineationResult | None = None,
+    delineation_error: str | None = None,
+    delineator_name: str | None = None,
 ) -> dict[str, Any]:
     """The JSON-ready measurements of one record (layout: ``docs/measurements.schema.json``).
 
@@ -302,6 +486,10 @@ def measurement_document(
     withheld
         Results left out because of the signal quality: key of :data:`WITHHELD_KEYS` -> reason.
         Pass None for them in ``prediction``/``classical``.
+    delineation, delineation_error, delineator_name
+        The wave delineation's result (the headline ``intervals`` and the ``delineation``
+        section), or why it failed, and the delineator's name (for a failure); all None when
+        none ran.
     """
     model = model_values(prediction)
     cl = classical_values(classical)
@@ -346,18 +534,23 @@ def measurement_document(
     if vm is not None:
         vendor_section = {"source": vm.source, "values": {k: _num(v) for k, v in vendor_values.items()}}
     stamp = created or dt.datetime.now(dt.timezone.utc)
+    held = (withheld or {}).get("delineation")
+    if held:
+        delineation, delineation_error = None, None
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": "ecgviewer", "version": ecgviewer.__version__},
         "created": stamp.isoformat(timespec="seconds"),
         "record": record_section(record),
         "filters": filters,
+        "intervals": intervals_section(delineation, delineation_error, held),
         "model": model_section,
         "classical": classical_section,
         "vendor": vendor_section,
         "measurements": rows,
         "classification": classification_section(classification),
         "quality": quality_section(quality, withheld),
+        "delineation": delineation_section(delineation, delineation_error, held, delineator_name),
     }
 
 
@@ -370,6 +563,9 @@ CLASSIFICATION_COLUMNS: tuple[str, ...] = (
     "statements",
     "classifier_error",
 )
+#: Headline columns (version 4, after ``start_time``): the delineation's values under the row keys
+#: (:data:`ROWS`), then :data:`HEADLINE_SPREAD_KEYS` spreads, ``n_beats_delineated``, ``intervals_note``.
+HEADLINE_SPREAD_KEYS: tuple[str, ...] = DELINEATION_KEYS
 #: Signal-quality columns (version 3, after ``schema_version``): ``measurable`` (true/false, empty
 #: when not assessed) and ``quality`` (the reason when not measurable, else the one-line summary,
 #: and what was withheld).
@@ -394,7 +590,9 @@ def csv_columns(class_names: Iterable[str] = ()) -> list[str]:
         Classes of the classifier(s) that produced the rows: one ``prob_NAME``
         column each, after :data:`CLASSIFICATION_COLUMNS` (see :func:`csv_class_names`).
     """
-    cols = ["file", "format", "fs_hz", "duration_s", "start_time", "model", "model_version", "model_trained"]
+    cols = ["file", "format", "fs_hz", "duration_s", "start_time", "method"]
+    cols += [key for key, _, _ in ROWS] + [f"{key}_spread" for key in HEADLINE_SPREAD_KEYS]
+    cols += ["n_beats_delineated", "intervals_note", "model", "model_version", "model_trained"]
     for key, _, _ in ROWS:
         cols += [f"{key}_model", f"{key}_classical", f"{key}_vendor"]
     cols += [f"{key}_model_iqr" for key, _, _ in ROWS if key not in ("qtc_bazett_ms", "qtc_fridericia_ms")]
@@ -416,6 +614,19 @@ def quality_cell(doc: Mapping[str, Any]) -> str | None:
     return text
 
 
+def intervals_note(doc: Mapping[str, Any]) -> str | None:
+    """The ``intervals_note`` CSV cell: why the headline intervals are absent, or which are and why."""
+    iv = doc.get("intervals") or {}
+    if iv.get("reason"):
+        return iv["reason"]
+    absent = [
+        f"{key}: {v['reason']}"
+        for key, v in (iv.get("values") or {}).items()
+        if v.get("value") is None and key in DELINEATION_KEYS
+    ]
+    return "; ".join(absent) or None
+
+
 def _cell(v: Any) -> str:
     if v is None:
         return ""
@@ -431,7 +642,12 @@ def csv_row(doc: Mapping[str, Any], class_names: Iterable[str] = ()) -> list[str
     rec, model, m = doc["record"], doc.get("model") or {}, doc["measurements"]
     cls = doc.get("classification") or {}
     vendor = doc.get("vendor") or {}
+    iv = doc.get("intervals") or {}
+    dl = doc.get("delineation") or {}
     values: dict[str, Any] = {
+        "method": iv.get("method"),
+        "n_beats_delineated": dl.get("n_delineated"),
+        "intervals_note": intervals_note(doc),
         "file": rec.get("file"),
         "format": rec.get("format"),
         "fs_hz": rec.get("fs_hz"),
@@ -454,6 +670,9 @@ def csv_row(doc: Mapping[str, Any], class_names: Iterable[str] = ()) -> list[str
     }
     for c in cls.get("classes", ()):
         values[f"prob_{c['name']}"] = c["probability"]
+    for key, v in (iv.get("values") or {}).items():
+        values[key] = v.get("value")
+        values[f"{key}_spread"] = v.get("spread")
     for key, _, _ in ROWS:
         row = m[key]
         values[f"{key}_model"] = row["model"]

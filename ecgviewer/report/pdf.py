@@ -18,14 +18,19 @@ One page per 10 s (``ReportOptions.max_pages`` pages at most, from
 
 * a header: record and patient fields present in the file, acquisition
   date/time, sampling rate, filters in force, speed, gain and layout; the
-  measurements block (HR, RR, PR, QRS, QT, QTc Bazett and Fridericia: model,
-  classical and, when the file carries them, the device's values) with the
-  model's name and version and the untrained-checkpoint warning when it applies;
+  intervals block (HR, RR, PR, QRS, QT, QTc Bazett and Fridericia: the headline
+  values of the wave delineation with their spread, or "absent" with the reason,
+  beside the interval model's, the classical and, when the file carries them, the
+  device's values) with the networks' names and versions and the
+  untrained-checkpoint warning when it applies;
   beside it, when a statement classifier ran, the thresholded statements and
   every class's probability against its threshold (decision support only);
-  the median beat (lead II) at 25 mm/s with the PR/QRS/QT spans;
+  the median beat (lead II) at 25 mm/s with the PR/QRS/QT spans (between the
+  delineation's median boundaries, ticked on the trace, when there is one);
 * the ECG in the chosen layout (:mod:`ecgviewer.layout.paper`: 3x4 or 6x2 with
-  a lead II rhythm strip, or 12x1), calibration pulses and lead labels;
+  a lead II rhythm strip, or 12x1), calibration pulses and lead labels; on the
+  rhythm strip (12x1: lead II) a tick across the trace at each beat's consensus P
+  onset (blue), QRS onset and offset (magenta) and T offset (teal);
 * a footer with the software version, the page number and "Not for diagnostic use".
 """
 
@@ -56,15 +61,25 @@ from ecgviewer.layout.choices import (
     PAPER_SIZES_MM,
     SPEEDS_MM_PER_S,
 )
-from ecgviewer.layout.spans import median_beat_spans, model_interval_ms, pick_lead
+from ecgviewer.layout.spans import (
+    MARKED_POINTS,
+    boundary_offsets_ms,
+    delineation_spans,
+    median_beat_spans,
+    model_interval_ms,
+    pick_lead,
+)
 from ecgviewer.report.formatting import format_value
 from ecgviewer.report.measurements import (
     DECISION_SUPPORT_NOTE,
+    NOT_RUN,
     ROWS,
     VENDOR_EXTRA,
     ClassificationFailure,
     classical_values,
     classification_warning,
+    delineation_absent_reason,
+    headline_values,
     model_values,
     model_version,
 )
@@ -76,6 +91,7 @@ if TYPE_CHECKING:
     from ecgviewer.core.quality import QualityReport
     from ecgviewer.core.record import EcgRecord
     from ecgviewer.inference.classifier import ClassificationResult
+    from ecgviewer.inference.delineation import DelineationResult
     from ecgviewer.inference.result import PredictionResult
 
 #: Device resolution of the PDF (Qt's default); coordinates are written in these units.
@@ -87,7 +103,7 @@ FOOTER_MM = 6.0
 #: Width of the median-beat panel in the header, mm.
 MEDIAN_PANEL_MM = 62.0
 #: Width of the interval measurements block, and of the statements block beside it, mm.
-MEASUREMENTS_MM = 78.0
+MEASUREMENTS_MM = 90.0
 STATEMENTS_MM = 50.0
 DISCLAIMER = "Not for diagnostic use — research software; every measurement must be checked by a clinician."
 
@@ -101,6 +117,12 @@ WARNING = "#b00020"
 MODEL_SPAN = "#1f4fa3"
 POSITIVE = "#1f4fa3"
 CLASSICAL_SPAN = "#2e7d32"
+DELINEATION_SPAN = "#6a1b9a"
+#: Colours of the delineation's boundary ticks, per wave.
+WAVE_COLORS: dict[str, str] = {"P": "#1565c0", "QRS": "#c2185b", "T": "#00838f"}
+#: Height (mm) and pen (mm) of a boundary tick across the trace.
+TICK_MM = 2.6
+TICK_PEN_MM = 0.28
 #: Pen widths in mm of paper.
 MINOR_PEN_MM = 0.07
 MAJOR_PEN_MM = 0.2
@@ -418,60 +440,90 @@ def _draw_measurements(
     w: float,
     quality: QualityReport | None = None,
     withheld: Mapping[str, str] | None = None,
+    delineation: DelineationResult | None = None,
+    delineation_error: str | None = None,
 ) -> None:
+    """The intervals table: the headline (wave delineation, value ± spread) beside the interval
+    model, the classical median beat and the device; then the notes that say where each comes from."""
+    from PySide6.QtCore import QLineF
+
     withheld = withheld or {}
+    held = withheld.get("delineation")
+    if held:
+        delineation = None
+    absent = delineation_absent_reason(delineation, delineation_error, held)
+    head = headline_values(delineation, absent)
     vm = record.vendor_measurements
     model, cl = model_values(prediction), classical_values(classical)
     vendor = dict(vm.values) if vm is not None else {}
-    cols = ["", "Model", "Classical"] + (["Device"] if vm is not None else [])
-    col_w = [22.0, 19.0, 17.0, 17.0][: len(cols)]
+    cols = ["", "Delineation", "Model", "Classical"] + (["Device"] if vm is not None else [])
+    col_w = [19.0, 25.0, 15.0, 15.0, 15.0][: len(cols)]
     bold, small = c.font(7.0, bold=True), c.font(7.0)
-    line = 3.15
+    line = 2.95
     yy = y + 4.0
-    c.text(x, yy, "Measurements", c.font(8.0, bold=True))
+    c.text(x, yy, "Intervals", c.font(8.0, bold=True))
     xx = x
     for name, cw in zip(cols, col_w):
         if name:
             c.text(xx + cw, yy, name, bold, align="right")
         xx += cw
     c.p.setPen(c.pen(MUTED, 0.15))
-    from PySide6.QtCore import QLineF
-
     c.p.drawLine(QLineF(x, yy + 0.9, x + sum(col_w), yy + 0.9))
-    yy += line + 0.4
+    yy += line + 0.45
     for key, label, unit in ROWS:
         value, _ = model.get(key, (None, None))
+        h = head[key]
+        if h["value"] is not None:
+            spread = f" ±{h['spread']:.0f}" if h["spread"] is not None else ""
+            headline, color = f"{h['value']:.0f}{spread} {unit}", TEXT
+        else:
+            headline, color = ("absent" if delineation is not None else "—"), WARNING
         cells = [label, format_value(value, unit), format_value(cl.get(key), unit)]
         if vm is not None:
             cells.append(format_value(vendor.get(key), unit) if key in vendor else "—")
-        xx = x
-        for i, (text, cw) in enumerate(zip(cells, col_w)):
-            if i == 0:
-                c.text(xx, yy, text, bold)
-            else:
-                c.text(xx + cw, yy, text, small, align="right")
+        c.text(x, yy, label, bold)
+        c.text(x + sum(col_w[:2]), yy, headline, c.font(7.0, bold=True), color, align="right")
+        xx = x + sum(col_w[:2])
+        for text, cw in zip(cells[1:], col_w[2:]):
+            c.text(xx + cw, yy, text, small, MUTED, align="right")
             xx += cw
         yy += line
-    notes = []
+    notes: list[tuple[str, str]] = []
+    if delineation is not None:
+        d = delineation.delineation
+        n_qrs = int(np.isfinite(d.points[:, :, 2]).any(axis=0).sum()) if d.points.size else 0
+        notes.append(
+            (
+                f"Delineation {delineation.model_name} ({model_version(delineation)}): {len(d.leads)} leads, "
+                f"{n_qrs}/{d.n_beats} beats; ± robust SD",
+                MUTED,
+            )
+        )
+        for key in ("pr_ms", "qrs_ms", "qt_ms", "rr_ms"):
+            if head[key]["value"] is None:
+                label = dict((k, lab) for k, lab, _ in ROWS)[key]
+                notes.append((f"{label} absent: {head[key]['reason']}", WARNING))
+    elif absent and absent != NOT_RUN:
+        notes.append((f"Delineation: {absent}", WARNING))
+    else:
+        notes.append(("Delineation: not run", MUTED))
     if quality is not None and not quality.measurable:
         notes.append((f"⚠ {quality.reason or 'no measurable ECG'} — values withheld", WARNING))
     elif quality is not None:
         bad = bool(quality.unusable_leads)
         notes.append((f"Signal quality: {quality.summary()}", WARNING if bad else MUTED))
+    sources = []
     if "intervals" in withheld and (quality is None or quality.measurable):
         notes.append((f"Model: withheld — {withheld['intervals']}", WARNING))  # elided when long
     elif prediction is not None:
-        notes.append(
-            (
-                f"Model: {prediction.model_name}, version {model_version(prediction)} "
-                f"({prediction.checkpoint_status})",
-                MUTED,
-            )
-        )
+        version = model_version(prediction)
+        sources.append(f"Model {prediction.model_name} ({version}, {prediction.checkpoint_status})")
     elif "intervals" not in withheld:
-        notes.append(("Model: not run", MUTED))
+        sources.append("Model: not run")
     if classical is not None:
-        notes.append((f"Classical: median beat of {classical.intervals.n_beats} detected beats", MUTED))
+        sources.append(f"Classical: median beat, {classical.intervals.n_beats} beats")
+    if sources:
+        notes.append((" · ".join(sources), MUTED))
     if vm is not None:
         extra = [
             f"{lab} {vendor[k]:.0f}{'' if u == '°' else ' '}{u}" for k, lab, u in VENDOR_EXTRA if k in vendor
@@ -479,10 +531,12 @@ def _draw_measurements(
         notes.append((f"Device: {vm.source}" + (f" · {', '.join(extra)}" if extra else ""), MUTED))
     warning = prediction.display_warning if prediction is not None else None
     if warning:
-        notes.append((f"⚠ {warning}", WARNING))
-    for text, color in notes:
-        c.text(x, yy + 0.3, text, c.font(6.3, bold=color == WARNING), color, max_width_mm=w)
-        yy += 2.9
+        notes.insert(0, (f"⚠ {warning}", WARNING))
+    note_line = 2.55
+    fits = max(1, int((y + HEADER_MM - 0.6 - yy) / note_line))
+    for text, color in notes[:fits]:
+        c.text(x, yy + 0.3, text, c.font(6.0, bold=color == WARNING), color, max_width_mm=w)
+        yy += note_line
 
 
 def _wrap(c: _Canvas, text: str, font, width_mm: float) -> list[str]:
@@ -595,7 +649,10 @@ def _draw_median_beat(
     y: float,
     w: float,
     h: float,
+    delineation: DelineationResult | None = None,
 ) -> None:
+    """The classical median beat (lead II) with the PR/QRS/QT spans: between the delineation's median
+    boundaries (ticks on the trace) when there is a delineation, else the model's or classical ones."""
     from PySide6.QtCore import QLineF, QRectF
 
     gw, gh = 5.0 * math.floor(w / 5.0), 5.0 * math.floor((h - 4.0) / 5.0)
@@ -608,10 +665,24 @@ def _draw_median_beat(
         return
     row = pick_lead(beat)
     sig = np.asarray(beat.signals[row], dtype=np.float64)
-    qrs_on = beat.fiducials.get("qrs_onset")
-    ref = sig[int(qrs_on)] if qrs_on is not None else float(np.median(sig))
     t_ms = beat.time_ms()
-    spans, source = median_beat_spans(beat, model_interval_ms(prediction))
+    offsets: dict[str, float] = {}
+    if delineation is not None:
+        d = delineation.delineation
+        offsets = boundary_offsets_ms(d.consensus, d.r_peaks, d.fs_hz)
+        values = {k: v["value"] for k, v in headline_values(delineation).items()}
+        spans, source = delineation_spans(offsets, values), "delineation"
+        marks = [(name, wave) for name, wave in MARKED_POINTS if name in offsets]
+        marks = [(n, wv) for n, wv in marks if n != "p_on" or "PR" in spans]  # no P tick when PR is absent
+    else:
+        spans, source = median_beat_spans(beat, model_interval_ms(prediction))
+        marks = []
+    anchor = offsets.get("qrs_on") if source == "delineation" else None
+    if anchor is not None:
+        i_on = round(float(beat.r_index + anchor * beat.fs_hz / 1000.0))
+    else:
+        i_on = beat.fiducials.get("qrs_onset")
+    ref = sig[int(np.clip(i_on, 0, sig.size - 1))] if i_on is not None else float(np.median(sig))
     speed = 25.0
     span_rows = 3.2 * len(spans)
     lo, hi = float(np.nanmin(sig - ref)), float(np.nanmax(sig - ref))
@@ -621,13 +692,24 @@ def _draw_median_beat(
     c.p.save()
     c.p.setClipRect(QRectF(gx, gy, gw, gh))
     c.polyline(x_r + t_ms / 1000.0 * speed, base - (sig - ref) * gain, width_mm=0.25)
-    color = MODEL_SPAN if source == "model" else CLASSICAL_SPAN
+    color = {"model": MODEL_SPAN, "delineation": DELINEATION_SPAN}.get(source or "", CLASSICAL_SPAN)
     yy = base - lo * gain + 2.6
     small = c.font(6.0, bold=True)
-    if qrs_on is not None and spans:
-        xo = x_r + float((int(qrs_on) - beat.r_index) * 1000.0 / beat.fs_hz) / 1000.0 * speed
+    on_ms = (
+        anchor
+        if anchor is not None
+        else (float((int(i_on) - beat.r_index) * 1000.0 / beat.fs_hz) if i_on is not None else None)
+    )
+    if on_ms is not None and spans:
+        xo = x_r + on_ms / 1000.0 * speed
         c.p.setPen(c.pen(MUTED, 0.12, dash=True))
         c.p.drawLine(QLineF(xo, gy + 1.0, xo, min(gy + gh, yy + span_rows)))
+    for name, wave in marks:  # the delineation's boundaries, where they sit on this trace
+        ms = offsets[name]
+        k = int(np.clip(round(float(beat.r_index + ms * beat.fs_hz / 1000.0)), 0, sig.size - 1))
+        xt, yt = x_r + ms / 1000.0 * speed, base - (sig[k] - ref) * gain
+        c.p.setPen(c.pen(WAVE_COLORS[wave], TICK_PEN_MM))
+        c.p.drawLine(QLineF(xt, yt - TICK_MM / 2, xt, yt + TICK_MM / 2))
     for name in ("PR", "QRS", "QT"):
         if name not in spans:
             continue
@@ -642,12 +724,72 @@ def _draw_median_beat(
     c.p.restore()
     label = f"Median beat {beat.leads[row]} (n={beat.n_beats}) · 25 mm/s, {gain:g} mm/mV"
     c.text(gx, y + 2.8, label, c.font(6.3, bold=True), max_width_mm=gw)
-    src = {"model": "spans: model", "classical": "spans: classical"}.get(source or "", "")
-    if src:
-        c.text(gx + gw - 1.0, gy + gh - 1.0, src, c.font(5.8), color, align="right")
+    src = {"model": "spans: model", "classical": "spans: classical", "delineation": "spans: delineation"}
+    if source in src:
+        c.text(gx + gw - 1.0, gy + gh - 1.0, src[source], c.font(5.8), color, align="right")
 
 
-def _draw_ecg(c: _Canvas, record: EcgRecord, lay, grid: tuple[float, float, float, float]) -> list[str]:
+def _rhythm_segment(lay) -> Any:
+    """The rhythm strip of a layout: the longest segment (lead II first, then the lowest row)."""
+    if not lay.segments:
+        return None
+    longest = max(s.t_stop_s - s.t_start_s for s in lay.segments)
+    strips = [s for s in lay.segments if s.t_stop_s - s.t_start_s >= longest - 1e-6 and s.unit == "mV"]
+    if not strips:
+        return None
+    return min(strips, key=lambda s: (s.lead != "II", -s.row))
+
+
+def _draw_boundary_ticks(
+    c: _Canvas,
+    record: EcgRecord,
+    seg: Any,
+    delineation: DelineationResult,
+    x0: float,
+    page_y: Any,
+    speed: float,
+) -> int:
+    """Ticks across the trace of ``seg`` at each beat's consensus P onset, QRS onset and offset, T
+    offset (the wave's colour); returns how many were drawn."""
+    from PySide6.QtCore import QLineF
+
+    from ecgviewer.core.delineation import POINTS
+
+    d = delineation.delineation
+    if d.n_beats == 0 or d.fs_hz != record.fs_hz:
+        return 0
+    consensus = d.consensus
+    fs = record.fs_hz
+    i0 = round(seg.t_start_s * fs)
+    i1 = min(record.n_samples, round(seg.t_stop_s * fs) + 1)
+    if i1 - i0 < 2:
+        return 0
+    v = np.asarray(record.lead(seg.lead, i0, i1), dtype=np.float64)
+    n = 0
+    lines: dict[str, list] = {}
+    for name, wave in MARKED_POINTS:
+        col = consensus[:, POINTS.index(name)]
+        for smp in col[np.isfinite(col)]:
+            k = round(float(smp))
+            if not i0 <= k < i1 or not np.isfinite(v[k - i0]):
+                continue
+            xt = x0 + seg.x_start_mm + (k / fs - seg.t_start_s) * speed
+            yt = page_y(seg.baseline_mm) - v[k - i0] * seg.scale_mm_per_unit
+            lines.setdefault(wave, []).append(QLineF(xt, yt - TICK_MM / 2, xt, yt + TICK_MM / 2))
+            n += 1
+    for wave, group in lines.items():
+        c.p.setPen(c.pen(WAVE_COLORS[wave], TICK_PEN_MM))
+        c.p.drawLines(group)
+    return n
+
+
+def _draw_ecg(
+    c: _Canvas,
+    record: EcgRecord,
+    lay,
+    grid: tuple[float, float, float, float],
+    delineation: DelineationResult | None = None,
+) -> list[str]:
     from PySide6.QtCore import QLineF, QRectF
 
     left, top, gw, gh = grid
@@ -675,6 +817,10 @@ def _draw_ecg(c: _Canvas, record: EcgRecord, lay, grid: tuple[float, float, floa
         )
         c.polyline(x, page_y(seg.baseline_mm) - v * seg.scale_mm_per_unit)
         drawn.append(seg.lead)
+    strip = _rhythm_segment(lay) if delineation is not None else None
+    if strip is not None:
+        assert delineation is not None
+        _draw_boundary_ticks(c, record, strip, delineation, left, page_y, speed)
     pen_rows = sorted({s.row for s in lay.segments})
     for row in pen_rows:
         px, py = ecg_layout.calibration_pulse_xy(lay.baseline_mm(row), speed, lay.gain_mm_per_mv)
@@ -720,8 +866,12 @@ def paint_page(
     classification: ClassificationResult | ClassificationFailure | None = None,
     quality: QualityReport | None = None,
     withheld: Mapping[str, str] | None = None,
+    delineation: DelineationResult | None = None,
+    delineation_error: str | None = None,
 ) -> tuple[tuple[float, float, float, float], Any, list[str]]:
     """Draw one page with ``painter`` (device resolution ``dpi``); returns grid rect, layout, leads."""
+    if (withheld or {}).get("delineation"):
+        delineation = None
     c = _Canvas(painter, dpi)
     page_w, page_h = PAPER_SIZES_MM[options.paper]
     inner_w = page_w - 2 * MARGIN_MM
@@ -732,13 +882,30 @@ def paint_page(
     rec_w = inner_w - meas_w - stat_w - MEDIAN_PANEL_MM - 6.0
     _draw_header_record(c, record, options, MARGIN_MM, top, rec_w, t0_s)
     _draw_measurements(
-        c, record, prediction, classical, MARGIN_MM + rec_w + 3.0, top, meas_w, quality, withheld
+        c,
+        record,
+        prediction,
+        classical,
+        MARGIN_MM + rec_w + 3.0,
+        top,
+        meas_w,
+        quality,
+        withheld,
+        delineation,
+        delineation_error,
     )
     if classification is not None:
         x_stat = MARGIN_MM + rec_w + 3.0 + meas_w
         _draw_statements(c, classification, x_stat, top, stat_w - 4.0, HEADER_MM)
     _draw_median_beat(
-        c, classical, prediction, page_w - MARGIN_MM - MEDIAN_PANEL_MM, top, MEDIAN_PANEL_MM, HEADER_MM
+        c,
+        classical,
+        prediction,
+        page_w - MARGIN_MM - MEDIAN_PANEL_MM,
+        top,
+        MEDIAN_PANEL_MM,
+        HEADER_MM,
+        delineation,
     )
     # ECG grid: whole 5 mm squares, centred horizontally
     grid_top = top + HEADER_MM + 1.0
@@ -748,7 +915,7 @@ def paint_page(
     left = round(MARGIN_MM + (inner_w - gw) / 2.0)
     lay = page_layout(record, options, t0_s, gh)
     grid = (float(left), float(grid_top), gw, gh)
-    drawn = _draw_ecg(c, record, lay, grid)
+    drawn = _draw_ecg(c, record, lay, grid, delineation)
     _draw_footer(c, page_w, page_h, page, n_pages)
     return grid, lay, drawn
 
@@ -762,6 +929,8 @@ def render_report_bytes(
     *,
     quality: QualityReport | None = None,
     withheld: Mapping[str, str] | None = None,
+    delineation: DelineationResult | None = None,
+    delineation_error: str | None = None,
 ) -> tuple[bytes, ReportInfo]:
     """The report as PDF bytes, and what was drawn.
 
@@ -779,6 +948,9 @@ def render_report_bytes(
         The signal-quality assessment (a quality line; "no measurable ECG" with the reason) and
         the results it withheld (:attr:`ecgviewer.analysis.RecordAnalysis.withheld`): their
         values print as "—" with the reason.
+    delineation, delineation_error
+        The wave delineation (the headline intervals, its boundaries ticked on the median beat and
+        the rhythm strip) or why it failed; None: not run.
     """
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSizeF
     from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
@@ -825,6 +997,8 @@ def render_report_bytes(
                 classification,
                 quality,
                 withheld,
+                delineation,
+                delineation_error,
             )
             pitch = lay.row_height_mm
     finally:
@@ -855,10 +1029,20 @@ def render_report(
     *,
     quality: QualityReport | None = None,
     withheld: Mapping[str, str] | None = None,
+    delineation: DelineationResult | None = None,
+    delineation_error: str | None = None,
 ) -> ReportInfo:
     """Write the report PDF to ``path`` atomically (see :func:`render_report_bytes`)."""
     pdf, info = render_report_bytes(
-        record, prediction, classical, options, classification, quality=quality, withheld=withheld
+        record,
+        prediction,
+        classical,
+        options,
+        classification,
+        quality=quality,
+        withheld=withheld,
+        delineation=delineation,
+        delineation_error=delineation_error,
     )
     atomic_write_bytes(path, pdf)
     return info

@@ -97,5 +97,30 @@ def test_text_output_and_bad_model(sample_path: Path, capsys: pytest.CaptureFixt
     assert out.startswith(str(sample_path))
     assert "UNTRAINED" not in out and "trained" in out and "qrs_ms" in out and "classical" in out
     assert "QTc      Bazett" in out and " ms, Fridericia " in out
+    assert "intervals: unet_delineation (wave delineation" in out and "interval model: resnet1d" in out
     assert main(["analyze", str(sample_path), "--model", "/nonexistent/model"]) == 2
     assert "cannot load model" in capsys.readouterr().err
+
+
+def test_delineator_options(sample_path: Path, tiny_classifier: Path, capsys) -> None:
+    """``--delineator NAME|PATH|none`` and ``--no-delineation``: the headline intervals and their reason."""
+    base = ["analyze", str(sample_path), "--json", "--device", "cpu", "--classifier", "none"]
+    assert main([*base, "--delineator", "unet_delineation"]) == 0
+    [doc] = json.loads(capsys.readouterr().out)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["intervals"]["method"] == doc["delineation"]["model"] == "unet_delineation"
+    assert len(doc["delineation"]["beats"]) == doc["delineation"]["n_beats"] > 5
+    qt = doc["intervals"]["values"]["qt_ms"]
+    assert (qt["value"] is None) == (qt["reason"] is not None)
+    for off in (["--no-delineation"], ["--delineator", "none"]):
+        assert main([*base, *off]) == 0
+        [doc] = json.loads(capsys.readouterr().out)
+        jsonschema.validate(doc, SCHEMA)
+        assert doc["delineation"] is None and doc["intervals"]["method"] is None
+        assert doc["intervals"]["reason"] == "wave delineation not run"
+        assert doc["measurements"]["qt_ms"]["model"] is not None  # the interval model still ran
+    # a checkpoint of another task, or none at all: refused before any file is analysed
+    assert main([*base, "--delineator", str(tiny_classifier)]) == 2
+    assert "cannot load delineator" in capsys.readouterr().err
+    assert main([*base, "--delineator", "/nonexistent/delineator"]) == 2
+    assert "cannot load delineator" in capsys.readouterr().err

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 
 from ecgviewer.analysis.batch import STATE_DIR, discover
@@ -70,11 +71,19 @@ def test_folder_with_a_corrupt_file(
         assert doc["record"]["file"].endswith(f"{key}.hea")
         assert (doc["model"]["warning"] is None) == doc["model"]["trained"]  # banner only for placeholders
         assert doc["model"]["status"] and doc["classical"]["n_beats"] > 3
+        # the delineation ran for every record: headline intervals and every beat's boundaries
+        assert doc["intervals"]["method"] == doc["delineation"]["model"] == "unet_delineation"
+        beats = doc["delineation"]["beats"]
+        assert len(beats) == doc["delineation"]["n_beats"] > 3 and set(beats[0]["leads"]) == set(
+            doc["delineation"]["leads"]
+        )
+        assert [b["r_sample"] for b in beats] == sorted(b["r_sample"] for b in beats)
         assert _complete_pdf(out / f"{key}.pdf")
     assert not (out / "broken.json").exists() and not (out / "broken.pdf").exists()
     rows = _csv_rows(out / "measurements.csv")
     assert sorted(Path(r["file"]).stem for r in rows) == sorted(Path(k).name for k in good)
     assert all(float(r["qrs_ms_model"]) > 0 and r["qrs_ms_classical"] for r in rows)
+    assert all(r["method"] == "unet_delineation" and int(r["n_beats_delineated"]) > 3 for r in rows)
     errors = _csv_rows(out / "errors.csv")
     assert len(errors) == 1 and errors[0]["file"].endswith("broken.hea")
     assert errors[0]["stage"] == "read" and "WFDB" in errors[0]["error"]
@@ -91,6 +100,13 @@ def test_folder_with_a_corrupt_file(
     assert main([*args[:-1], "0", "--device", "cpu", "-q", "--force", "--report", "json,csv"]) == 1
     assert "6 analysed" in capsys.readouterr().err
     assert len(_csv_rows(out / "measurements.csv")) == 6
+    # another delineator setting redoes every record without --force
+    assert main([*args[:-1], "0", "--device", "cpu", "-q", "--report", "json,csv", "--no-delineation"]) == 1
+    assert "6 analysed" in capsys.readouterr().err
+    rows = _csv_rows(out / "measurements.csv")
+    assert len(rows) == 6 and all(r["method"] == "" and r["qrs_ms"] == "" and r["qrs_ms_model"] for r in rows)
+    doc = json.loads((out / f"{good[0]}.json").read_text(encoding="utf-8"))
+    assert doc["delineation"] is None and doc["intervals"]["reason"] == "wave delineation not run"
 
 
 def test_killed_run_resumes_without_duplicates(ptbxl_dir: Path, tmp_path: Path) -> None:
@@ -156,6 +172,30 @@ def test_batched_prediction_equals_one_by_one(ptbxl_dir: Path, shared_data: Path
         for key in ("hr_bpm", "pr_ms", "qrs_ms", "qt_ms"):
             assert got[key].value == pytest.approx(want[key].value, rel=1e-4)
             assert got[key].iqr == pytest.approx(want[key].iqr, rel=1e-4, abs=1e-3)
+
+
+def test_batched_delineation_equals_one_by_one(ptbxl_dir: Path, shared_data: Path) -> None:
+    """The batch engine's delineation (windows of many records in one batch) is ``delineate`` per record."""
+    from ecgviewer.analysis.batch import delineate_records
+    from ecgviewer.core.readers import read_record
+    from ecgviewer.inference.delineation import Delineator, prepare_delineation
+
+    delineator = Delineator(device="cpu", batch_size=3).load()
+    records = [read_record(p) for p in sorted(ptbxl_dir.glob("*_hr.hea"))[:3]]
+    records.append(read_record(shared_data / "wfdb-samples" / "s0010_re.hea"))  # 38 s, 1000 Hz: 5 windows
+    inputs = [prepare_delineation(r, delineator.spec()) for r in records]
+    batched = delineate_records(delineator, [(None, None, i) for i in inputs], [None] * len(inputs))
+    for record, got in zip(records, batched):
+        want = delineator.delineate(record)
+        assert got.delineation.leads == want.delineation.leads
+        np.testing.assert_array_equal(got.delineation.r_peaks, want.delineation.r_peaks)
+        a, b = got.delineation.points, want.delineation.points
+        assert np.array_equal(np.isnan(a), np.isnan(b))  # the same waves found ...
+        assert np.nanmax(np.abs(a - b)) <= 1.0  # ... at most a sample apart (float noise of the batch shape)
+        for key, iv in want.intervals.items():
+            assert (got.intervals[key].value is None) == (iv.value is None), key
+            if iv.value is not None:
+                assert got.intervals[key].value == pytest.approx(iv.value, abs=2.0), key
 
 
 def _running(pid: int) -> bool:

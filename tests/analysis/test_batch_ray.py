@@ -86,6 +86,7 @@ def test_ray_engine_writes_what_the_local_engine_writes(
     assert "5 analysed" in err and "1 failed" in err, err
     assert sorted(_docs(ray_out)) == sorted(names)
     assert _differences(_docs(ray_out), _docs(local)) == []
+    assert all(doc["delineation"]["beats"] for doc in _docs(ray_out).values())  # the actors delineate too
     assert (ray_out / "errors.csv").read_text(encoding="utf-8") == (local / "errors.csv").read_text("utf-8")
     assert _csv_cells(ray_out / "measurements.csv") == _csv_cells(local / "measurements.csv", approx=True)
     for key in names:

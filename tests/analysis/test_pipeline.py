@@ -45,6 +45,8 @@ def test_stages_run_in_order_with_events(record, models, tiny_classifier):
         ("StageFinished", "quality"),
         ("StageStarted", "classical"),
         ("StageFinished", "classical"),
+        ("StageStarted", "delineation"),
+        ("StageFinished", "delineation"),
         ("StageStarted", "intervals"),
         ("StageFinished", "intervals"),
         ("StageStarted", "classification"),
@@ -61,6 +63,15 @@ def test_stages_run_in_order_with_events(record, models, tiny_classifier):
     doc = result.document()
     assert doc["record"]["file"] == "x.hea" and doc["classification"]["name"] == "tiny_cls"
     assert doc["measurements"]["qt_ms"]["model"] == pytest.approx(result.prediction["qt_ms"].value)
+    # the headline intervals are the delineation's, its beats the classical R peaks
+    assert (
+        finished["delineation"].value is result.delineation and result.delineator_name == "unet_delineation"
+    )
+    assert doc["intervals"]["method"] == "unet_delineation"
+    assert doc["intervals"]["values"]["qt_ms"]["value"] == pytest.approx(
+        result.delineation.intervals["qt_ms"].value, abs=0.05
+    )
+    assert [b["r_sample"] for b in doc["delineation"]["beats"]] == result.classical.beats.r_peaks.tolist()
 
 
 def test_a_classifier_failure_keeps_the_intervals(record, models, make_tiny_classifier, tmp_path):
@@ -107,7 +118,7 @@ def test_cancellation_and_reclassification(record, models, tiny_classifier):
     assert again.prediction is first.prediction and again.classical is first.classical
     assert again.classification_result is not None
     with pytest.raises(ValueError, match="unknown stage"):
-        analyze_record(record, stages=("delineation",))
+        analyze_record(record, stages=("waves",))
 
 
 def test_record_analysis_turns_exceptions_into_failures(record):

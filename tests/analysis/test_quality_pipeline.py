@@ -65,11 +65,17 @@ def test_flat_record_withholds_everything(models, tiny_classifier):
     a = analyze_record(_flat(), _options(tiny_classifier), models=models, on_event=events.append)
     assert not a.measurable and a.quality is not None
     reason = "no measurable ECG: all 12 leads flat"
-    assert a.withheld == {"classical": reason, "intervals": reason, "classification": reason}
+    assert a.withheld == {
+        "classical": reason,
+        "delineation": reason,
+        "intervals": reason,
+        "classification": reason,
+    }
+    assert a.delineation is None and a.delineation_error is None
     assert a.classical is None and a.prediction is None and a.interval_error is None
     assert a.classification.withheld and a.classification_error is None  # withheld is not a failure
     failed = [e for e in events if isinstance(e, StageFailed)]
-    assert [e.stage for e in failed] == ["intervals", "classification"]
+    assert [e.stage for e in failed] == ["delineation", "intervals", "classification"]
     assert all(isinstance(e.error, SignalQualityWithheld) for e in failed)
     assert failed[0].message == f"Withheld: {reason}"
     assert [e.stage for e in events if isinstance(e, StageFinished)] == ["quality", "classical"]
@@ -82,6 +88,9 @@ def test_flat_record_withholds_everything(models, tiny_classifier):
     assert all(doc["measurements"][k]["model"] is None for k, _, _ in ROWS)
     assert all(doc["measurements"][k]["classical"] is None for k, _, _ in ROWS)
     assert doc["classification"] == {"name": "tiny_cls", "error": reason, "withheld": True}
+    assert doc["delineation"] == {"model": "unet_delineation", "error": reason, "withheld": True}
+    assert doc["intervals"]["reason"] == f"delineation withheld: {reason}"
+    assert all(v["value"] is None for v in doc["intervals"]["values"].values())
     row = next(csv.DictReader(io.StringIO(csv_text([doc]))))
     assert row["measurable"] == "false" and row["quality"] == reason
     assert row["hr_bpm_classical"] == "" and row["statements"] == ""
@@ -105,6 +114,9 @@ def test_lead_off_withholds_the_models_and_measures_on_the_other_leads(models, t
         "reasons": ["flat"],
     }
     assert doc["quality"]["unusable_leads"] == ["V1", "V3"]
+    # the delineation leaves the two leads out and measures on the others
+    assert doc["delineation"]["withheld_leads"] == ["V1", "V3"]
+    assert "V1" not in doc["delineation"]["leads"] and len(doc["delineation"]["leads"]) == 10
     row = next(csv.DictReader(io.StringIO(csv_text([doc]))))
     assert row["measurable"] == "true" and f"withheld: intervals ({why})" in row["quality"]
 
