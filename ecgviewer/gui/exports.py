@@ -82,6 +82,8 @@ def write_report(
     classification=None,
     quality=None,
     withheld=None,
+    delineation=None,
+    delineation_error=None,
 ) -> Path:
     """Draw and write the PDF report (worker thread)."""
     from ecgviewer.report.pdf import ReportOptions, render_report
@@ -95,6 +97,8 @@ def write_report(
         classification,
         quality=quality,
         withheld=withheld,
+        delineation=delineation,
+        delineation_error=delineation_error,
     )
     return Path(path)
 
@@ -265,6 +269,8 @@ class ExportsUi(QObject):
                 a.classification,
                 a.quality,
                 dict(a.withheld),
+                a.delineation,
+                a.delineation_error,
             )
         return write_measurements, (path, a.document(filters=w.filters_text()), kind)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from ecgviewer.core.readers import read_record
+from tests.tools import require_tool
 
 LOAD_TIMEOUT_MS = 60_000
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs/measurements.schema.json").read_text())
@@ -24,6 +26,11 @@ def analysed_window(window, sample_path, qtbot):
     with qtbot.waitSignal(window.analysis.controller.predictionReady, timeout=LOAD_TIMEOUT_MS):
         window.open_file(sample_path)
     return window
+
+
+def _pdftotext(path: Path) -> str:
+    pdftotext = require_tool("pdftotext", "text")
+    return subprocess.run([pdftotext, "-layout", str(path), "-"], capture_output=True, text=True).stdout
 
 
 def _export(qtbot, window, kind: str, path: Path) -> Path:
@@ -54,6 +61,10 @@ def test_every_export_writes_a_complete_file(analysed_window, qtbot, tmp_path):
     assert {k: v for k, v in doc.items() if k != "created"} == {
         k: v for k, v in want.items() if k != "created"
     }
+    # the PDF of the finished analysis carries the delineation's headline (its method named)
+    text = _pdftotext(_export(qtbot, w, "pdf", tmp_path / "done.pdf"))
+    assert w.analysis.controller.analysis.delineation is not None
+    assert "unet_delineation" in text and "Delineation: not run" not in text
     with open(_export(qtbot, w, "csv", tmp_path / "m.csv"), newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 1 and float(rows[0]["qt_ms_model"]) == pytest.approx(
