@@ -13,7 +13,9 @@ import pytest
 from ecgviewer.core.record import EcgRecord
 from trainer.data.ludb import Wave
 from trainer.evaluate_delineation import (
+    VALUE_KEYS,
     annotated_beats,
+    original_scale_mae,
     qtdb_waves,
     stretch_factor,
     stretch_record,
@@ -130,6 +132,17 @@ def test_stretch_factor_and_reference_scale_exactly():
         stretch_factor(0.0, 40.0)
 
 
+def test_stretched_errors_measured_back_on_the_original_time_scale():
+    # two records stretched x2 and x0.5; references already scaled like stretch_reference does
+    ref = np.array([[2000.0, 30.0, 320.0, 200.0, 800.0], [500.0, 120.0, 80.0, 50.0, 200.0]])
+    pred = ref + np.array([[0.0, 1.0, 0.0, 0.0, 20.0], [0.0, -2.0, 0.0, 0.0, -5.0]])
+    f = np.array([2.0, 0.5])
+    assert VALUE_KEYS.index("qt_ms") == 4
+    assert original_scale_mae(pred, ref, f, "qt_ms") == pytest.approx((20 / 2 + 5 / 0.5) / 2)
+    assert original_scale_mae(pred, ref, f, "hr_bpm") == pytest.approx((1 * 2 + 2 * 0.5) / 2)
+    assert original_scale_mae(pred, ref, f, "pr_ms") == pytest.approx(0.0)
+
+
 def test_stretch_record_moves_a_wave_by_the_factor():
     n = 5000
     t = np.arange(n)
@@ -228,7 +241,8 @@ def test_command_writes_every_table_on_a_small_real_run(shared_data, tmp_path, c
     }
     assert report["qtdb"]["intervals"][default]["qt_ms"]["n"] > 0
     assert len(report["cart"]["files"]) >= 8 and report["cart"]["summary"][default]["qt_ms"]["n"] >= 7
-    assert report["speed"][default]["records"] == 2 and report["speed"][default]["median_ms"] > 0
+    speed = report["speed"]["methods"][default]
+    assert speed["records"] == 2 and speed["median_ms"] > 0 and report["speed"]["threads"] == 1
     for heading in ("boundaries, each lead", "record intervals, 12 leads", "only lead V5", "Rate stress",
                     "QTDB test", "best of the 2 leads", "Cart measurements", "Speed"):  # fmt: skip
         assert heading in text, heading
