@@ -40,9 +40,10 @@ def _ci(s: dict[str, Any], key: str, digits: int = 1, scale: float = 1.0, sign: 
 
 
 def boundary_table(boundaries: dict[str, dict[str, Any]], ppv: bool = True) -> str:
-    """Rows: method x boundary; n reference boundaries, Se, PPV, error mean ± SD (ms)."""
-    head = "| method | boundary | n | Se (%) |" + (" PPV (%) |" if ppv else "") + " error mean ± SD (ms) |"
-    lines = [head, "|---|---|---:|---:|" + ("---:|" if ppv else "") + "---:|"]
+    """Rows: method x boundary; n reference boundaries, Se, PPV, F1 (of Se and PPV), error mean ± SD (ms)."""
+    head = "| method | boundary | n | Se (%) |" + (" PPV (%) | F1 (%) |" if ppv else "")
+    head += " error mean ± SD (ms) |"
+    lines = [head, "|---|---|---:|---:|" + ("---:|---:|" if ppv else "") + "---:|"]
     for method, points in boundaries.items():
         for p in POINTS:
             s = points.get(p)
@@ -54,22 +55,26 @@ def boundary_table(boundaries: dict[str, dict[str, Any]], ppv: bool = True) -> s
             if s["tp"] == 0:
                 err = "no boundary given"
             cells = [method, POINT_TITLES[p], str(s["n_ref"]), _pct(s["se"])]
-            cells += [_pct(s["ppv"])] if ppv else []
+            if ppv:
+                f1 = None
+                if s["se"] is not None and s["ppv"] is not None and s["se"] + s["ppv"] > 0:
+                    f1 = 2 * s["se"] * s["ppv"] / (s["se"] + s["ppv"])
+                cells += [_pct(s["ppv"]), _pct(f1)]
             lines.append("| " + " | ".join([*cells, err]) + " |")
     return "\n".join(lines)
 
 
 def interval_table(scores: dict[str, dict[str, Any]], keys: tuple[str, ...] | None = None) -> str:
-    """Rows: method x interval; n, missed, MAE, bias, SD of the difference, share within tolerance, each
-    with its bootstrap 95 % CI."""
+    """Rows: method x interval; n, missed (reference without a value), extra (a value where the reference
+    has none), MAE, bias, SD of the difference, share within tolerance, each with its bootstrap 95 % CI."""
     lines = [
-        "| method | interval | n | missed | MAE (95 % CI) | bias (95 % CI) | SD (95 % CI) "
+        "| method | interval | n | missed | extra | MAE (95 % CI) | bias (95 % CI) | SD (95 % CI) "
         "| within tol. (95 % CI) |",
-        "|---|---|---:|---:|---|---|---|---|",
+        "|---|---|---:|---:|---:|---|---|---|---|",
     ]
     for method, s in scores.items():
         if "n/a" in s:
-            lines.append(f"| {method} | all | – | – | {s['n/a']} | | | |")
+            lines.append(f"| {method} | all | – | – | – | {s['n/a']} | | | |")
             continue
         for name, unit, tol in INTERVALS:
             if (keys is not None and name not in keys) or name not in s:
@@ -77,7 +82,8 @@ def interval_table(scores: dict[str, dict[str, Any]], keys: tuple[str, ...] | No
             a = s[name]
             n = f"{a['n']}" + (f" ({a['n_clusters']} rec.)" if a["n_clusters"] != a["n"] else "")
             lines.append(
-                f"| {method} | {TITLES[name]} ({unit}, ±{tol:g}) | {n} | {a['missed']} | {_ci(a, 'mae')} | "
+                f"| {method} | {TITLES[name]} ({unit}, ±{tol:g}) | {n} | {a['missed']} | "
+                f"{a.get('extra', '–')} | {_ci(a, 'mae')} | "
                 f"{_ci(a, 'mean_diff', sign=True)} | {_ci(a, 'sd_diff')} | {_ci(a, 'within', 0, 100.0)} % |"
             )
     return "\n".join(lines)
@@ -250,3 +256,20 @@ def markdown(report: dict[str, Any]) -> str:
         out.append("## Speed")
         out.append(speed_table(report["speed"], report.get("machine", {})))
     return "\n\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m trainer.delineation_tables REPORT.json``: print the tables of a written report again."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m trainer.delineation_tables", description=main.__doc__)
+    parser.add_argument("report", type=Path, help="the JSON written by evaluate-delineation --out")
+    args = parser.parse_args(argv)
+    print(markdown(json.loads(args.report.read_text(encoding="utf-8"))), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

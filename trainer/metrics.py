@@ -140,8 +140,10 @@ def clustered_agreement(
     """Agreement of ``pred`` with ``ref`` with a bootstrap 95 % CI of every statistic.
 
     Rows where both are finite count; ``missed`` is the number of rows with a finite
-    reference and no prediction. The statistics are those of :func:`agreement` (MAE,
-    mean difference = bias, SD of the difference, share within ``tolerance``); each gets
+    reference and no prediction, ``extra`` the number with a prediction where the reference
+    has none (e.g. a PR measured where the experts saw no P wave). The statistics are those
+    of :func:`agreement` (MAE, mean difference = bias, SD of the difference, share within
+    ``tolerance``); each gets
     a percentile CI from resampling the ``clusters`` (e.g. the record of each beat;
     default: every row its own) with :func:`bootstrap_indices`. The resampling is
     vectorised over per-cluster sums, so 1000 resamples of a few thousand rows take
@@ -151,9 +153,11 @@ def clustered_agreement(
     groups = np.arange(pred.size) if clusters is None else np.asarray(clusters)
     ok = np.isfinite(pred) & np.isfinite(ref)
     missed = int((np.isfinite(ref) & ~np.isfinite(pred)).sum())
+    extra = int((~np.isfinite(ref) & np.isfinite(pred)).sum())
     d = pred[ok] - ref[ok]
     names = ("mae", "mean_diff", "sd_diff", "within")
-    out: dict[str, object] = {"n": int(d.size), "missed": missed, "tolerance": float(tolerance)}
+    out: dict[str, object] = {"n": int(d.size), "missed": missed, "extra": extra}
+    out["tolerance"] = float(tolerance)
     _, inv = np.unique(groups[ok], return_inverse=True)
     k = int(inv.max()) + 1 if inv.size else 0
     out["n_clusters"] = k

@@ -96,10 +96,10 @@ def test_best_lead_has_no_positive_predictivity():
 
 
 def test_clustered_agreement_hand_checked():
-    pred = np.array([105.0, 90.0, 152.0, np.nan])
-    ref = np.array([100.0, 100.0, 150.0, 120.0])
+    pred = np.array([105.0, 90.0, 152.0, np.nan, 130.0])
+    ref = np.array([100.0, 100.0, 150.0, 120.0, np.nan])  # a miss, and a value the reference lacks
     a = clustered_agreement(pred, ref, 10.0, n_boot=200)
-    assert a["n"] == 3 and a["missed"] == 1
+    assert a["n"] == 3 and a["missed"] == 1 and a["extra"] == 1
     assert a["mae"] == pytest.approx(17 / 3) and a["mean_diff"] == pytest.approx(-1.0)
     assert a["sd_diff"] == pytest.approx(np.std([5.0, -10.0, 2.0], ddof=1))
     assert a["within"] == pytest.approx(1.0)
