@@ -11,8 +11,9 @@ to Markdown (:mod:`trainer.delineation_tables`):
    annotation, false positives counted only inside the annotated part of the lead.
    QTDB: ``q1c`` boundaries, false positives only inside annotated beats; the
    prediction is the consensus of the two leads (the median over the leads having
-   the point, what the viewer shows) and, as Martinez et al. 2004 did, the best lead
-   (per reference boundary the lead with the smaller error; no PPV then).
+   the point, what the viewer shows) and, as two-lead QTDB results are commonly
+   reported, the best lead (per reference boundary the lead with the smaller error;
+   no PPV then).
 2. **Record intervals** on LUDB (``ludb/INTERVALS.md``): HR, PR, QRS, QT with
    MAE, bias, SD and share within tolerance, each with a bootstrap 95 % CI
    (:func:`trainer.metrics.clustered_agreement`), for every bundled delineation
