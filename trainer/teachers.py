@@ -158,27 +158,50 @@ class NeuroKit2Teacher:
         self._nk = nk
         self.version = str(nk.__version__)
 
-    def _lead(self, x: np.ndarray, fs: float) -> tuple[list[Wave], np.ndarray]:
+    #: NeuroKit2's columns for the boundary points of :data:`ecgviewer.core.delineation.POINTS`.
+    COLUMNS = (
+        "ECG_P_Onsets",
+        "ECG_P_Offsets",
+        "ECG_R_Onsets",
+        "ECG_R_Offsets",
+        "ECG_T_Onsets",
+        "ECG_T_Offsets",
+    )
+
+    def lead_boundaries(self, x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray | None]:
+        """R peaks ``(n,)`` of one lead and its ``(n, 6)`` boundaries (P on/off, QRS on/off, T on/off).
+
+        Sample positions, ``nan`` where NeuroKit2 found nothing; the boundaries are
+        None for a lead NeuroKit2 cannot delineate: 3 R peaks or fewer, or a
+        ``ValueError`` from its delineation (e.g. "The data length is too small to be
+        segmented" on a short, fast record).
+        """
         nk = self._nk
         clean = nk.ecg_clean(x, sampling_rate=fs)
         _, info = nk.ecg_peaks(clean, sampling_rate=fs)
         r = np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
         if len(r) <= 3:  # signal_period (used by the delineation) needs more than 3 peaks
-            return [], r
-        _, d = nk.ecg_delineate(clean, r, sampling_rate=fs, method="dwt")
+            return r, None
+        try:
+            _, d = nk.ecg_delineate(clean, r, sampling_rate=fs, method="dwt")
+        except ValueError:
+            return r, None
 
         def col(key: str) -> np.ndarray:
             v = np.asarray(d.get(key, []), dtype=np.float64)
             return v if len(v) == len(r) else np.full(len(r), np.nan)
 
-        waves = _beat_waves(
-            col("ECG_P_Onsets"), col("ECG_R_Onsets"), r.astype(np.float64), col("ECG_R_Offsets"),
-            col("ECG_T_Offsets"),
-        )  # fmt: skip
-        return waves, r
+        return r, np.stack([col(key) for key in self.COLUMNS], axis=1)
 
-    def __call__(self, record: EcgRecord) -> dict[str, float]:
-        per_lead = []
+    def _lead(self, x: np.ndarray, fs: float) -> tuple[list[Wave], np.ndarray]:
+        r, b = self.lead_boundaries(x, fs)
+        if b is None:
+            return [], r
+        return _beat_waves(b[:, 0], b[:, 2], r.astype(np.float64), b[:, 3], b[:, 5]), r
+
+    def delineate(self, record: EcgRecord) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
+        """``(lead, R peaks, boundaries)`` of every usable lead (:meth:`lead_boundaries`)."""
+        out = []
         with warnings.catch_warnings():
             # NeuroKit2 reports "too few peaks" and similar per-lead conditions as
             # NeuroKitWarning and lets numpy warn on empty slices of missing waves;
@@ -189,9 +212,23 @@ class NeuroKit2Teacher:
                 x = np.asarray(record.signals[i], dtype=np.float64)
                 if not np.all(np.isfinite(x)) or np.ptp(x) == 0:
                     continue
-                waves, r = self._lead(x, record.fs_hz)
-                per_lead.append((record.lead_names[i], waves, r))
-        return record_level(per_lead, record.fs_hz)
+                r, b = self.lead_boundaries(x, record.fs_hz)
+                out.append((record.lead_names[i], r, b))
+        return out
+
+    def __call__(self, record: EcgRecord) -> dict[str, float]:
+        return self.record_values(self.delineate(record), record.fs_hz)
+
+    @staticmethod
+    def record_values(
+        per_lead: list[tuple[str, np.ndarray, np.ndarray | None]], fs_hz: float
+    ) -> dict[str, float]:
+        """Record intervals (:func:`record_level`) of :meth:`delineate`'s output."""
+        rows = []
+        for name, r, b in per_lead:
+            waves = [] if b is None else _beat_waves(b[:, 0], b[:, 2], r.astype(np.float64), b[:, 3], b[:, 5])
+            rows.append((name, waves, r))
+        return record_level(rows, fs_hz)
 
 
 class EcgdeliTeacher:

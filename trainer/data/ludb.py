@@ -52,22 +52,26 @@ class ExpertIntervals:
         return {k: getattr(self, k) for k in ("record", "hr_bpm", "rr_ms", "pr_ms", "qrs_ms", "qt_ms")}
 
 
-def parse_waves(symbols: list[str], samples: list[int]) -> list[Wave]:
-    """Group an annotation stream ``( p ) ( N ) ( t )`` into waves with onset and offset."""
+def parse_waves(symbols: list[str], samples: list[int], peaks: Collection[str] = _PEAKS) -> list[Wave]:
+    """Group an annotation stream ``( p ) ( N ) ( t )`` into waves with onset and offset.
+
+    ``peaks`` are the wave symbols (default ``p``, ``N``, ``t``); a boundary is never
+    looked for beyond the neighbouring peak.
+    """
     waves = []
     n = len(symbols)
     for k, sym in enumerate(symbols):
-        if sym not in _PEAKS:
+        if sym not in peaks:
             continue
         onset = offset = None
         j = k - 1
-        while j >= 0 and symbols[j] not in _PEAKS:
+        while j >= 0 and symbols[j] not in peaks:
             if symbols[j] == "(":
                 onset = int(samples[j])
                 break
             j -= 1
         j = k + 1
-        while j < n and symbols[j] not in _PEAKS:
+        while j < n and symbols[j] not in peaks:
             if symbols[j] == ")":
                 offset = int(samples[j])
                 break
