@@ -110,7 +110,10 @@ def qtdb_wave_labels(record_path: str | Path, annotator: str = "q1c") -> WaveLab
     rec = read_record(record_path.with_suffix(".hea"))
     x = rec.signals.astype(np.float32)
     ann = wfdb.rdann(str(record_path), annotator)
-    lab, known = _paint(parse_waves(list(ann.symbol), list(ann.sample)), x.shape[1], beat_scope=True)
+    # QTDB labels each annotated QRS with its beat type (N, V, A, Q ...): every beat label is a QRS
+    symbols = [s if s in ("p", "t", "u", "(", ")") else "N" for s in ann.symbol]
+    waves = [w for w in parse_waves(symbols, list(ann.sample), peaks={"p", "N", "t", "u"}) if w.kind != "u"]
+    lab, known = _paint(waves, x.shape[1], beat_scope=True)
     labels = np.stack([lab] * x.shape[0])
     mask = np.stack([known] * x.shape[0])
     return WaveLabels(record_path.name, x, rec.fs_hz, tuple(rec.lead_names), labels, mask)
