@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,6 +47,9 @@ from ecgviewer.core.record import EcgRecord
 from ecgviewer.core.resample import resample_signals
 from ecgviewer.inference.errors import PredictionCancelled, PredictionError
 from ecgviewer.inference.predictor import CheckpointRunner
+
+if TYPE_CHECKING:
+    from ecgviewer.inference.delineation import Delineator
 
 #: The bundled beat classifier (``resources/checkpoints/beatnet``).
 DEFAULT_BEAT_MODEL = "beatnet"
@@ -446,10 +449,11 @@ def run_beat_pass(
     rec: LongRecord | EcgRecord,
     classifier: BeatClassifier | None = None,
     *,
+    delineator: Delineator | None = None,
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
 ) -> BeatPassResult | None:
-    """Detect every beat of ``rec`` and classify it.
+    """Detect every beat of ``rec``, classify it and, with a ``delineator``, measure its QT, PR and QRS.
 
     Parameters
     ----------
@@ -458,33 +462,52 @@ def run_beat_pass(
     classifier
         The beat classifier; None = detection and rhythm only (every beat labelled N,
         method ``"detection only"``).
+    delineator
+        A delineation network: the beats' wave boundaries and the QT/QTc trend
+        (:func:`ecgviewer.inference.beat_delineation.delineate_beats`, in
+        ``BeatPassResult.intervals``); when it fails the beats stand and
+        ``intervals_note`` says why.
     progress
         ``progress(done, total)``: detection counts the first ``n_samples``, classification
-        the next ``n_samples`` (total ``2 * n_samples``; ``n_samples`` without a classifier).
+        and delineation the next ``n_samples`` each.
     cancelled
         Polled between chunks; the pass then returns None.
     """
     rec = rec if isinstance(rec, LongRecord) else LongRecord.from_record(rec)
     n = rec.n_samples
-    total = 2 * n if classifier is not None else n
+    total = n * (1 + (classifier is not None) + (delineator is not None))
     lead = beat_lead(rec)
 
-    def det_progress(done: int, _total: int) -> None:
-        if progress is not None:
-            progress(done, total)
+    def step_progress(offset: int) -> Progress:
+        def relay(done: int, _total: int) -> None:
+            if progress is not None:
+                progress(offset + done, total)
 
-    def cls_progress(done: int, _total: int) -> None:
-        if progress is not None:
-            progress(n + done, total)
+        return relay
 
-    r = detect_r_peaks_long(rec, lead=lead, progress=det_progress, cancelled=cancelled)
+    r = detect_r_peaks_long(rec, lead=lead, progress=step_progress(0), cancelled=cancelled)
     if r is None:
         return None
     if classifier is None:
-        labels = np.full(r.size, "N", dtype="<U1")
-        return BeatPassResult(rec.fs_hz, r, labels, None, "detection only", n, lead)
-    out = classifier.classify(rec, r, cls_progress, cancelled, lead=lead)
-    if out is None:
-        return None
-    labels, probs = out
-    return BeatPassResult(rec.fs_hz, r, labels, probs, classifier.method, n, lead)
+        labels, probs, method = np.full(r.size, "N", dtype="<U1"), None, "detection only"
+    else:
+        out = classifier.classify(rec, r, step_progress(n), cancelled, lead=lead)
+        if out is None:
+            return None
+        (labels, probs), method = out, classifier.method
+    trend, note = None, ""
+    if delineator is not None:
+        from ecgviewer.inference.beat_delineation import delineate_beats
+
+        try:
+            trend = delineate_beats(
+                rec, r, labels, delineator, progress=step_progress(total - n), cancelled=cancelled
+            )
+        except PredictionCancelled:
+            return None
+        except Exception as exc:  # the beats and rhythm stand without the intervals
+            note = f"wave delineation failed ({type(exc).__name__}: {exc})"
+        else:
+            if trend is None:
+                return None
+    return BeatPassResult(rec.fs_hz, r, labels, probs, method, n, lead, intervals=trend, intervals_note=note)
