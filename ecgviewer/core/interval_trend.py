@@ -143,7 +143,7 @@ class LongestQtc:
         return {
             "start_s": round(self.bin_index * self.bin_s, 3),
             "bin_s": self.bin_s,
-            "beat_time_s": round(self.start / fs_hz, 3),
+            "first_beat_s": round(self.start / fs_hz, 3),
             "qtc_fridericia_ms": _round(self.qtc_ms),
             "qtc_bazett_ms": _round(self.qtc_bazett_ms),
             "qt_ms": _round(self.qt_ms),
