@@ -418,27 +418,36 @@ class BeatClassifier(CheckpointRunner):
         r = np.asarray(r_peaks, dtype=np.int64)
         feats = rr_features(r, rec.fs_hz, self.spec.rr_features)
         probs = np.zeros((r.size, len(BEAT_CLASSES)))
-        pending: list[tuple[slice, np.ndarray]] = []
-        n_pending = 0
+        # windows waiting for the network, from beat `first` on; the network always gets whole batches
+        # of batch_size (the last one excepted): every batch the same shape, so torch's kernel caches
+        # (oneDNN keeps one per input shape) do not grow with the record's length
+        pending: list[np.ndarray] = []
+        n_pending = first = 0
 
-        def flush() -> None:
-            nonlocal pending, n_pending
+        def flush(final: bool = False) -> None:
+            nonlocal pending, n_pending, first
             if not pending:
                 return
-            sl = slice(pending[0][0].start, pending[-1][0].stop)
-            waves = np.concatenate([w for _, w in pending])
-            probs[sl] = self.classify_inputs(assemble_inputs(waves, feats[sl], self.spec.rr_layout))
-            pending, n_pending = [], 0
+            waves = np.concatenate(pending) if len(pending) > 1 else pending[0]
+            n_take = len(waves) if final else len(waves) - len(waves) % self.batch_size
+            if n_take:
+                sl = slice(first, first + n_take)
+                inputs = assemble_inputs(waves[:n_take], feats[sl], self.spec.rr_layout)
+                probs[sl] = self.classify_inputs(inputs)
+            rest = waves[n_take:]
+            pending, n_pending, first = ([rest] if len(rest) else []), len(rest), first + n_take
 
         try:
             for sl, waves in iter_beat_waves(
                 rec, r, self.spec, lead=lead, progress=progress, cancelled=cancelled
             ):
-                pending.append((sl, waves))
+                if sl.start != first + n_pending:
+                    raise PredictionError("beat windows out of order")  # never: chunks follow each other
+                pending.append(waves)
                 n_pending += len(waves)
                 if n_pending >= self.batch_size:
                     flush()
-            flush()
+            flush(final=True)
         except PredictionCancelled:
             return None
         labels = np.asarray(BEAT_CLASSES, dtype="<U1")[np.argmax(probs, axis=1)]
