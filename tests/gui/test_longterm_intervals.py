@@ -6,7 +6,9 @@ import threading
 import time
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
+from PySide6.QtCore import Qt
 
 from ecgviewer.gui.longterm import boundaries as boundaries_module
 from ecgviewer.gui.longterm.boundaries import WAVE_POINTS
@@ -59,6 +61,22 @@ def test_beat_pass_shows_the_qt_trend_and_the_longest_qtc(window, rec208, qtbot)
     lo, hi = tach.intervals.viewbox.viewRange()[1]
     assert lo < np.nanmin(m.pr_ms) and np.nanmax(m.qtc_fridericia_ms) < hi
     assert tach.line.getData()[0].size == result.n_beats - 1  # the RR series is still there
+    # a click on the tachogram still jumps there (the QTc axis's view box lets clicks through)
+    lt.events.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: tach.isVisible() and tach.width() > 50, timeout=10_000)
+    qtbot.wait(200)  # laid out
+    vb = tach.getPlotItem().getViewBox()
+    jumps = []
+    tach.jumpRequested.connect(jumps.append)
+    (_x0, _x1), (y0, y1) = vb.viewRange()
+    # low in the plot, under every RR interval (a click on an S/V/F dot selects the dot instead)
+    pos = tach.mapFromScene(vb.mapViewToScene(pg.Point(900.0, y0 + 0.03 * (y1 - y0))))
+    qtbot.mouseClick(tach.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert jumps == [pytest.approx(900.0, abs=3 * result.duration_s / vb.width())]
+    _settle(qtbot, lt)
+    s_per_px = result.duration_s / vb.width()
+    assert abs((lt.page.start + lt.page.stop) / 2 / result.fs_hz - 900.0) < 3 * s_per_px
+    lt.events.tabs.setCurrentIndex(0)
     assert "QTc" in lt.events.summary.text()
     # the event list: one "Longest QTc" row at the trend's maximum; choosing it jumps there
     model = lt.events.model
