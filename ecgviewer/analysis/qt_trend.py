@@ -31,8 +31,23 @@ def beat_classifier_or_none(device: str = "cpu") -> tuple[Any, str]:
         clf = BeatClassifier(device=device)
         clf.load()
         return clf, ""
+    except Exception as exc:  # no torch, no checkpoint: the beats are still detected
+        return (
+            None,
+            f"beat classifier unavailable ({type(exc).__name__}: {exc}); beats detected, not classified",
+        )
+
+
+def delineator_or_none(device: str = "cpu") -> tuple[Any, str]:
+    """The bundled delineation network (batches of 16 windows), or None and why it could not be loaded."""
+    try:
+        from ecgviewer.inference.delineation import Delineator
+
+        net = Delineator(device=device, batch_size=16)
+        net.load()
+        return net, ""
     except Exception as exc:
-        return None, f"beat classifier unavailable ({type(exc).__name__}: {exc}); every beat taken as normal"
+        return None, f"delineation network unavailable ({type(exc).__name__}: {exc}); no QT trend"
 
 
 def long_qt_trend(

@@ -379,27 +379,13 @@ def beat_pass(
     when it cannot be loaded or fails, ``note`` says so. The same code runs on a worker thread
     or, through :func:`run_beat_pass_in_child`, in a child process.
     """
-    from ecgviewer.inference.beats import BeatClassifier, run_beat_pass
+    from ecgviewer.analysis.qt_trend import beat_classifier_or_none, delineator_or_none
+    from ecgviewer.inference.beats import run_beat_pass
 
     t0 = time.perf_counter()
-    notes = []
-    try:
-        classifier: BeatClassifier | None = BeatClassifier()
-    except Exception as exc:  # no torch, no checkpoint: still detect the beats and the rhythm
-        classifier = None
-        notes.append(
-            f"beat classifier unavailable ({type(exc).__name__}: {exc}); beats detected, not classified"
-        )
-    delineator = None
-    if delineate:
-        try:
-            from ecgviewer.inference.delineation import Delineator
-
-            delineator = Delineator(device="cpu", batch_size=16)
-            delineator.load()
-        except Exception as exc:
-            delineator = None
-            notes.append(f"delineation network unavailable ({type(exc).__name__}: {exc}); no QT trend")
+    classifier, note = beat_classifier_or_none()
+    delineator, qt_note = delineator_or_none() if delineate else (None, "")
+    notes = [n for n in (note, qt_note) if n]
 
     def relay(*args) -> None:
         if len(args) >= 2:
