@@ -17,7 +17,10 @@ runs both halves); this module holds what does not need a network:
   first channel alone finds 99.9 % of the reference beats with 99.96 % positive
   predictivity (150 ms tolerance), two leads did not do better.
 - :class:`BeatPassResult`: beats, labels (:data:`BEAT_CLASSES`), the RR series,
-  heart-rate trend, tachogram, class density per time bin and the event list.
+  heart-rate trend, tachogram, class density per time bin and the event list; with a
+  delineation network, also every beat's QT, PR and QRS and their trend
+  (:class:`~ecgviewer.core.interval_trend.IntervalTrend`, ``intervals``), whose
+  longest-QTc minute is an event (``max_qtc``).
 - :func:`find_events`: isolated PVCs, fusion beats, couplets, ventricular runs
   (3 or more consecutive V beats: non-sustained VT when shorter than 30 s) with their
   rate, ventricular bigeminy, isolated APCs (S beats), atrial couplets and atrial runs
