@@ -134,3 +134,20 @@ def test_leads_of_a_holter():
     v1 = LongRecord.from_record(EcgRecord(np.zeros((2, 100), np.float32), 250.0, ("V1", "X"), ("mV", "mV")))
     assert trend_leads(v1) == ("V1", "X")
     assert beat_delineation.MAX_LEADS == 2
+
+
+def test_the_trend_recovers_the_qt_rate_relation_of_a_generated_holter(tmp_path, delineator):
+    """The generator draws QT = 0.40 s x sqrt(RR) (Bazett, QTc 400 ms): per minute, the trend's QT
+    follows the RR of the same beats with an exponent near 1/2, and its Bazett QTc stays flat."""
+    from ecgviewer.core.readers.registry import open_long_record
+    from ecgviewer.core.simulate import write_long_wfdb
+    from ecgviewer.inference.beats import run_beat_pass
+
+    rec = open_long_record(write_long_wfdb(tmp_path / "h", hours=0.5, fs_hz=250, seed=4))
+    m = run_beat_pass(rec, None, delineator=delineator).intervals.minutes
+    ok = np.isfinite(m.qt_ms)
+    assert ok.sum() >= 25 and np.ptp(m.rr_ms[ok]) > 100  # the heart rate moves
+    exponent = np.polyfit(np.log(m.rr_ms[ok] / 1000.0), np.log(m.qt_ms[ok]), 1)[0]
+    assert 0.35 < exponent < 0.65
+    assert np.ptp(m.qtc_bazett_ms[ok]) < 0.4 * np.ptp(m.qt_ms[ok])
+    assert np.std(m.qtc_bazett_ms[ok]) < np.std(m.qtc_fridericia_ms[ok])
