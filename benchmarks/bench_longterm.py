@@ -18,7 +18,8 @@ full beat pass from :func:`bench_beats`, the memory of the whole program from
 :func:`bench_viewer_rss` (``/usr/bin/time -v ecgviewer FILE --screenshot OUT.png``: the window
 with the analysis of the first page, the pyramid and the beat pass done).
 
-Run: ``.venv/bin/python benchmarks/bench_longterm.py [--hours 24] [--markdown]``
+Run: ``.venv/bin/python benchmarks/bench_longterm.py [--hours 24] [--markdown] [--qt]``; the beat pass
+alone, without and with the QT/QTc delineation of every beat: ``... --beats-only``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ SHARED = Path(os.environ.get("ECGVIEWER_SHARED_DATA", REPO.parent / "shared" / "
 REAL_RECORD = SHARED / "mitdb-208" / "208.hea"
 SPANS_S = {"10 s": 10, "1 min": 60, "10 min": 600, "1 h": 3600, "24 h": 86400}
 N_BINS = 1500
-TARGETS = {"first_paint_s": 1.0, "frame_ms": 33.0, "rss_mb": 500.0, "beat_pass_s": 120.0}
+TARGETS = {"first_paint_s": 1.0, "frame_ms": 33.0, "rss_mb": 500.0, "beat_pass_s": 120.0, "qt_trend_s": 180.0}
 
 
 def generated_record(data_dir: Path, hours: float, seed: int = 0) -> Path:
@@ -287,13 +288,20 @@ from ecgviewer.inference.beats import BeatClassifier, run_beat_pass
 
 clf = BeatClassifier("beatnet", device="cpu")
 clf.load()  # torch import and weights: paid once at start-up, not by the pass
+delineator = None
+if len(sys.argv) > 2 and sys.argv[2] == "qt":  # the QT/QTc trend too: every beat delineated
+    from ecgviewer.inference.delineation import Delineator
+    delineator = Delineator(device="cpu", batch_size=16)
+    delineator.load()
 rec = open_long_record(sys.argv[1])
 marks = {}
+t0 = time.perf_counter()
 def progress(done, total):
     if done >= rec.n_samples and "detection" not in marks:
         marks["detection"] = time.perf_counter()
-t0 = time.perf_counter()
-res = run_beat_pass(rec, clf, progress=progress)
+    if done >= 2 * rec.n_samples and "classification" not in marks:
+        marks["classification"] = time.perf_counter()
+res = run_beat_pass(rec, clf, delineator=delineator, progress=progress)
 t1 = time.perf_counter()
 try:
     with open("/proc/self/status") as fh:
@@ -302,33 +310,43 @@ except OSError:  # not Linux: ru_maxrss (kB on Linux/BSD, bytes on macOS)
     import resource
     hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 1024)
 import torch
+cls_end = marks.get("classification", t1)
+trend = res.intervals
 print(json.dumps({"beat_pass_s": t1 - t0, "detection_s": marks["detection"] - t0,
-                  "classification_s": t1 - marks["detection"], "n_beats": res.n_beats,
+                  "classification_s": cls_end - marks["detection"], "delineation_s": t1 - cls_end,
+                  "qt_leads": list(trend.leads) if trend else None,
+                  "beats_with_qt": int(trend.measurable.sum()) if trend else None, "n_beats": res.n_beats,
                   "counts": res.counts(), "n_events": len(res.events), "peak_rss_mb": hwm,
                   "torch_threads": clf.threads or torch.get_num_threads()}))
 """
 
 
-def bench_beats(path: Path) -> dict | None:
+def bench_beats(path: Path, qt: bool = False) -> dict | None:
     """Seconds for the full beat pass over the record (``run_beat_pass``), peak RSS in MB.
 
     Runs in a fresh process with the bundled ``beatnet`` on the CPU (loaded before the clock
     starts); the pass reads the record chunk by chunk, so memory stays flat. Also returns the
-    detection and classification parts, the number of beats and the class counts.
+    detection and classification parts, the number of beats and the class counts. With ``qt``
+    the pass also delineates every beat with the bundled delineation network (the viewer's
+    QT/QTc trend; loaded before the clock too): ``delineation_s`` is that part.
 
     Returns ``{"beat_pass_s": float, "peak_rss_mb": float, ...}`` or None when not measured.
     """
     try:
         proc = subprocess.run(
-            [sys.executable, "-c", _BEATS_CHILD, str(path)], capture_output=True, text=True, check=True
+            [sys.executable, "-c", _BEATS_CHILD, str(path), "qt" if qt else "-"],
+            capture_output=True,
+            text=True,
+            check=True,
         )
     except subprocess.CalledProcessError as exc:
         print(f"bench_beats({path.name}) failed:\n{exc.stderr[-2000:]}", file=sys.stderr)
         return None
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     print(
-        f"bench_beats({path.name}): {out['beat_pass_s']:.1f} s ({out['detection_s']:.1f} s detection, "
-        f"{out['classification_s']:.1f} s classification), {out['n_beats']} beats {out['counts']}, "
+        f"bench_beats({path.name}{', qt' if qt else ''}): {out['beat_pass_s']:.1f} s "
+        f"({out['detection_s']:.1f} s detection, {out['classification_s']:.1f} s classification, "
+        f"{out['delineation_s']:.1f} s delineation), {out['n_beats']} beats {out['counts']}, "
         f"peak RSS {out['peak_rss_mb']:.0f} MB",
         file=sys.stderr,
     )
@@ -426,6 +444,14 @@ def main() -> int:
         "--rss-only", action="store_true", help="only the /usr/bin/time -v memory of the whole viewer"
     )
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    ap.add_argument(
+        "--beats-only",
+        action="store_true",
+        help="only the beat pass, without and with the QT/QTc delineation",
+    )
+    ap.add_argument(
+        "--qt", action="store_true", help="also time the beat pass with the QT/QTc delineation of every beat"
+    )
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -440,6 +466,20 @@ def main() -> int:
             records["MIT-BIH 208, 30 min, 2 leads, 360 Hz (212)"] = REAL_RECORD
         else:
             print(f"real record {REAL_RECORD} not found; skipped", file=sys.stderr)
+    if args.beats_only:
+        rows = []
+        for label, path in records.items():
+            plain, with_qt = bench_beats(path), bench_beats(path, qt=True)
+            if plain and with_qt:
+                rows.append(
+                    f"{label}: beat pass {plain['beat_pass_s']:.1f} s; with the QT/QTc delineation "
+                    f"{with_qt['beat_pass_s']:.1f} s (delineation {with_qt['delineation_s']:.1f} s, leads "
+                    f"{'/'.join(with_qt['qt_leads'] or [])}, {with_qt['beats_with_qt']} beats with a QT); "
+                    f"ratio {with_qt['beat_pass_s'] / plain['beat_pass_s']:.2f}; target < "
+                    f"{TARGETS['qt_trend_s']:.0f} s: {TARGETS['qt_trend_s'] / with_qt['beat_pass_s']:.1f}x"
+                )
+        print("\n".join(rows))
+        return 0
     if args.rss_only:
         rss = {label: bench_viewer_rss(path) for label, path in records.items()}
         print(json.dumps(rss, indent=1))
@@ -447,6 +487,7 @@ def main() -> int:
     results = {label: bench_record(path, args.queries) for label, path in records.items()}
     gui = {label: bench_gui(path) for label, path in records.items()}
     beats = {label: bench_beats(path) for label, path in records.items()}
+    beats_qt = {label: bench_beats(path, qt=True) for label, path in records.items()} if args.qt else {}
     viewer_rss = {label: bench_viewer_rss(path) for label, path in records.items()}
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -484,6 +525,11 @@ def main() -> int:
                          f"{TARGETS['beat_pass_s'] / b['beat_pass_s']:.1f}x"))  # fmt: skip
         else:
             rows.append(("beat pass", "not measured yet", "< 120 s (24 h)", "-"))
+        bq = beats_qt.get(label)
+        if bq:
+            value = f"{bq['beat_pass_s']:.1f} s (delineation {bq['delineation_s']:.1f} s)"
+            rows.append(("beat pass with the QT/QTc delineation (--qt)", value, "< 180 s (24 h)",
+                         f"{TARGETS['qt_trend_s'] / bq['beat_pass_s']:.1f}x"))  # fmt: skip
         if v:
             kids = "/".join(f"{c:.0f}" for c in v["children_peak_mb"]) or "-"
             ratio = f"{TARGETS['rss_mb'] / v['max_rss_mb']:.1f}x"
@@ -498,7 +544,13 @@ def main() -> int:
             print("|---|---|---|---|")
         for row in rows:
             print(_fmt_row(list(row), args.markdown, widths))
-    everything = {"records": results, "gui": gui, "beats": beats, "viewer_rss": viewer_rss}
+    everything = {
+        "records": results,
+        "gui": gui,
+        "beats": beats,
+        "beats_qt": beats_qt,
+        "viewer_rss": viewer_rss,
+    }
     print(json.dumps(everything), file=sys.stderr)
     return 0
 

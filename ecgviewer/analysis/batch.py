@@ -81,6 +81,7 @@ from typing import Any
 from ecgviewer.analysis.errors import reason
 from ecgviewer.analysis.lifeline import die_with_parent, main_pid_env, watch_process
 from ecgviewer.analysis.pipeline import (
+    DEFAULT_DELINEATOR,
     DEFAULT_MODEL,
     assess,
     classical_analysis,
@@ -384,6 +385,9 @@ class OutputSpec:
     #: Input leads of the interval model and of the classifier (None: not run): what quality may withhold.
     interval_leads: tuple[str, ...] | None = None
     classifier_leads: tuple[str, ...] | None = None
+    #: Delineation network of the QT/QTc trend of long records (None: no trend); see
+    #: :func:`ecgviewer.analysis.qt_trend.qt_trend_for_document`.
+    qt_trend: str | None = None
 
 
 def state_document(item: InputFile, spec: OutputSpec, doc: dict[str, Any]) -> dict[str, Any]:
@@ -452,6 +456,10 @@ def write_job(
         if any(f is not None for f in spec.filters_hz):
             filters_text = FilterSettings(*spec.filters_hz).describe()
         doc = analysis.document(filters=filters_text)
+        if spec.qt_trend is not None and not isinstance(record, EcgRecord):  # a long record, left on disk
+            from ecgviewer.analysis.qt_trend import qt_trend_for_document
+
+            doc["qt_trend"] = qt_trend_for_document(record, spec.qt_trend)
         out_dir = Path(spec.out_dir)
         if "json" in spec.per_file:
             with atomic_write(_output_path(out_dir, item.key, "json"), "w") as fh:
@@ -586,6 +594,9 @@ class BatchConfig:
     progress: bool = True
     engine: str = "local"
     ray_address: str | None = None
+    #: Long records: run the beat pass with the wave delineation over the whole record for the
+    #: QT/QTc trend (``qt_trend`` in the document, as ``ecgviewer analyze FILE``).
+    qt_trend: bool = True
 
 
 class ClassifierLoadError(Exception):
@@ -737,6 +748,7 @@ class BatchRun:
             per_file=tuple(k for k in ("json", "pdf") if k in config.reports),
             report_options=dict(config.report_options),
             filters_hz=tuple(config.filters_hz),
+            qt_trend=DEFAULT_DELINEATOR if config.qt_trend else None,
         )
         self.input_spec: dict[str, Any] = {}
         self.class_spec: dict[str, Any] | None = None

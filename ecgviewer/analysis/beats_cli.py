@@ -10,8 +10,13 @@ lead in chunks, then the bundled beat classifier, ``beatnet``, or ``--model``). 
   list of the viewer: PVCs, couplets, runs, bigeminy, APCs, atrial couplets and runs, fusion
   beats, pauses, highest and lowest rate; ``start``/``stop`` in samples, ``beat`` an index into
   ``beats``) and ``beats``: ``{"sample": int, "time_s": float, "label": "N"|"S"|"V"|"F"|"Q"}``
-  for every detected beat. A file that fails gives ``{"file": ..., "error": ...}``.
-- otherwise a short text: beats, counts, mean rate and the events.
+  for every detected beat; ``qt_trend`` (unless ``--no-qt``): every beat delineated by the
+  bundled delineation network, the QT/QTc trend as in ``ecgviewer analyze`` (method, QTc
+  formulas, record and per-hour medians of QT, RR, QTc Fridericia and Bazett, PR, QRS, the
+  hour and the minute of longest QTc; see ``docs/measurements.md``) plus ``per_minute``, the
+  same values per minute; the longest-QTc minute is also an event (``max_qtc``). A file that
+  fails gives ``{"file": ..., "error": ...}``.
+- otherwise a short text: beats, counts, mean rate, QT/QTc and the events.
 
 The exit code is 0 when every file was analysed, 1 when at least one failed (the others
 still ran), 2 for a usage error. Decision support only, like every result of the viewer.
@@ -49,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"), help="default cpu")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the classifier (default 1)")
+    p.add_argument(
+        "--no-qt",
+        action="store_true",
+        help="do not delineate the beats (no QT/QTc trend; about half the time)",
+    )
     return p
 
 
@@ -73,6 +83,14 @@ def beats_document(path: Path, result: BeatPassResult, seconds: float | None = N
             for s, lab in zip(result.r_peaks.tolist(), result.labels.tolist())
         ],
     }
+    trend = result.intervals
+    if trend is not None:
+        doc["qt_trend"] = {
+            **summary["interval_trend"],
+            "per_minute": [trend.minutes.row(i) for i in range(len(trend.minutes))],
+        }
+    elif result.intervals_note:
+        doc["qt_trend"] = {"error": result.intervals_note}
     if seconds is not None:
         doc["seconds"] = round(seconds, 2)
     return doc
@@ -93,6 +111,14 @@ def format_text(doc: dict[str, Any], max_events: int = 20) -> str:
     kinds: dict[str, int] = {}
     for e in doc["events"]:
         kinds[e["kind"]] = kinds.get(e["kind"], 0) + 1
+    rec = (doc.get("qt_trend") or {}).get("record") or {}
+    if rec.get("qtc_fridericia_ms") is not None:
+        longest = (doc["qt_trend"].get("longest_qtc_minute") or {}).get("qtc_fridericia_ms")
+        lines.append(
+            f"  QT {rec['qt_ms']:.0f} ms, QTc {rec['qtc_fridericia_ms']:.0f} ms (Fridericia), "
+            f"{rec['qtc_bazett_ms']:.0f} ms (Bazett), PR {rec['pr_ms'] or float('nan'):.0f} ms "
+            f"(medians of normal beats)" + (f"; longest QTc {longest:.0f} ms (1 min)" if longest else "")
+        )
     if kinds:
         lines.append("  events: " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
     shown = [e for e in doc["events"] if e["kind"] not in ("PVC", "APC", "fusion")][:max_events]
@@ -117,13 +143,25 @@ def main(argv: list[str] | None = None) -> int:
         except (CheckpointError, OSError, ValueError) as exc:
             print(f"ecgviewer beats: cannot load the beat classifier: {exc}", file=sys.stderr)
             return 2
+    delineator = None
+    if not args.no_qt:
+        try:
+            from ecgviewer.inference.delineation import Delineator
+
+            delineator = Delineator(device=args.device, batch_size=16)
+            delineator.load()
+        except (CheckpointError, OSError, ValueError, PredictionError) as exc:
+            print(
+                f"ecgviewer beats: no QT trend, cannot load the delineation network: {exc}", file=sys.stderr
+            )
+            delineator = None
     docs: list[dict[str, Any]] = []
     failed = 0
     for path in args.files:
         t0 = time.perf_counter()
         try:
             with open_long_record(path) as rec:
-                result = run_beat_pass(rec, classifier)
+                result = run_beat_pass(rec, classifier, delineator=delineator)
             assert result is not None  # never cancelled here
             doc = beats_document(path, result, time.perf_counter() - t0)
         except (EcgReadError, PredictionError, CheckpointError, OSError, ValueError) as exc:

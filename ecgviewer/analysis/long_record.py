@@ -25,6 +25,13 @@ values over that hour's windows and segments. The document
 (:meth:`LongRecordAnalysis.document`) is the short-record document plus ``long_record``
 (how it was analysed) and ``per_hour``: see ``docs/measurements.md``.
 
+With a delineation network (``options.delineator``, the default) the whole record also goes
+through the viewer's beat pass with its wave delineation
+(:func:`ecgviewer.analysis.qt_trend.long_qt_trend`): every beat's QT, PR and QRS, and the
+QT/QTc trend per minute and per hour, in :attr:`LongRecordAnalysis.beats` and the document's
+``qt_trend`` (per-hour median QT, RR, QTc by Fridericia and Bazett, PR, QRS, the hour and
+the minute of longest QTc, the method and the formulas).
+
 The batch engine (:mod:`ecgviewer.analysis.batch`) runs the network in its own process on
 windows its workers prepare; for a long record :func:`prepare_long_job` sends it at most
 :data:`BATCH_MAX_WINDOWS` evenly spaced windows and the same classical measurement.
@@ -136,6 +143,11 @@ class LongRecordAnalysis:
         how many had no measurable ECG, and per result the segments left out because of it.
     segment_s, stride_s
         Segment length and the window hop given (None: :data:`WINDOWS_PER_SEGMENT` per segment).
+    beats
+        The beat pass over the whole record with its QT trend (``beats.intervals``); None when
+        no delineation network was asked for or none could be loaded.
+    qt_trend_error
+        Why there is no QT trend although a delineation network was asked for, else None.
     """
 
     analysis: RecordAnalysis
@@ -143,6 +155,8 @@ class LongRecordAnalysis:
     segment_s: float
     stride_s: float | None
     quality: dict[str, Any] | None = None
+    beats: Any = None
+    qt_trend_error: str | None = None
 
     @property
     def prediction(self):
@@ -180,6 +194,10 @@ class LongRecordAnalysis:
             "quality": self.quality,
         }
         doc["per_hour"] = self.per_hour
+        if self.beats is not None or self.qt_trend_error is not None:
+            from ecgviewer.analysis.qt_trend import qt_trend_document
+
+            doc["qt_trend"] = qt_trend_document(self.beats, self.qt_trend_error)
         return doc
 
 
@@ -256,6 +274,8 @@ def analyze_long_record(
         except Exception as exc:
             classes.error = exc
 
+    # with the QT trend the segments are the first half of the progress, the beat pass the second
+    share = 0.5 if o.delineator is not None else 1.0
     seg_classical: list[Any] = []
     seg_hour: list[int] = []
     # signal quality per segment, from its classical excerpt: an unusable segment is left out
@@ -314,7 +334,33 @@ def analyze_long_record(
             timings[stage] += time.perf_counter() - t0
         emit(StageProgress("segments", k + 1, len(spans)))
         if progress is not None:
-            progress(b / fs, rec.duration_s)
+            progress(share * b / fs, rec.duration_s)
+
+    # -- the beat pass and its QT trend --------------------------------------------------------------
+    beats, qt_error = None, None
+    if o.delineator is not None:
+        from ecgviewer.analysis.qt_trend import long_qt_trend
+
+        emit(StageStarted("qt_trend"))
+
+        def pass_progress(done: int, total: int) -> None:
+            emit(StageProgress("qt_trend", done, total))
+            if progress is not None and total:
+                progress(rec.duration_s * (share + (1 - share) * done / total), rec.duration_s)
+
+        beats, qt_error = long_qt_trend(
+            rec,
+            o.delineator,
+            o.device,
+            models,
+            batch_size=o.batch_size,
+            should_stop=stop,
+            progress=pass_progress,
+        )
+        if qt_error is None:
+            emit(StageFinished("qt_trend", beats.intervals))
+        else:
+            emit(StageFailed("qt_trend", f"No QT trend: {qt_error}", RuntimeError(qt_error)))
 
     # -- record values ----------------------------------------------------------------------------
     classical = _classical_summary(seg_classical) if o.classical else None
@@ -415,7 +461,7 @@ def analyze_long_record(
             "segments_left_out": {k: v for k, v in left_out.items() if v},
             "withheld": held,
         }
-    return LongRecordAnalysis(analysis, per_hour, float(segment_s), o.stride_s, quality_doc)
+    return LongRecordAnalysis(analysis, per_hour, float(segment_s), o.stride_s, quality_doc, beats, qt_error)
 
 
 def _withheld_everywhere(

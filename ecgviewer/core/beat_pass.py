@@ -17,7 +17,10 @@ runs both halves); this module holds what does not need a network:
   first channel alone finds 99.9 % of the reference beats with 99.96 % positive
   predictivity (150 ms tolerance), two leads did not do better.
 - :class:`BeatPassResult`: beats, labels (:data:`BEAT_CLASSES`), the RR series,
-  heart-rate trend, tachogram, class density per time bin and the event list.
+  heart-rate trend, tachogram, class density per time bin and the event list; with a
+  delineation network, also every beat's QT, PR and QRS and their trend
+  (:class:`~ecgviewer.core.interval_trend.IntervalTrend`, ``intervals``), whose
+  longest-QTc minute is an event (``max_qtc``).
 - :func:`find_events`: isolated PVCs, fusion beats, couplets, ventricular runs
   (3 or more consecutive V beats: non-sustained VT when shorter than 30 s) with their
   rate, ventricular bigeminy, isolated APCs (S beats), atrial couplets and atrial runs
@@ -47,6 +50,7 @@ from ecgviewer.core.leads import beat_lead
 from ecgviewer.core.quality import no_signal_spans
 
 if TYPE_CHECKING:
+    from ecgviewer.core.interval_trend import IntervalTrend
     from ecgviewer.core.long_record import LongRecord
 
 #: Beat classes in model-output order, the AAMI EC57 classes: normal, bundle-branch block or escape
@@ -106,6 +110,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "pause",
     "max_rate",
     "min_rate",
+    "max_qtc",
 )
 
 
@@ -265,7 +270,14 @@ class BeatPassResult:
     lead
         The lead the beats were detected (and classified) on.
     events
-        :func:`find_events` of the beats (computed when not given).
+        :func:`find_events` of the beats and the longest-QTc event of ``intervals`` (computed
+        when not given).
+    intervals
+        The per-beat QT, PR and QRS and their trend
+        (:class:`~ecgviewer.core.interval_trend.IntervalTrend`), None when the pass did not
+        delineate the beats.
+    intervals_note
+        Why there is no ``intervals`` although they were asked for (one line), else empty.
     """
 
     fs_hz: float
@@ -276,6 +288,8 @@ class BeatPassResult:
     n_samples: int = 0
     lead: str = ""
     events: tuple[Event, ...] = field(default=None)  # type: ignore[assignment]
+    intervals: IntervalTrend | None = None
+    intervals_note: str = ""
 
     def __post_init__(self) -> None:
         r = np.asarray(self.r_peaks, dtype=np.int64)
@@ -289,8 +303,17 @@ class BeatPassResult:
             raise ValueError(f"probabilities must be ({r.size}, {len(BEAT_CLASSES)})")
         object.__setattr__(self, "r_peaks", r)
         object.__setattr__(self, "labels", lab)
+        if self.intervals is not None and self.intervals.n_beats != r.size:
+            raise ValueError(f"intervals of {self.intervals.n_beats} beats for {r.size} beats")
         if self.events is None:
-            object.__setattr__(self, "events", find_events(r, lab, self.fs_hz))
+            events = find_events(r, lab, self.fs_hz)
+            if self.intervals is not None:
+                events = tuple(
+                    sorted(
+                        events + self.intervals.events(), key=lambda e: (e.start, EVENT_KINDS.index(e.kind))
+                    )
+                )
+            object.__setattr__(self, "events", events)
 
     @property
     def n_beats(self) -> int:
@@ -406,6 +429,8 @@ class BeatPassResult:
             "counts": self.counts(),
             "mean_hr_bpm": round(60000.0 / float(rr.mean()), 1) if rr.size else None,
             "events": [vars(e).copy() for e in self.events],
+            "interval_trend": None if self.intervals is None else self.intervals.to_dict(),
+            "interval_trend_note": self.intervals_note or None,
         }
 
 

@@ -366,23 +366,26 @@ class ProcessModelSet(ModelSet):
 
 # -- the beat pass -----------------------------------------------------------------------------
 def beat_pass(
-    rec: LongRecord, progress: Callable[[float], None], cancelled: Callable[[], bool]
+    rec: LongRecord,
+    progress: Callable[[float], None],
+    cancelled: Callable[[], bool],
+    delineate: bool = True,
 ) -> tuple[Any, float, str] | None:
     """Detect and classify every beat of ``rec``: ``(BeatPassResult, seconds, note)``, None when cancelled.
 
     ``progress`` gets a fraction in 0..1. When the bundled beat classifier cannot be loaded the
-    pass runs as detection only and ``note`` says why. The same code runs on a worker thread
+    pass runs as detection only and ``note`` says why. With ``delineate`` the bundled delineation
+    network also measures every beat's QT, PR and QRS (the QT/QTc trend, ``result.intervals``);
+    when it cannot be loaded or fails, ``note`` says so. The same code runs on a worker thread
     or, through :func:`run_beat_pass_in_child`, in a child process.
     """
-    from ecgviewer.inference.beats import BeatClassifier, run_beat_pass
+    from ecgviewer.analysis.qt_trend import beat_classifier_or_none, delineator_or_none
+    from ecgviewer.inference.beats import run_beat_pass
 
     t0 = time.perf_counter()
-    note = ""
-    try:
-        classifier: BeatClassifier | None = BeatClassifier()
-    except Exception as exc:  # no torch, no checkpoint: still detect the beats and the rhythm
-        classifier = None
-        note = f"beat classifier unavailable ({type(exc).__name__}: {exc}); beats detected, not classified"
+    classifier, note = beat_classifier_or_none()
+    delineator, qt_note = delineator_or_none() if delineate else (None, "")
+    notes = [n for n in (note, qt_note) if n]
 
     def relay(*args) -> None:
         if len(args) >= 2:
@@ -390,13 +393,17 @@ def beat_pass(
         elif args:
             progress(float(args[0]))
 
-    result = run_beat_pass(rec, classifier, progress=relay, cancelled=cancelled)
+    result = run_beat_pass(rec, classifier, delineator=delineator, progress=relay, cancelled=cancelled)
     if result is None or cancelled():
         return None
-    return result, time.perf_counter() - t0, note
+    if result.intervals_note:
+        notes.append(result.intervals_note)
+    return result, time.perf_counter() - t0, "; ".join(notes)
 
 
-def _beat_pass_child(conn: Connection, path: str, n_samples: int, fs_hz: float) -> None:
+def _beat_pass_child(
+    conn: Connection, path: str, n_samples: int, fs_hz: float, delineate: bool = True
+) -> None:
     """Child process: reopen the record, run the beat pass, send progress and the outcome."""
     return_freed_memory()
     _context()
@@ -414,7 +421,7 @@ def _beat_pass_child(conn: Connection, path: str, n_samples: int, fs_hz: float) 
                 last[0] = now
                 conn.send(("progress", fraction))
 
-        conn.send(("ok", beat_pass(rec, progress, lambda: False)))
+        conn.send(("ok", beat_pass(rec, progress, lambda: False, delineate)))
     except BaseException as exc:  # sent to the viewer
         conn.send(("error", _portable(exc)))
     finally:
@@ -427,7 +434,7 @@ def can_reopen(rec: LongRecord) -> bool:
 
 
 def run_beat_pass_in_child(
-    rec: LongRecord, progress: Callable[[float], None], cancelled: Callable[[], bool]
+    rec: LongRecord, progress: Callable[[float], None], cancelled: Callable[[], bool], delineate: bool = True
 ) -> Any:
     """:func:`beat_pass` of ``rec`` in a child process that opens the record from its file.
 
@@ -438,7 +445,7 @@ def run_beat_pass_in_child(
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(
         target=_beat_pass_child,
-        args=(child, str(rec.source_path), rec.n_samples, rec.fs_hz),
+        args=(child, str(rec.source_path), rec.n_samples, rec.fs_hz, delineate),
         name="ecgviewer-beats",
         daemon=True,
     )

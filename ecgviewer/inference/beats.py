@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,6 +47,9 @@ from ecgviewer.core.record import EcgRecord
 from ecgviewer.core.resample import resample_signals
 from ecgviewer.inference.errors import PredictionCancelled, PredictionError
 from ecgviewer.inference.predictor import CheckpointRunner
+
+if TYPE_CHECKING:
+    from ecgviewer.inference.delineation import Delineator
 
 #: The bundled beat classifier (``resources/checkpoints/beatnet``).
 DEFAULT_BEAT_MODEL = "beatnet"
@@ -415,27 +418,36 @@ class BeatClassifier(CheckpointRunner):
         r = np.asarray(r_peaks, dtype=np.int64)
         feats = rr_features(r, rec.fs_hz, self.spec.rr_features)
         probs = np.zeros((r.size, len(BEAT_CLASSES)))
-        pending: list[tuple[slice, np.ndarray]] = []
-        n_pending = 0
+        # windows waiting for the network, from beat `first` on; the network always gets whole batches
+        # of batch_size (the last one excepted): every batch the same shape, so torch's kernel caches
+        # (oneDNN keeps one per input shape) do not grow with the record's length
+        pending: list[np.ndarray] = []
+        n_pending = first = 0
 
-        def flush() -> None:
-            nonlocal pending, n_pending
+        def flush(final: bool = False) -> None:
+            nonlocal pending, n_pending, first
             if not pending:
                 return
-            sl = slice(pending[0][0].start, pending[-1][0].stop)
-            waves = np.concatenate([w for _, w in pending])
-            probs[sl] = self.classify_inputs(assemble_inputs(waves, feats[sl], self.spec.rr_layout))
-            pending, n_pending = [], 0
+            waves = np.concatenate(pending) if len(pending) > 1 else pending[0]
+            n_take = len(waves) if final else len(waves) - len(waves) % self.batch_size
+            if n_take:
+                sl = slice(first, first + n_take)
+                inputs = assemble_inputs(waves[:n_take], feats[sl], self.spec.rr_layout)
+                probs[sl] = self.classify_inputs(inputs)
+            rest = waves[n_take:]
+            pending, n_pending, first = ([rest] if len(rest) else []), len(rest), first + n_take
 
         try:
             for sl, waves in iter_beat_waves(
                 rec, r, self.spec, lead=lead, progress=progress, cancelled=cancelled
             ):
-                pending.append((sl, waves))
+                if sl.start != first + n_pending:
+                    raise PredictionError("beat windows out of order")  # never: chunks follow each other
+                pending.append(waves)
                 n_pending += len(waves)
                 if n_pending >= self.batch_size:
                     flush()
-            flush()
+            flush(final=True)
         except PredictionCancelled:
             return None
         labels = np.asarray(BEAT_CLASSES, dtype="<U1")[np.argmax(probs, axis=1)]
@@ -446,10 +458,11 @@ def run_beat_pass(
     rec: LongRecord | EcgRecord,
     classifier: BeatClassifier | None = None,
     *,
+    delineator: Delineator | None = None,
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
 ) -> BeatPassResult | None:
-    """Detect every beat of ``rec`` and classify it.
+    """Detect every beat of ``rec``, classify it and, with a ``delineator``, measure its QT, PR and QRS.
 
     Parameters
     ----------
@@ -458,33 +471,52 @@ def run_beat_pass(
     classifier
         The beat classifier; None = detection and rhythm only (every beat labelled N,
         method ``"detection only"``).
+    delineator
+        A delineation network: the beats' wave boundaries and the QT/QTc trend
+        (:func:`ecgviewer.inference.beat_delineation.delineate_beats`, in
+        ``BeatPassResult.intervals``); when it fails the beats stand and
+        ``intervals_note`` says why.
     progress
         ``progress(done, total)``: detection counts the first ``n_samples``, classification
-        the next ``n_samples`` (total ``2 * n_samples``; ``n_samples`` without a classifier).
+        and delineation the next ``n_samples`` each.
     cancelled
         Polled between chunks; the pass then returns None.
     """
     rec = rec if isinstance(rec, LongRecord) else LongRecord.from_record(rec)
     n = rec.n_samples
-    total = 2 * n if classifier is not None else n
+    total = n * (1 + (classifier is not None) + (delineator is not None))
     lead = beat_lead(rec)
 
-    def det_progress(done: int, _total: int) -> None:
-        if progress is not None:
-            progress(done, total)
+    def step_progress(offset: int) -> Progress:
+        def relay(done: int, _total: int) -> None:
+            if progress is not None:
+                progress(offset + done, total)
 
-    def cls_progress(done: int, _total: int) -> None:
-        if progress is not None:
-            progress(n + done, total)
+        return relay
 
-    r = detect_r_peaks_long(rec, lead=lead, progress=det_progress, cancelled=cancelled)
+    r = detect_r_peaks_long(rec, lead=lead, progress=step_progress(0), cancelled=cancelled)
     if r is None:
         return None
     if classifier is None:
-        labels = np.full(r.size, "N", dtype="<U1")
-        return BeatPassResult(rec.fs_hz, r, labels, None, "detection only", n, lead)
-    out = classifier.classify(rec, r, cls_progress, cancelled, lead=lead)
-    if out is None:
-        return None
-    labels, probs = out
-    return BeatPassResult(rec.fs_hz, r, labels, probs, classifier.method, n, lead)
+        labels, probs, method = np.full(r.size, "N", dtype="<U1"), None, "detection only"
+    else:
+        out = classifier.classify(rec, r, step_progress(n), cancelled, lead=lead)
+        if out is None:
+            return None
+        (labels, probs), method = out, classifier.method
+    trend, note = None, ""
+    if delineator is not None:
+        from ecgviewer.inference.beat_delineation import delineate_beats
+
+        try:
+            trend = delineate_beats(
+                rec, r, labels, delineator, progress=step_progress(total - n), cancelled=cancelled
+            )
+        except PredictionCancelled:
+            return None
+        except Exception as exc:  # the beats and rhythm stand without the intervals
+            note = f"wave delineation failed ({type(exc).__name__}: {exc})"
+        else:
+            if trend is None:
+                return None
+    return BeatPassResult(rec.fs_hz, r, labels, probs, method, n, lead, intervals=trend, intervals_note=note)

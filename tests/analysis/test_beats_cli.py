@@ -90,7 +90,25 @@ def test_beats_text_and_a_generated_holter(capsys, holter: Path) -> None:
 
 
 def test_detection_only(capsys, holter: Path) -> None:
-    code, out, _ = _run(capsys, ["beats", str(holter), "--json", "--model", "none"])
+    code, out, _ = _run(capsys, ["beats", str(holter), "--json", "--model", "none", "--no-qt"])
     (doc,) = json.loads(out)
     assert code == 0 and doc["method"] == "detection only" and set(doc["counts"]) == set(BEAT_CLASSES)
-    assert doc["counts"]["N"] == doc["n_beats"]
+    assert doc["counts"]["N"] == doc["n_beats"] and "qt_trend" not in doc
+
+
+def test_qt_trend_per_minute(capsys, holter: Path) -> None:
+    code, out, _ = _run(capsys, ["beats", str(holter), "--json"])
+    (doc,) = json.loads(out)
+    qt = doc["qt_trend"]
+    assert code == 0 and len(qt["per_minute"]) == 15 and len(qt["per_hour"]) == 1  # 15 min
+    rows = [m for m in qt["per_minute"] if m["qt_ms"] is not None]
+    assert len(rows) >= 12
+    for m in rows:
+        assert m["qtc_fridericia_ms"] == pytest.approx(m["qt_ms"] / (m["rr_ms"] / 1000) ** (1 / 3), abs=0.2)
+    [event] = [e for e in doc["events"] if e["kind"] == "max_qtc"]
+    longest = qt["longest_qtc_minute"]
+    assert event["value"] == pytest.approx(longest["qtc_fridericia_ms"], abs=0.1)
+    assert longest["start_s"] <= event["time_s"] < longest["start_s"] + 60
+    assert longest["qtc_fridericia_ms"] == max(
+        m["qtc_fridericia_ms"] for m in rows if m["n_beats_qt"] >= max(10, 0.5 * m["n_normal_beats"])
+    )

@@ -55,6 +55,18 @@ def test_long_record_document(holter, capsys, monkeypatch):
     assert all(40 < h["model"]["hr_bpm"] < 140 for h in hours)
     if doc["classification"] is not None:  # the bundled classifier, when installed
         assert hours[0]["statements"] is not None and set(hours[0]["probabilities"]) >= {"NORM"}
+    # the QT/QTc trend: every beat delineated by the beat pass, medians per hour, the longest QTc
+    qt = doc["qt_trend"]
+    assert "median" in qt["method"] and set(qt["qtc_formulas"]) == {"fridericia", "bazett"}
+    assert "Fridericia" in qt["qtc_formulas"]["fridericia"] and qt["leads"] == ["II", "V5"]
+    assert qt["beats_delineated"] == qt["n_beats"] > 4000 and qt["beats_with_qt"] > 0.5 * qt["n_beats"]
+    assert [h["hour"] for h in qt["per_hour"]] == [0, 1]
+    for h in qt["per_hour"]:
+        assert h["qtc_fridericia_ms"] == pytest.approx(h["qt_ms"] / (h["rr_ms"] / 1000) ** (1 / 3), abs=0.2)
+        assert h["qtc_bazett_ms"] == pytest.approx(h["qt_ms"] / (h["rr_ms"] / 1000) ** 0.5, abs=0.2)
+    longest = max(qt["per_hour"], key=lambda h: h["qtc_fridericia_ms"])
+    assert qt["max_qtc_hour"] == longest
+    assert qt["longest_qtc_minute"]["qtc_fridericia_ms"] >= qt["record"]["qtc_fridericia_ms"]
 
 
 def test_long_and_short_paths_agree_on_a_short_record(shared_data, capsys):
@@ -130,6 +142,9 @@ def test_batch_takes_long_records_through_the_same_path(holter, tmp_path, capsys
     for key, row in single["measurements"].items():
         assert batch["measurements"][key]["classical"] == row["classical"]
         assert abs(batch["measurements"][key]["model"] - row["model"]) < 0.1 * abs(row["model"])
+    # the same QT/QTc trend (the same beat pass over the whole record)
+    for key in ("per_hour", "max_qtc_hour", "longest_qtc_minute", "record", "method", "qtc_formulas"):
+        assert batch["qt_trend"][key] == single["qt_trend"][key]
 
 
 def test_a_lazily_opened_record_pickles_by_reopening(holter):

@@ -7,7 +7,9 @@ Enter, arrow keys) asks for the page to be centred on its beat
 (:attr:`EventsPanel.eventActivated`). A filter narrows the list to one kind.
 
 Tab *Tachogram*: every RR interval against time (N beats as a line, V and F
-beats as coloured dots), with the current page shaded; clicking jumps there.
+beats as coloured dots), with the current page shaded; clicking jumps there. When the
+pass delineated the beats, QTc (Fridericia), QT and PR per minute share the plot on
+an axis of their own on the right (:mod:`.interval_curves`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from ecgviewer.gui.longterm.beat_marks import BEAT_COLORS
 from ecgviewer.gui.longterm.clock import format_clock
+from ecgviewer.gui.longterm.interval_curves import RightAxisCurves
 from ecgviewer.gui.longterm.time_axis import TimeOfDayAxis
 
 #: Event kinds (``Event.kind``) as shown in the list.
@@ -47,6 +50,7 @@ EVENT_NAMES: dict[str, str] = {
     "pause": "Pause",
     "max_rate": "Maximum rate",
     "min_rate": "Minimum rate",
+    "max_qtc": "Longest QTc",
 }
 #: Filter entries: label -> kinds shown (empty: all).
 EVENT_FILTERS: dict[str, tuple[str, ...]] = {
@@ -57,6 +61,7 @@ EVENT_FILTERS: dict[str, tuple[str, ...]] = {
     "APCs, atrial couplets and runs": ("APC", "atrial_couplet", "atrial_run"),
     "Pauses": ("pause",),
     "Max / min rate": ("max_rate", "min_rate"),
+    "Longest QTc": ("max_qtc",),
 }
 COLUMNS = ("Time", "Event", "Value")
 
@@ -80,7 +85,7 @@ def event_value_text(event, probabilities: np.ndarray | None = None) -> str:
     """The *Value* column: the description of events that carry a value (runs, bigeminy, pauses,
     rates), the number of PVCs of a couplet, and for a single PVC or fusion beat the classifier's
     probability of that class (when the pass has probabilities)."""
-    if event.kind in ("run", "atrial_run", "bigeminy", "pause", "max_rate", "min_rate"):
+    if event.kind in ("run", "atrial_run", "bigeminy", "pause", "max_rate", "min_rate", "max_qtc"):
         return str(event.text) if event.text else ("" if event.value is None else f"{event.value:g}")
     if event.kind == "couplet":
         return "2 PVCs"
@@ -224,10 +229,14 @@ class Tachogram(pg.PlotWidget):
         self.region = pg.LinearRegionItem(values=(0, 1), movable=False, brush=pg.mkBrush(31, 95, 191, 50))
         self.region.setZValue(-5)
         item.addItem(self.region, ignoreBounds=True)
+        #: QTc, QT and PR per minute on the right-hand axis.
+        self.intervals = RightAxisCurves(item)
+        self.intervals.set_trend(None)
 
     def set_beats(self, result, start_time: dt.datetime | None, duration_s: float) -> None:
         """Draw the RR series of a ``BeatPassResult`` (None clears it)."""
         self.time_axis.set_start_time(start_time)
+        self.intervals.set_trend(None if result is None else result.intervals)
         if result is None or len(result.r_peaks) < 2:
             self.line.setData([], [])
             for dots in self.dots.values():
@@ -319,6 +328,7 @@ class EventsPanel(QWidget):
             return
         self.model.set_events(result.events, result.fs_hz, start_time, result.probabilities)
         self.summary.setText(summary_html(result, note))
+        self.summary.setToolTip(intervals_tooltip(getattr(result, "intervals", None)))
         self._update_count()
         self.tachogram.set_beats(result, start_time, duration_s)
 
@@ -363,6 +373,14 @@ def summary_html(result, note: str = "") -> str:
             f"<br>heart rate {np.nanmin(lo):.0f}–{np.nanmax(hi):.0f} bpm, "
             f"mean {np.nanmean(mean):.0f} bpm (normal beats)"
         )
+    trend = getattr(result, "intervals", None)
+    rec = trend.record if trend is not None else {}
+    if rec.get("qtc_fridericia_ms") is not None:
+        text += f"<br>QTc {rec['qtc_fridericia_ms']:.0f} ms (Fridericia), QT {rec['qt_ms']:.0f} ms"
+        if rec.get("pr_ms") is not None:
+            text += f", PR {rec['pr_ms']:.0f} ms"
+        if trend.longest is not None:
+            text += f"; longest QTc {trend.longest.qtc_ms:.0f} ms"
     text += f"<br><span style='color:#606060'>method: {result.method}"
     if getattr(result, "lead", ""):
         text += f", lead {result.lead}"
@@ -370,3 +388,14 @@ def summary_html(result, note: str = "") -> str:
     if note:
         text += f"<br><span style='color:#a05000'>{note}</span>"
     return text
+
+
+def intervals_tooltip(trend) -> str:
+    """How the QT/QTc figures of the summary were made (empty without a trend)."""
+    if trend is None:
+        return ""
+    return (
+        f"QT, QTc and PR: medians of the normal beats, boundaries by {trend.model} on leads "
+        f"{', '.join(trend.leads)} ({trend.sampling}); QTc from the median QT and the median RR of the "
+        "same beats; longest QTc: the minute of largest median QTc (Fridericia)"
+    )

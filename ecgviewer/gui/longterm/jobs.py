@@ -225,8 +225,12 @@ class BeatPassOutcome:
     note: str = ""
 
 
-def beat_pass_job(rec: LongRecord, job: Job, in_child: bool = False) -> BeatPassOutcome | None:
+def beat_pass_job(
+    rec: LongRecord, job: Job, in_child: bool = False, delineate: bool = True
+) -> BeatPassOutcome | None:
     """Detect and classify every beat of ``rec`` (``run_beat_pass``); None when cancelled.
+
+    With ``delineate`` the pass also measures every beat's QT, PR and QRS (the QT/QTc trend).
 
     Progress is reported as a fraction in 0..1. When the bundled classifier
     cannot be loaded the pass runs as detection only and says why. With
@@ -238,9 +242,9 @@ def beat_pass_job(rec: LongRecord, job: Job, in_child: bool = False) -> BeatPass
     from ecgviewer.gui import model_process
 
     if in_child and model_process.can_reopen(rec):
-        found = model_process.run_beat_pass_in_child(rec, job.progress, lambda: job.cancelled)
+        found = model_process.run_beat_pass_in_child(rec, job.progress, lambda: job.cancelled, delineate)
     else:
-        found = model_process.beat_pass(rec, job.progress, lambda: job.cancelled)
+        found = model_process.beat_pass(rec, job.progress, lambda: job.cancelled, delineate)
     if found is None or job.cancelled:
         return None
     result, seconds, note = found

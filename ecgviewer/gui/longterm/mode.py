@@ -23,15 +23,16 @@ beatsFailed(str)
 activeChanged(bool)
     The mode was entered (True) or left.
 idle()
-    Neither the pyramid nor the beat pass is running any more.
+    Neither the pyramid nor the beat pass runs any more, nor the delineation of the page shown.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
+from ecgviewer.gui.longterm.boundaries import PageBoundaries
 from ecgviewer.gui.longterm.clock import format_duration
 from ecgviewer.gui.longterm.jobs import PaperPage, Tile
 from ecgviewer.gui.longterm.pages import PageFetcher
@@ -85,6 +86,8 @@ class LongTermMode(QObject, LongTermSession):
         self.page_combo, self.page_label, self.area = w.page_combo, w.page_label, w.area
         self.painter = PaperPagePainter(ctx.view, self.ruler)
         self.paper_marks, self.paper_selection = self.painter.marks, self.painter.selection
+        #: Wave boundaries of the paper page shown, delineated on demand.
+        self.boundaries = PageBoundaries(ctx.view, self._delineation_models, self)
         self.passes = BackgroundPasses(ctx.host.statusBar(), self)
         self.passes.beats_in_child = bool(getattr(ctx.host, "isolate_models", False))
         self.pyramid_task, self.beat_task = self.passes.pyramid_task, self.passes.beat_task
@@ -102,7 +105,8 @@ class LongTermMode(QObject, LongTermSession):
         p.beatsDone.connect(self._on_beats)
         p.beatsFailed.connect(self._on_beats_error)
         p.beatsCancelRequested.connect(self.cancel_beats)
-        p.idle.connect(self.idle)
+        p.idle.connect(self._check_idle)
+        self.boundaries.busyChanged.connect(self._check_idle)
         self.overview.jumpRequested.connect(self.centre_on)
         self.events.eventActivated.connect(self.show_event)
         self.events.jumpRequested.connect(self.centre_on)
@@ -129,8 +133,21 @@ class LongTermMode(QObject, LongTermSession):
 
     @property
     def is_busy(self) -> bool:
-        """True while the pyramid or the beat pass runs."""
-        return self.passes.is_busy
+        """True while the pyramid or the beat pass runs, or the page shown is being delineated."""
+        return self.passes.is_busy or self.boundaries.is_busy
+
+    def _check_idle(self, *_args) -> None:
+        # after the current signal's handlers: a finished pass may start a page's delineation
+        QTimer.singleShot(0, self, self._emit_if_idle)
+
+    def _emit_if_idle(self) -> None:
+        if not self.is_busy:
+            self.idle.emit()
+
+    @property
+    def delineating_page(self) -> bool:
+        """True while the boundaries of the page shown are being delineated."""
+        return self.boundaries.is_busy
 
     @property
     def beats_running(self) -> bool:
@@ -218,6 +235,7 @@ class LongTermMode(QObject, LongTermSession):
             widget.hide()
         self.paper_marks.set_visible(False)
         self.paper_selection.hide()
+        self.boundaries.clear()
         self._sync_actions()
         self.ctx.view.setFocus()
         self.activeChanged.emit(False)
@@ -233,6 +251,7 @@ class LongTermMode(QObject, LongTermSession):
         self.selected_sample = None
         self._strip_page = self._strip_drawn = None
         self.painter.reset()
+        self.boundaries.clear()
         self.overview.set_beats(None)
         self.strip.marks.clear()
         self.strip.set_selected(None)
@@ -241,6 +260,7 @@ class LongTermMode(QObject, LongTermSession):
         """Stop every background job (window closing)."""
         self.fetcher.cancel()
         self.passes.cancel()
+        self.boundaries.leave()
 
     # -- drawing ----------------------------------------------------------------------------
     def _show_page(self) -> None:
@@ -262,6 +282,7 @@ class LongTermMode(QObject, LongTermSession):
         self._strip_drawn = None
         self.ctx.set_record(pp.record, pp.display)
         self.painter.mark(self._beats_in, self.selected_sample)
+        self._show_boundaries()
         self.painter.update_ruler()
         self.ctx.display_changed()
         self.pageShown.emit(self.drawn_page())
@@ -275,6 +296,7 @@ class LongTermMode(QObject, LongTermSession):
         self.strip.set_tiles(tiles)
         self._strip_drawn = tuple(t.request for t in tiles)
         self.painter.left_paper()
+        self.boundaries.leave()
         self.ctx.set_record(None, None)
         self._mark_strip()
         self.pageShown.emit(page)

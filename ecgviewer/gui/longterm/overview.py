@@ -1,9 +1,11 @@
 """The overview bar: the whole record at a glance, with the current page highlighted.
 
-Two rows share one time-of-day axis:
+Three rows share one time-of-day axis:
 
 - heart rate: mean per bin (line) and the min-max range (band), from the beat
   pass (:meth:`BeatPassResult.hr_trend`);
+- QT: QTc (Fridericia) and QT per minute and the longest-QTc minute, from the
+  pass's wave delineation (``BeatPassResult.intervals``; :mod:`.interval_curves`);
 - beat-class density: PVC (V) and fusion (F) beats per bin as stacked bars
   (:meth:`BeatPassResult.class_density`).
 
@@ -23,6 +25,7 @@ from PySide6.QtGui import QColor
 
 from ecgviewer.gui.longterm.beat_marks import BEAT_COLORS
 from ecgviewer.gui.longterm.clock import format_duration
+from ecgviewer.gui.longterm.interval_curves import IntervalCurves
 from ecgviewer.gui.longterm.time_axis import TimeOfDayAxis
 
 #: Bin sizes (s) of the trends; the finest that gives at most :data:`MAX_BINS` bins is used.
@@ -35,6 +38,7 @@ HR_BAND = QColor(176, 48, 48, 60)
 AXIS_WIDTH_PX = 46
 #: Text shown before the beat pass has run.
 NO_BEATS_TEXT = "Heart rate and PVC / fusion density appear when the beat analysis has run"
+QT_TITLE = "QTc Fridericia / QT (ms), median per min"
 
 
 def trend_bin_s(duration_s: float) -> float:
@@ -89,19 +93,25 @@ class OverviewBar(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setBackground("w")
-        self.setFixedHeight(170)
+        self.setFixedHeight(230)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.ci.layout.setContentsMargins(2, 2, 8, 2)
         self.ci.layout.setSpacing(0)
         self.time_axis = TimeOfDayAxis("bottom")
         self.hr_plot = self.addPlot(row=0, col=0, viewBox=_JumpViewBox())
+        self.qt_plot = self.addPlot(row=1, col=0, viewBox=_JumpViewBox())
         self.class_plot = self.addPlot(
-            row=1, col=0, viewBox=_JumpViewBox(), axisItems={"bottom": self.time_axis}
+            row=2, col=0, viewBox=_JumpViewBox(), axisItems={"bottom": self.time_axis}
         )
-        self.ci.layout.setRowStretchFactor(0, 3)
-        self.ci.layout.setRowStretchFactor(1, 2)
+        for row, stretch in enumerate((3, 2, 2)):
+            self.ci.layout.setRowStretchFactor(row, stretch)
         self.titles = {}
-        for plot, title in ((self.hr_plot, "heart rate (bpm)"), (self.class_plot, "PVC / fusion")):
+        rows = (
+            (self.hr_plot, "heart rate (bpm)"),
+            (self.qt_plot, QT_TITLE),
+            (self.class_plot, "PVC / fusion"),
+        )
+        for plot, title in rows:
             plot.hideButtons()
             plot.setMenuEnabled(False)
             plot.getAxis("left").setWidth(AXIS_WIDTH_PX)
@@ -113,8 +123,11 @@ class OverviewBar(pg.GraphicsLayoutWidget):
             self.titles[plot] = text
             plot.getViewBox().sigRangeChanged.connect(self._place_titles)
         self.hr_plot.hideAxis("bottom")
+        self.qt_plot.hideAxis("bottom")
         self.class_plot.setXLink(self.hr_plot)
+        self.qt_plot.setXLink(self.hr_plot)
         self.hr_plot.setYRange(40, 120, padding=0)
+        self.qt_curves = IntervalCurves(self.qt_plot.getViewBox(), with_pr=False)
         self.class_plot.setYRange(0, 1, padding=0)
         self._hr_mean = pg.PlotDataItem(pen=pg.mkPen(HR_COLOR, width=1.5), connect="finite")
         self._hr_lo = pg.PlotDataItem(pen=pg.mkPen(None), connect="finite")
@@ -135,7 +148,7 @@ class OverviewBar(pg.GraphicsLayoutWidget):
         self._message = pg.TextItem(NO_BEATS_TEXT, color="#606060", anchor=(0.5, 0.5))
         self.hr_plot.addItem(self._message, ignoreBounds=True)
         self.regions = []
-        for plot in (self.hr_plot, self.class_plot):
+        for plot in (self.hr_plot, self.qt_plot, self.class_plot):
             region = pg.LinearRegionItem(
                 values=(0, 1), movable=False, brush=PAGE_BRUSH, pen=pg.mkPen(PAGE_PEN, width=1)
             )
@@ -152,8 +165,8 @@ class OverviewBar(pg.GraphicsLayoutWidget):
         self.duration_s = max(float(duration_s), 1e-3)
         self.bin_s = trend_bin_s(self.duration_s)
         self.time_axis.set_start_time(start_time)
-        self.hr_plot.setXRange(0, self.duration_s, padding=0)
-        self.class_plot.setXRange(0, self.duration_s, padding=0)
+        for plot in (self.hr_plot, self.qt_plot, self.class_plot):
+            plot.setXRange(0, self.duration_s, padding=0)
         self.set_beats(None)
 
     def set_page(self, start_s: float, stop_s: float) -> None:
@@ -175,6 +188,7 @@ class OverviewBar(pg.GraphicsLayoutWidget):
         """Draw the heart-rate trend and class density of a ``BeatPassResult`` (None clears them)."""
         self.has_beats = result is not None
         self._message.setVisible(result is None)
+        self.set_intervals(None if result is None else result.intervals)
         if result is None:
             for item in (self._hr_mean, self._hr_lo, self._hr_hi):
                 item.setData([], [])
@@ -208,6 +222,17 @@ class OverviewBar(pg.GraphicsLayoutWidget):
             f"PVC (V) / fusion (F) / APC (S) per {format_duration(self.bin_s)}: {int(v.sum()):,} V, "
             f"{int(f.sum()):,} F, {int(sv.sum()):,} S"
         )
+
+    def set_intervals(self, trend) -> None:
+        """Draw the QT/QTc and PR trend (an ``IntervalTrend``; None clears it)."""
+        self.qt_curves.set_trend(trend)
+        title = QT_TITLE
+        if trend is not None and trend.longest is not None:
+            lq = trend.longest
+            title += f"; longest QTc {lq.qtc_ms:.0f} ms"
+        elif trend is None and self.has_beats:
+            title += ": not measured"
+        self.titles[self.qt_plot].setText(title)
 
     def _place_titles(self, *_args) -> None:
         for plot, text in self.titles.items():

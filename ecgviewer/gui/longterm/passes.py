@@ -57,10 +57,14 @@ class BackgroundPasses(QObject):
         super().__init__(parent)
         #: Run the beat pass in a child process (torch and the beat network stay out of the viewer).
         self.beats_in_child = False
+        #: The beat pass also delineates every beat (QT/QTc, PR and QRS trend).
+        self.delineate = True
         self.pyramid_task = TaskIndicator("Indexing")
         self.pyramid_task.setToolTip("Building the min/max pyramid that draws long pages quickly")
         self.beat_task = TaskIndicator("Beats", cancellable=True)
-        self.beat_task.setToolTip("Detecting and classifying every beat of the record")
+        self.beat_task.setToolTip(
+            "Detecting and classifying every beat of the record, and measuring its QT, PR and QRS"
+        )
         status_bar.addPermanentWidget(self.pyramid_task)
         status_bar.addPermanentWidget(self.beat_task)
         self._pyramid = WorkerChannel(self)
@@ -93,7 +97,7 @@ class BackgroundPasses(QObject):
     def run_beats(self, rec: LongRecord) -> None:
         """Detect and classify every beat of ``rec`` in the background."""
         self.beat_task.start("Beats")
-        self._beats.submit(beat_pass_job, rec, in_child=self.beats_in_child)
+        self._beats.submit(beat_pass_job, rec, in_child=self.beats_in_child, delineate=self.delineate)
 
     def cancel_beats(self) -> bool:
         """Stop the beat pass; False when none was running."""

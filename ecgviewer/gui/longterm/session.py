@@ -14,6 +14,7 @@ import numpy as np
 import shiboken6
 
 from ecgviewer.gui.longterm.clock import format_clock, format_duration
+from ecgviewer.gui.longterm.jobs import FOLD_LINE_S
 from ecgviewer.gui.longterm.paging import PAGE_SIZES_S, neighbour_size
 
 if TYPE_CHECKING:
@@ -143,6 +144,9 @@ class LongTermSession:
         counts = ", ".join(f"{int((labels == c).sum()):,} {c}" for c in ("S", "V", "F"))
         self.ctx.status(f"Beat analysis: {labels.size:,} beats ({counts}) in {outcome.seconds:.1f} s", 8000)
         self._mark()
+        self.boundaries.clear()  # the pages are delineated again at the pass's beats
+        if self.showing_paper:
+            self._show_boundaries()
         self.beatsReady.emit(result)
 
     def _on_beats_error(self, exc: BaseException) -> None:
@@ -177,6 +181,25 @@ class LongTermSession:
         r = np.asarray(beats.r_peaks)
         i0, i1 = np.searchsorted(r, [start, stop])
         return r[i0:i1], np.asarray(beats.labels)[i0:i1]
+
+    def _delineation_models(self):
+        """``(model set, delineator, device)`` of the window's analysis, None when its delineation is off."""
+        controller = getattr(getattr(self.ctx.host, "analysis", None), "controller", None)
+        if controller is None:
+            return None
+        options = controller.options()
+        return None if options.delineator is None else (controller.models, options.delineator, options.device)
+
+    def _show_boundaries(self) -> None:
+        """Wave boundaries on the paper page drawn (kept, or delineated in the background)."""
+        pp = self.painter.drawn
+        if pp is None or not self.showing_paper:
+            self.boundaries.leave()
+            return
+        start = pp.request.start
+        stop = start + pp.record.n_samples
+        r = None if self.beats is None else self._beats_in(start, stop)[0] - start
+        self.boundaries.show((start, stop), pp.record, r, FOLD_LINE_S if self.painter.folded else None)
 
     def _mark_strip(self) -> None:
         if self.record is None or self.pager is None:
