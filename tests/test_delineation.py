@@ -188,9 +188,7 @@ def test_delineator_on_any_lead_set_and_rate(sample_path):
 def test_p_waves_without_a_constant_pr_give_no_pr():
     """Fibrillation waves taken for P waves: PR varying beat to beat is reported absent, not averaged."""
     r = np.arange(300, 5000, 430)
-    jitter = np.array(
-        [-70, 0, -35, 10, -60, -20, 15, -50, -5, -40, 5]
-    )  # samples, P still before QRS
+    jitter = np.array([-70, 0, -35, 10, -60, -20, 15, -50, -5, -40, 5])  # samples, P still before QRS
     waves = []
     for x, j in zip(r, jitter, strict=True):
         for w in beat_waves(x):
