@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -199,3 +200,30 @@ def test_p_waves_without_a_constant_pr_give_no_pr():
     assert iv["qrs_ms"].present and iv["qt_ms"].present
     # a steady PR (the same beats without jitter) stays a number
     assert record_intervals(record_of(r))["pr_ms"].value == pytest.approx(160.0)
+
+
+def test_single_lead_edf_gets_boundaries_and_intervals(shared_data, tmp_path):
+    """A one-channel EDF at 1000 Hz (a patch or event recorder): the pipeline delineates that lead."""
+    from ecgviewer.analysis.pipeline import AnalysisOptions, analyze_record
+    from ecgviewer.core.opening import open_record
+    from ecgviewer.core.readers import read_record
+    from ecgviewer.core.resample import resample_signals
+    from ecgviewer.core.writers import write_record
+
+    mit = read_record(shared_data / "mitdb" / "101.hea")
+    ii = mit.lead_names.index("II")
+    x = resample_signals(mit.signals[ii : ii + 1, : int(60 * mit.fs_hz)], mit.fs_hz, 1000.0)
+    one = dataclasses.replace(mit, signals=x, fs_hz=1000.0, lead_names=("ECG",), units=("mV",))
+    [edf] = [p for p in write_record(one, tmp_path / "patch.edf") if p.suffix == ".edf"]
+    rec = open_record(edf).read_all()  # the path every surface opens files through
+    assert rec.lead_names == ("ECG",) and rec.fs_hz == 1000.0
+    a = analyze_record(rec, AnalysisOptions(classifier=None))
+    d = a.delineation
+    assert d is not None and d.delineation.leads == ("ECG",)
+    assert d.delineation.n_beats >= 50
+    assert np.isfinite(d.delineation.consensus[:, POINTS.index("qrs_on")]).mean() > 0.9
+    for name in ("hr_bpm", "qrs_ms", "qt_ms"):
+        assert d.intervals[name].present, d.intervals[name].reason
+    assert 40 < d.intervals["qrs_ms"].value < 160 and 250 < d.intervals["qt_ms"].value < 550
+    doc = a.document()
+    assert doc["intervals"]["values"]["qt_ms"]["value"] == pytest.approx(d.intervals["qt_ms"].value)
