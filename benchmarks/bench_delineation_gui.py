@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ecgviewer.gui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    _app = QApplication.instance() or QApplication(sys.argv)  # kept alive while the window runs
     win = MainWindow()
     win.resize(1400, 900)
     win.show()
