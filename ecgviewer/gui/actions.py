@@ -11,7 +11,14 @@ can be rendered without a display.
 
 from __future__ import annotations
 
-from ecgviewer.gui.action_spec import ActionSpec, choice_specs, export_spec, filter_specs, report_specs
+from ecgviewer.gui.action_spec import (
+    ActionSpec,
+    choice_specs,
+    export_spec,
+    filter_specs,
+    overread_specs,
+    report_specs,
+)
 from ecgviewer.resources import bundled_checkpoints
 
 __all__ = [
@@ -77,6 +84,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     *report_specs(),
     ActionSpec("quit", "&Quit", "File", ("Ctrl+Q",), "Quit ecgviewer", slot="close"),
+    *overread_specs(),
     *choice_specs(),
     ActionSpec(
         "zoom_in",
@@ -383,7 +391,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
 )
 
 #: Top-level menus in order.
-MENUS: tuple[str, ...] = ("File", "View", "Tools", "Filters", "Help")
+MENUS: tuple[str, ...] = ("File", "Over-read", "View", "Tools", "Filters", "Help")
 
 
 def spec(name: str) -> ActionSpec:
