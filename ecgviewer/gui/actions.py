@@ -390,6 +390,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("about", "&About ecgviewer", "Help", (), "Version and licence", slot="show_about"),
 )
 
+#: The over-read editors' mouse and keys (not menu actions): where, what, keys.
+EDITOR_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("(ECG, median beat)", "Select / move a boundary mark (Alt: this lead only)", "click / drag a tick"),
+    ("(selected mark)", "Nudge by 1 / 10 samples", "`Left`, `Right` / `Shift+Left`, `Shift+Right`"),
+    ("(selected mark)", "Delete (\"no P wave\") / put back at the pointer", "`Del` / `Ins`"),
+    ("(median beat)", "Next mark / add, delete, reset a mark", "`Tab` / right-click"),
+    ("(ECG)", "Choose a beat / a range of beats", "click / `Shift`+click"),
+)
+
 #: Top-level menus in order.
 MENUS: tuple[str, ...] = ("File", "Over-read", "View", "Tools", "Filters", "Help")
 
@@ -429,4 +438,5 @@ def shortcuts_markdown() -> str:
         shown = ", ".join("`" + k.replace("|", "\\|") + "`" for k in keys.split(", "))
         lines.append(f"| {menu} | {text} | {shown} |")
     lines.append("| (view) | Zoom / pan | mouse wheel / drag |")
+    lines += [f"| {where} | {what} | {keys} |" for where, what, keys in EDITOR_KEYS]
     return "\n".join(lines) + "\n"

@@ -31,6 +31,7 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+import shiboken6
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
@@ -179,6 +180,8 @@ class MedianMarkEditor(QObject):
 
     # -- events ----------------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if not shiboken6.isValid(self.view):
+            return False  # the window is being destroyed
         if not self.enabled or self.fs_hz is None or not self.points:
             return False
         t = event.type()

@@ -26,6 +26,7 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+import shiboken6
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
@@ -151,6 +152,8 @@ class PaperMarkEditor(QObject):
 
     # -- events -----------------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if not shiboken6.isValid(self.view):
+            return False  # the window is being destroyed
         t = event.type()
         if watched is self.view.viewport():
             if t == QEvent.Type.MouseButtonPress:
