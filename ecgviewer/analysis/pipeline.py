@@ -329,9 +329,15 @@ def analysis_document(
         created=created,
         quality=analysis.quality,
         withheld=analysis.withheld,
-        delineation=analysis.delineation,
+        delineation=analysis.effective_delineation,
         delineation_error=analysis.delineation_error,
         delineator_name=analysis.delineator_name,
+        overread=analysis.overread,
+        overread_status=analysis.overread_status,
+        overread_message=analysis.overread_message,
+        overread_result=analysis.overread_result,
+        statement_states=analysis.statement_states,
+        overread_beats=analysis.overread_beats,
     )
     if analysis.source is not None:
         doc["record"]["file"] = analysis.source
