@@ -754,6 +754,15 @@ CLASSIFICATION_COLUMNS: tuple[str, ...] = (
 #: Headline columns (version 4, after ``start_time``): the delineation's values under the row keys
 #: (:data:`ROWS`), then :data:`HEADLINE_SPREAD_KEYS` spreads, ``n_beats_delineated``, ``intervals_note``.
 HEADLINE_SPREAD_KEYS: tuple[str, ...] = DELINEATION_KEYS
+#: Over-read columns (version 5, after ``intervals_note``): whose values are edited, per headline value
+#: (:data:`ROWS`) ``KEY_source`` (``computed`` or ``edited``), then these.
+OVERREAD_COLUMNS: tuple[str, ...] = (
+    "over_read_status",
+    "over_read_by",
+    "over_read_at",
+    "n_edits",
+    "confirmed_statements",
+)
 #: Signal-quality columns (version 3, after ``schema_version``): ``measurable`` (true/false, empty
 #: when not assessed) and ``quality`` (the reason when not measurable, else the one-line summary,
 #: and what was withheld).
@@ -780,7 +789,9 @@ def csv_columns(class_names: Iterable[str] = ()) -> list[str]:
     """
     cols = ["file", "format", "fs_hz", "duration_s", "start_time", "method"]
     cols += [key for key, _, _ in ROWS] + [f"{key}_spread" for key in HEADLINE_SPREAD_KEYS]
-    cols += ["n_beats_delineated", "intervals_note", "model", "model_version", "model_trained"]
+    cols += ["n_beats_delineated", "intervals_note"]
+    cols += [f"{key}_source" for key, _, _ in ROWS] + list(OVERREAD_COLUMNS)
+    cols += ["model", "model_version", "model_trained"]
     for key, _, _ in ROWS:
         cols += [f"{key}_model", f"{key}_classical", f"{key}_vendor"]
     cols += [f"{key}_model_iqr" for key, _, _ in ROWS if key not in ("qtc_bazett_ms", "qtc_fridericia_ms")]
@@ -813,6 +824,22 @@ def intervals_note(doc: Mapping[str, Any]) -> str | None:
         if v.get("value") is None and key in DELINEATION_KEYS
     ]
     return "; ".join(absent) or None
+
+
+def overread_cells(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`OVERREAD_COLUMNS` cells of a document (empty when it has no over-read)."""
+    o = doc.get("over_read") or {}
+    if not o:
+        return {}
+    st = o.get("statements") or {}
+    applied = bool(o.get("applied"))
+    return {
+        "over_read_status": o.get("status"),
+        "over_read_by": ", ".join(o.get("authors") or ([o["reader"]] if o.get("reader") else [])) or None,
+        "over_read_at": o.get("modified") or o.get("last_edit"),
+        "n_edits": o.get("n_edits") if applied else 0,
+        "confirmed_statements": ";".join(st.get("confirmed", [])) if applied else None,
+    }
 
 
 def _cell(v: Any) -> str:
@@ -861,6 +888,8 @@ def csv_row(doc: Mapping[str, Any], class_names: Iterable[str] = ()) -> list[str
     for key, v in (iv.get("values") or {}).items():
         values[key] = v.get("value")
         values[f"{key}_spread"] = v.get("spread")
+        values[f"{key}_source"] = (v.get("provenance") or {}).get("source")
+    values.update(overread_cells(doc))
     for key, _, _ in ROWS:
         row = m[key]
         values[f"{key}_model"] = row["model"]
