@@ -150,3 +150,59 @@ def with_sidecar(
         return apply_overread(analysis, None, status=IGNORED, beats=beats)
     overread, status, message = load_overread_for(analysis, record_path, user_dir=user_dir)
     return apply_overread(analysis, overread, status=status, message=message, beats=beats)
+
+
+# -- batch: which sidecar went into a record's outputs ----------------------------------------
+def _file_stamp(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [int(st.st_size), int(st.st_mtime_ns)]
+
+
+def sidecar_stamp(
+    record_path: str | Path, content_hash: str, user_dir: str | Path | None = None
+) -> dict[str, Any]:
+    """What the batch keeps to tell later whether a record's over-read changed: the record's content
+    hash and the size and modification time of both places a sidecar can be
+    (:func:`ecgviewer.core.sidecar.beside_path`, :func:`~ecgviewer.core.sidecar.user_path`), None where
+    there is none. :func:`sidecar_changed` compares it with the files now (no hashing)."""
+    from ecgviewer.core.sidecar import beside_path, user_path
+
+    return {
+        "content_sha256": content_hash,
+        "beside": _file_stamp(beside_path(record_path)),
+        "user": _file_stamp(user_path(content_hash, user_dir)),
+    }
+
+
+def sidecar_changed(stamp: Any, record_path: str | Path, user_dir: str | Path | None = None) -> bool:
+    """True when a sidecar of the record appeared, changed or disappeared since ``stamp``
+    (:func:`sidecar_stamp`; anything else, e.g. an old state without one, counts as changed).
+    The record itself is taken as unchanged (the batch compares its size and time first)."""
+    if not isinstance(stamp, dict) or not isinstance(stamp.get("content_sha256"), str):
+        return True
+    return sidecar_stamp(record_path, stamp["content_sha256"], user_dir) != stamp
+
+
+def report_arguments(analysis: RecordAnalysis) -> dict[str, Any]:
+    """The keyword arguments of :func:`ecgviewer.report.pdf.render_report` (and
+    ``render_report_bytes``) that carry the delineation and the over-read of ``analysis``:
+    ``delineation`` (with the reader's edits when they apply), ``delineation_error``,
+    ``over_read`` (the document's section) and ``overread_result``."""
+    from ecgviewer.report.measurements import overread_section
+
+    return {
+        "delineation": analysis.effective_delineation,
+        "delineation_error": analysis.delineation_error,
+        "over_read": overread_section(
+            analysis.overread,
+            analysis.overread_status,
+            analysis.overread_message,
+            analysis.overread_result,
+            analysis.statement_states,
+            analysis.overread_beats,
+        ),
+        "overread_result": analysis.overread_result,
+    }

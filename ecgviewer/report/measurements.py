@@ -525,6 +525,8 @@ def edited_beat_samples(overread_result: EditedDelineation | None) -> set[int]:
 
 
 # -- the reader's over-read (version 5) ------------------------------------------------------
+#: How every output names the statements the model proposed and the reader has not confirmed.
+OVERREAD_NOT_CONFIRMED = "Proposed by the model (not confirmed)"
 #: The parts of ``over_read.statements``.
 STATEMENT_GROUPS: tuple[str, ...] = ("confirmed", "rejected", "proposed_unreviewed")
 
