@@ -102,7 +102,7 @@ from ecgviewer.core.filters import FilterSettings, filtered_record
 from ecgviewer.core.io_utils import atomic_write, atomic_write_bytes, remove_stale_temp_files
 from ecgviewer.core.readers.wfdb_reader import header_path
 from ecgviewer.core.record import EcgRecord
-from ecgviewer.core.sidecar import default_user_dir
+from ecgviewer.core.sidecar import SIDECAR_SUFFIX, default_user_dir
 from ecgviewer.inference.errors import PredictionError
 from ecgviewer.layout.paper import PAGE_S
 from ecgviewer.models.checkpoint import CheckpointError, read_meta
@@ -159,7 +159,7 @@ def _scan(
         if any(part.startswith(".") for part in rel.parts) or _is_inside(p, exclude):
             continue
         suffix = p.suffix.lower()
-        if suffix not in exts:
+        if suffix not in exts or p.name.endswith(SIDECAR_SUFFIX):  # an over-read is no record
             continue
         if suffix in (".dat", ".mat") and p.with_suffix(".hea").exists():
             continue  # the signal file of a WFDB record: the .hea is the record
@@ -629,6 +629,11 @@ class BatchConfig:
     #: Long records: run the beat pass with the wave delineation over the whole record for the
     #: QT/QTc trend (``qt_trend`` in the document, as ``ecgviewer analyze FILE``).
     qt_trend: bool = True
+    #: Apply each record's over-read sidecar (False: ``--ignore-overread``); a finished record whose
+    #: sidecar changed since is redone.
+    overread: bool = True
+    #: Where sidecars of read-only folders are (None: :func:`ecgviewer.core.sidecar.default_user_dir`).
+    overread_user_dir: Path | None = None
 
 
 class ClassifierLoadError(Exception):

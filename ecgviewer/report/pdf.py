@@ -645,14 +645,20 @@ def _draw_reader_statements(
         (OVERREAD_NOT_CONFIRMED, st.get("proposed_unreviewed") or [], c.font(6.6), POSITIVE, pct),
         ("Rejected by the reader", st.get("rejected") or [], note_font, MUTED, pct),
     ):
-        if not codes and title != "Confirmed by the reader":
+        if not codes and (title == "Rejected by the reader" or classification is None):
+            continue
+        listed = ", ".join(fmt(k) for k in codes) or "none"
+        one_line = f"{title}: {listed}"
+        if font is note_font and c.text_width_mm(one_line, label_font) <= w:  # rejected: one line
+            yy += 0.0 if first else 2.7
+            first = False
+            c.text(x, yy, one_line, label_font, color, max_width_mm=w)
             continue
         for i, text in enumerate(_wrap(c, f"{title}:", label_font, w)[:2]):
-            yy += 0.0 if first and not i else 2.5 if i else 2.7
+            yy += 0.0 if first and not i else 2.4 if i else 2.7
             first = False
             c.text(x, yy, text, label_font, color, max_width_mm=w)
-        wrapped = _wrap(c, ", ".join(fmt(k) for k in codes) or "none", font, w)
-        for text in wrapped[:2]:
+        for text in _wrap(c, listed, font, w)[:2]:
             yy += 2.8
             c.text(x, yy, text, font, color, max_width_mm=w)
     interp = over_read.get("interpretation") or {}
@@ -731,7 +737,17 @@ def _draw_statements(
     if len(classes) > fits * n_cols:  # room for the "+ N more classes" line too
         fits = max(1, int((y + h - yy - (len(notes) + 1) * note_line - 0.8) / line))
     shown = classes
-    if len(classes) > fits * n_cols:  # keep the stated classes and the most probable ones
+    if reader is not None:  # the reader's part came first: the bars get what room is left, if any
+        droppable = 1 + bool(withheld)  # the version and coherence lines (both in the JSON)
+        room = y + h - yy - 0.8
+        while droppable and (len(notes) + 1) * note_line > room:
+            notes.pop(0)
+            droppable -= 1
+        fits = int((room - (len(notes) + 1) * note_line) / line)
+        n_cols = 1
+        if fits < 1:
+            shown, fits = [], 1
+    if len(shown) > fits * n_cols:  # keep the stated classes and the most probable ones
         keep = sorted(classes, key=lambda k: (not k.stated, -k.probability))[: fits * n_cols - 1]
         shown = [k for k in classes if k in keep]
     col_w = w / n_cols
@@ -761,7 +777,7 @@ def _draw_statements(
         c.text(bx + bar_w + pct_w, cy, pct, value_font, color, align="right")
         c.text(x + w, cy, f"≥ {100.0 * k.threshold:.0f} %", c.font(5.8), MUTED, align="right")
     yy += min(len(shown), fits) * line + 0.6
-    if len(shown) < len(classes):
+    if shown and len(shown) < len(classes):  # none shown (the reader's part took the room): said above
         yy += note_line
         c.text(x, yy, f"+ {len(classes) - len(shown)} more classes in the JSON report", note_font, MUTED)
     for text, font, color in notes:

@@ -203,6 +203,7 @@ def test_no_delineation_failed_or_withheld(delineated, validator) -> None:
         "n_beats": 0,
         "n_leads": 0,
         "reason": f"delineation withheld: {why}",
+        "provenance": None,  # no delineation: nothing computed, nothing edited
     }
     [row] = list(csv.DictReader(io.StringIO(csv_text([held]))))
     assert row["method"] == "" and row["intervals_note"] == f"delineation withheld: {why}"
