@@ -394,7 +394,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
 EDITOR_KEYS: tuple[tuple[str, str, str], ...] = (
     ("(ECG, median beat)", "Select / move a boundary mark (Alt: this lead only)", "click / drag a tick"),
     ("(selected mark)", "Nudge by 1 / 10 samples", "`Left`, `Right` / `Shift+Left`, `Shift+Right`"),
-    ("(selected mark)", "Delete (\"no P wave\") / put back at the pointer", "`Del` / `Ins`"),
+    ("(selected mark)", 'Delete ("no P wave") / put back at the pointer', "`Del` / `Ins`"),
     ("(median beat)", "Next mark / add, delete, reset a mark", "`Tab` / right-click"),
     ("(ECG)", "Choose a beat / a range of beats", "click / `Shift`+click"),
 )

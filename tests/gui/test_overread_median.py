@@ -67,7 +67,8 @@ def drag(qtbot, widget, start: QPoint, dx: int, steps: int = 4) -> None:
     qtbot.mousePress(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
     for k in range(1, steps + 1):
         qtbot.mouseMove(widget, start + QPoint(round(dx * k / steps), 0))
-    qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start + QPoint(dx, 0))
+    end = start + QPoint(dx, 0)
+    qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
 
 
 def test_drag_the_t_offset_changes_qt_and_qtc_undo_redo(opened, qtbot):

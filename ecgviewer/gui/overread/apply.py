@@ -2,10 +2,9 @@
 
 Pure functions (no Qt) over the core apply functions of :mod:`ecgviewer.core.overread`:
 
-* :func:`edited_analysis` -- a short record's :class:`~ecgviewer.analysis.RecordAnalysis` whose
-  delineation (beats, boundaries, record intervals) carries the reader's edits
-  (:func:`~ecgviewer.analysis.overread.apply_overread` when it is there, which also keeps the
-  over-read and the statements' states for the exports);
+* :func:`edited_analysis` -- a short record's :class:`~ecgviewer.analysis.RecordAnalysis` with the
+  over-read (:func:`~ecgviewer.analysis.overread.apply_overread`: its ``effective_delineation``,
+  the statements' states and the over-read itself go to the views and every export);
 * :func:`edited_beat_pass` -- a long record's beat pass with beats relabelled, added, deleted,
   artefact-labelled beats and the beats inside artefact spans left out, its events found again
   (:func:`~ecgviewer.core.beat_pass.find_events`; a pause across an artefact span is no pause)
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ecgviewer.analysis.overread import apply_overread
 from ecgviewer.core.beat_pass import BeatPassResult
 from ecgviewer.core.overread import (
     ArtefactSpan,
@@ -31,6 +31,7 @@ from ecgviewer.core.overread import (
     apply_to_beats,
     apply_to_delineation,
 )
+from ecgviewer.core.sidecar import APPLIED
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -46,37 +47,22 @@ BEAT_EDITS = (BeatAdded, BeatDeleted, BeatLabelEdit, ArtefactSpan)
 UNCLASSIFIED = "Q"
 
 
-def edited_delineation(analysis: RecordAnalysis | None, edits: Iterable[Edit]) -> EditedDelineation | None:
-    """:func:`apply_to_delineation` of the analysis's delineation (None without one)."""
-    result = None if analysis is None else analysis.delineation
-    if result is None:
-        return None
-    return apply_to_delineation(result.delineation, tuple(edits), result.withheld)
-
-
 def edited_analysis(
-    analysis: RecordAnalysis, overread: OverRead, status: str = "applied"
+    analysis: RecordAnalysis, overread: OverRead | None, status: str = APPLIED, message: str = ""
 ) -> tuple[RecordAnalysis, EditedDelineation | None]:
-    """``analysis`` with the over-read applied, and the edited delineation (None: no delineation).
+    """``analysis`` with the over-read (:func:`~ecgviewer.analysis.overread.apply_overread`), and the
+    delineation the viewer shows and edits: with the edits when they apply, else as computed
+    (None: no delineation).
 
-    The delineation result keeps its model name and checkpoint; its beats, boundaries and
-    record intervals are the edited ones. Without edits the analysis is returned as it is.
+    The analysis's own ``delineation`` stays as computed; its ``effective_delineation`` (what
+    the views, the document and the PDF use) carries the edits. A ``status`` other than
+    ``"applied"`` (a changed record's old over-read) keeps ``overread`` for display only.
     """
-    try:  # the analysis layer's version carries the over-read into the exports
-        from ecgviewer.analysis.overread import apply_overread
-    except ImportError:
-        apply_overread = None
-    ed = edited_delineation(analysis, overread.edits) if overread.edits else None
-    if apply_overread is not None:
-        out = apply_overread(analysis, overread, status=status)
-        ed = getattr(out, "overread_result", None) or ed
-    else:
-        out = analysis
-    if ed is not None and out.delineation is not None and out.delineation.delineation is not ed.delineation:
-        result = dataclasses.replace(
-            out.delineation, delineation=ed.delineation, intervals=dict(ed.intervals)
-        )
-        out = dataclasses.replace(out, delineation=result)
+    out = apply_overread(analysis, overread, status=status, message=message)
+    ed = out.overread_result
+    if ed is None and analysis.delineation is not None:
+        d = analysis.delineation
+        ed = apply_to_delineation(d.delineation, (), d.withheld)  # the computed marks, to edit
     return out, ed
 
 

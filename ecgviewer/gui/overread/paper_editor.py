@@ -26,8 +26,8 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-import shiboken6
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 

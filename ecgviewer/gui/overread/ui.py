@@ -35,7 +35,7 @@ from ecgviewer.core.overread import (
     apply_to_statements,
     median_beat_points,
 )
-from ecgviewer.core.sidecar import RECORD_CHANGED, UNREADABLE
+from ecgviewer.core.sidecar import APPLIED, NONE, RECORD_CHANGED, UNREADABLE
 from ecgviewer.gui.action_spec import overread_specs
 from ecgviewer.gui.overread import dialogs
 from ecgviewer.gui.overread.apply import edited_analysis, edited_beat_pass, short_beats
@@ -137,17 +137,21 @@ class OverReadUi(QObject):
 
     # -- applying ----------------------------------------------------------------------------------
     def _transform(self, analysis: RecordAnalysis) -> RecordAnalysis:
-        """The analysis with the over-read applied (short records; a long record's page: as computed)."""
+        """The analysis with the over-read (short records; a long record's page: as computed).
+
+        The reader's edits apply; a changed record's old over-read is carried for display only
+        (the exports say it was not applied).
+        """
         self.edited = None
         if self.long or analysis.record is not self.window.record:
             return analysis
-        out, ed = edited_analysis(analysis, self.controller.overread, self.controller.status or "none")
-        if ed is None and analysis.delineation is not None:
-            from ecgviewer.core.overread import apply_to_delineation
-
-            d = analysis.delineation
-            ed = apply_to_delineation(d.delineation, (), d.withheld)
-        self.edited = ed
+        c = self.controller
+        overread, status, message = None, NONE, ""
+        if c.edits or c.status == APPLIED:
+            overread, status = c.overread, APPLIED
+        elif c.status in (RECORD_CHANGED, UNREADABLE):
+            overread, status, message = c.previous, c.status, c.status_message
+        out, self.edited = edited_analysis(analysis, overread, status, message)
         return out
 
     def _after_analysis(self, analysis) -> None:
