@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 SNAP_MS = 60.0
 #: A click chooses the nearest beat within this distance (s).
 CLICK_BEAT_S = 0.6
-#: Half-width (s) of the stretch around the chosen beats that "Mark as artefact" covers.
+#: "Mark as artefact" covers the chosen beats and this much (s) each side (at most half-way to the next).
 ARTEFACT_MARGIN_S = 0.3
 RANGE_COLOR = QColor(230, 81, 0, 35)
 #: Artefact stretches on the paper: grey, hatched.
@@ -287,6 +287,17 @@ class BeatEditor(QObject):
         dev = np.abs(x - np.nanmedian(x))
         return off + a + int(np.nanargmax(dev))
 
+    def _padded(self, a: int, b: int, fs: float) -> tuple[int, int]:
+        """``[a, b)`` widened by :data:`ARTEFACT_MARGIN_S` each side (so the beats' waves are in it),
+        never past half-way to the next beat outside."""
+        m = round(ARTEFACT_MARGIN_S * fs)
+        beats = self.beats()
+        r = np.zeros(0, np.int64) if beats is None else beats[0]
+        before, after = r[r < a], r[r >= b]
+        left = min(m, (a - int(before[-1])) // 2) if before.size else m
+        right = min(m, (int(after[0]) - b) // 2) if after.size else m
+        return a - left, b + right
+
     def mark_artefact(self) -> None:
         """Mark the range (or the stretch around the chosen beats) as artefact."""
         rec = self.window.record
@@ -296,11 +307,11 @@ class BeatEditor(QObject):
         if self.range is not None:
             a, b = self.range
         elif self.chosen:
-            m = round(ARTEFACT_MARGIN_S * fs)
-            a, b = self.chosen[0] - m, self.chosen[-1] + m
+            a, b = self.chosen[0], self.chosen[-1] + 1
         else:
             self._targets()
             return
+        a, b = self._padded(a, b, fs)
         span = ArtefactSpan(max(0, a) / fs, b / fs, by=self.ui.controller.by())
         self.ui.controller.push(span, f"Mark {span.start_s:.1f}–{span.end_s:.1f} s as artefact")
         self.clear()

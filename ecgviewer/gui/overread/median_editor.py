@@ -195,12 +195,18 @@ class MedianMarkEditor(QObject):
             if t == QEvent.Type.ContextMenu:
                 self._context_menu(event)
                 return True
-        elif watched is self.view and t == QEvent.Type.ShortcutOverride and self.selected is not None:
-            if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Delete, Qt.Key.Key_Insert):
+        elif watched is self.view and t in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress):
+            if not plain_key(event):
+                return False  # Shift+Del, Ctrl+Z ...: the window's actions
+            if t == QEvent.Type.KeyPress:
+                return self._key(event)
+            if self.selected is not None and event.key() in (
+                Qt.Key.Key_Escape,
+                Qt.Key.Key_Delete,
+                Qt.Key.Key_Insert,
+            ):
                 event.accept()  # the key goes to the selected mark, not to a window shortcut
                 return True
-        elif watched is self.view and t == QEvent.Type.KeyPress:
-            return self._key(event)
         return False
 
     def _press(self, event) -> bool:
@@ -296,3 +302,11 @@ class MedianMarkEditor(QObject):
 def offsets_from(points: np.ndarray) -> dict[str, float]:
     """``{point: offset}`` of a ``(len(POINTS),)`` array of median-beat offsets (NaN: absent)."""
     return {p: float(points[k]) for k, p in enumerate(POINTS) if math.isfinite(float(points[k]))}
+
+
+def plain_key(event) -> bool:
+    """A key without modifiers (arrows: Shift too, the big steps); Shift+Del, Ctrl+Z ... are actions."""
+    mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    if event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+        return mods in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier)
+    return mods == Qt.KeyboardModifier.NoModifier

@@ -32,7 +32,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 
 from ecgviewer.core.delineation import POINTS
-from ecgviewer.gui.overread.median_editor import BIG_STEP, PICK_PX, SELECTED_COLOR
+from ecgviewer.gui.overread.median_editor import BIG_STEP, PICK_PX, SELECTED_COLOR, plain_key
 from ecgviewer.layout.boundaries import lead_boundaries
 
 if TYPE_CHECKING:
@@ -163,10 +163,10 @@ class PaperMarkEditor(QObject):
             if t == QEvent.Type.MouseButtonRelease:
                 return self._release(event)
         elif watched is self.view and self.selected is not None and self.marks_enabled:
-            if t == QEvent.Type.ShortcutOverride and event.key() in EDIT_KEYS:
+            if t == QEvent.Type.ShortcutOverride and event.key() in EDIT_KEYS and plain_key(event):
                 event.accept()  # the key goes to the selected mark, not to the pan/caliper shortcuts
                 return True
-            if t == QEvent.Type.KeyPress:
+            if t == QEvent.Type.KeyPress and plain_key(event):
                 return self._key(event)
         return False
 
