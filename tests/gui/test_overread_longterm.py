@@ -102,6 +102,15 @@ def test_relabel_two_beats_close_reopen_export(qtbot, holter):
     assert sum(sym == "V" for sym in ann.symbol) == counts["V"]
     np.testing.assert_array_equal(ann.sample, lt2.beats.r_peaks)
 
+    # Over-read > Relabel a class in the range: the two V beats of the range back to N, in one step
+    click_beat(qtbot, win2, lt2, on_page[0])
+    click_beat(qtbot, win2, lt2, on_page[4], shift=True)
+    win2.overread.ask_relabel = lambda _parent: ("V", "N")
+    win2.action("relabel_class").trigger()
+    assert lt2.beats.counts() == counts0 and win2.overread.controller.undo_stack.count() == 1
+    win2.overread.undo()
+    assert lt2.beats.counts() == counts
+
     # a stretch marked as artefact (click, Shift+click, Shift+X) leaves its beats out; undo
     a, b = on_page[4], on_page[6]
     click_beat(qtbot, win2, lt2, a)

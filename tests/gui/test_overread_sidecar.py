@@ -82,7 +82,7 @@ def test_edits_saved_beside_the_record_and_restored_on_reopening(qtbot, record, 
     assert {k: v for k, v in after.items() if k in before} == before
     assert set(after) - set(before) == {sidecar.name, "m.json"}
 
-    # reopen in a new window: the edits are back, and undo still works on them
+    # reopen in a new window: the edits are back (Reset to computed drops them; undo history is per session)
     win2 = new_window(qtbot)
     open_analysed(qtbot, win2, record, open_and_wait)
     ui2, panel2 = win2.overread, win2.analysis.panel
@@ -132,3 +132,12 @@ def test_a_changed_record_is_detected_and_its_sidecar_not_applied(qtbot, record,
     assert json.loads(sidecar.read_text())["edits"][0]["by"] == "Dr B"
     assert load_sidecar(win2.record, record).status == "applied"
     win2.close()
+
+
+def test_reader_name_from_the_menu(window):
+    ui = window.overread
+    assert ui.controller.by() == window.settings.reader_name == default_reader()
+    ui.ask_name = lambda _parent, current: "Dr Menu" if current == default_reader() else None
+    window.action("reader_name").trigger()
+    assert window.settings.reader_name == "Dr Menu" == ui.controller.by()
+    assert not window.action("undo").isEnabled() and not window.action("reset_overread").isEnabled()

@@ -22,13 +22,6 @@ from PySide6.QtCore import QObject, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from ecgviewer.core.overread import (
-    ARTEFACT,
-    ArtefactSpan,
-    BeatAdded,
-    BeatDeleted,
-    BeatLabelEdit,
-)
 from ecgviewer.gui.longterm.jobs import FOLD_LINE_S
 
 if TYPE_CHECKING:
@@ -44,6 +37,10 @@ ARTEFACT_MARGIN_S = 0.3
 RANGE_COLOR = QColor(230, 81, 0, 35)
 #: Artefact stretches on the paper: grey, hatched.
 ARTEFACT_COLOR = QColor(90, 90, 90, 70)
+
+
+#: The artefact label (:data:`ecgviewer.core.overread.ARTEFACT`).
+ARTEFACT = "|"
 
 
 def label_name(label: str) -> str:
@@ -203,7 +200,8 @@ class BeatEditor(QObject):
             return
         off = self._page_offset() / rec.fs_hz
         _, bottom, _, height = layout.paper_rect
-        for span in self.ui.controller.overread.artefact_spans:
+        o = self.ui.controller.overread
+        for span in () if o is None else o.artefact_spans:
             t0, t1 = max(span.start_s - off, 0.0), min(span.end_s - off, rec.duration_s)
             if t1 <= t0:
                 continue
@@ -228,6 +226,8 @@ class BeatEditor(QObject):
 
     def relabel(self, label: str) -> None:
         """Give the chosen beats ``label`` (one of :data:`~ecgviewer.core.overread.LABELS`)."""
+        from ecgviewer.core.overread import BeatLabelEdit
+
         targets = self._targets()
         by = self.ui.controller.by()
         edits = [BeatLabelEdit(s, label, by=by) for s in targets]
@@ -236,6 +236,8 @@ class BeatEditor(QObject):
 
     def relabel_class(self, old: str, new: str) -> int:
         """Relabel every beat of class ``old`` in the range (or the chosen beats) as ``new``."""
+        from ecgviewer.core.overread import BeatLabelEdit
+
         beats = self.beats()
         if beats is None or not self.chosen:
             self._targets()
@@ -249,6 +251,8 @@ class BeatEditor(QObject):
 
     def delete(self) -> None:
         """Delete the chosen beats (false detections)."""
+        from ecgviewer.core.overread import BeatDeleted
+
         targets = self._targets()
         by = self.ui.controller.by()
         n = len(targets)
@@ -259,6 +263,8 @@ class BeatEditor(QObject):
 
     def add(self, label: str = "N") -> int | None:
         """Add a beat at the pointer (snapped to the largest deflection nearby); returns its sample."""
+        from ecgviewer.core.overread import BeatAdded
+
         sample = self.snap(self.pointer)
         if sample is None:
             self.window.statusBar().showMessage("Point at the missed beat on the ECG, then add it", 5000)
@@ -300,6 +306,8 @@ class BeatEditor(QObject):
 
     def mark_artefact(self) -> None:
         """Mark the range (or the stretch around the chosen beats) as artefact."""
+        from ecgviewer.core.overread import ArtefactSpan
+
         rec = self.window.record
         if rec is None:
             return

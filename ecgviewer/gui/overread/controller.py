@@ -39,20 +39,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from ecgviewer.core.overread import OverRead
-from ecgviewer.core.sidecar import (
-    APPLIED,
-    NONE,
-    RECORD_CHANGED,
-    UNREADABLE,
-    SidecarConflict,
-    load_sidecar,
-    save_sidecar,
-)
 from ecgviewer.gui.workers import WorkerChannel
 
 if TYPE_CHECKING:
-    from ecgviewer.core.overread import Edit
+    from ecgviewer.core.overread import Edit, OverRead
     from ecgviewer.core.sidecar import LoadedOverRead, RecordIdentity
 
 log = logging.getLogger(__name__)
@@ -61,6 +51,10 @@ log = logging.getLogger(__name__)
 SAVE_DELAY_MS = 400
 #: Status while the sidecar is looked for.
 LOADING = "loading"
+#: The statuses of :func:`ecgviewer.core.sidecar.load_sidecar` (that module, like
+#: :mod:`ecgviewer.core.overread`, is imported when a record is opened: it pulls scipy, and the
+#: window starts without it).
+APPLIED, NONE, RECORD_CHANGED, UNREADABLE = "applied", "none", "record changed", "unreadable"
 
 
 class EditCommand(QUndoCommand):
@@ -105,6 +99,8 @@ class ResetCommand(QUndoCommand):
         self.keep = keep
 
     def redo(self) -> None:
+        from ecgviewer.core.overread import OverRead
+
         o = self.controller.overread
         self.before = o
         self.controller._set(OverRead(o.reader, tuple(e for e in o.edits if self.keep(e)), o.models,
@@ -134,7 +130,8 @@ class OverReadController(QObject):
         self.reader = reader
         self.user_dir = user_dir
         self.undo_stack = QUndoStack(self)
-        self.overread = OverRead(reader())
+        #: The over-read of the open record (None before the first record).
+        self.overread: OverRead | None = None
         self.record_path: Path | None = None
         self.record = None
         self.identity: RecordIdentity | None = None
@@ -162,6 +159,8 @@ class OverReadController(QObject):
         The previous record's pending save is written first; the sidecar of the new one is looked
         for on a worker.
         """
+        from ecgviewer.core.overread import OverRead
+
         self.close()
         self.record = record
         self.record_path = None if path is None else Path(path)
@@ -231,7 +230,7 @@ class OverReadController(QObject):
     # -- edits --------------------------------------------------------------------------------
     @property
     def edits(self) -> tuple[Edit, ...]:
-        return self.overread.edits
+        return () if self.overread is None else self.overread.edits
 
     def by(self) -> str:
         """The author of a new edit: the reader's name from the settings."""
@@ -240,13 +239,13 @@ class OverReadController(QObject):
     def push(self, edits: Edit | Sequence[Edit], text: str, merge_key=None) -> None:
         """Make ``edits`` one undoable command (``merge_key``: merge with the previous one of that key)."""
         edits = [edits] if not isinstance(edits, (list, tuple)) else list(edits)
-        if edits:
+        if edits and self.overread is not None:
             self.undo_stack.push(EditCommand(self, edits, text, merge_key))
 
     def reset(self, keep: Callable[[Edit], bool] | None = None, text: str = "Reset to computed") -> None:
         """Drop every edit (or those ``keep`` rejects) in one undoable command."""
         keep = keep or (lambda _e: False)
-        if any(not keep(e) for e in self.overread.edits):
+        if any(not keep(e) for e in self.edits):
             self.undo_stack.push(ResetCommand(self, text, keep))
 
     def undo(self) -> None:
@@ -267,8 +266,11 @@ class OverReadController(QObject):
 
     def save_now(self) -> Path | None:
         """Write the sidecar now (when there is a file, its content hash is known and nothing blocks)."""
+        from ecgviewer.core.overread import OverRead
+        from ecgviewer.core.sidecar import SidecarConflict, save_sidecar
+
         self._timer.stop()
-        if self.record_path is None or self.identity is None or not self._dirty:
+        if self.record_path is None or self.identity is None or not self._dirty or self.overread is None:
             return None
         if self.status in (RECORD_CHANGED, UNREADABLE) and not self._overwrite:
             self.save_error = "not saved: an over-read of other content is in the sidecar (see the message)"
@@ -315,7 +317,7 @@ class OverReadController(QObject):
 
 def _load_job(record, path: Path, user_dir, job=None) -> LoadedOverRead | None:
     """Find the sidecar of ``record`` (hashes its samples: long records chunk by chunk)."""
-    from ecgviewer.core.sidecar import RecordIdentity, record_content_hash
+    from ecgviewer.core.sidecar import RecordIdentity, load_sidecar, record_content_hash
 
     digest = record_content_hash(record, should_stop=None if job is None else (lambda: job.cancelled))
     if digest is None:

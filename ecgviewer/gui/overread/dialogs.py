@@ -16,8 +16,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ecgviewer.core.overread import ARTEFACT, LABEL_DESCRIPTIONS, LABELS
-
 
 def ask_export_path(parent: QWidget, default: str) -> str | None:
     """Where to write the beat annotations (``<record>.<annotator>``, e.g. ``100.ecgv``)."""
@@ -35,7 +33,9 @@ def ask_reader_name(parent: QWidget, current: str) -> str | None:
     return name.strip() if ok and name.strip() else None
 
 
-def _label_combo(with_any: bool = False) -> QComboBox:
+def _label_combo() -> QComboBox:
+    from ecgviewer.core.overread import ARTEFACT, LABEL_DESCRIPTIONS, LABELS
+
     box = QComboBox()
     for label in LABELS:
         text = "artefact" if label == ARTEFACT else label
@@ -45,6 +45,8 @@ def _label_combo(with_any: bool = False) -> QComboBox:
 
 def ask_relabel_class(parent: QWidget) -> tuple[str, str] | None:
     """``(old, new)``: relabel every beat of class ``old`` in the chosen range as ``new``."""
+    from ecgviewer.core.overread import LABELS
+
     dialog = QDialog(parent)
     dialog.setWindowTitle("Relabel a class in the range")
     old, new = _label_combo(), _label_combo()

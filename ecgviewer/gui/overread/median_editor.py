@@ -38,7 +38,6 @@ from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QMenu
 
 from ecgviewer.core.delineation import POINTS
-from ecgviewer.core.overread import POINT_NAMES
 from ecgviewer.gui.median_beat_view import SPEED_MM_PER_S, ms_to_mm
 
 if TYPE_CHECKING:
@@ -48,8 +47,9 @@ if TYPE_CHECKING:
 PICK_PX = 7.0
 #: Samples moved by Shift+Left / Shift+Right.
 BIG_STEP = 10
-#: Colour of the selected mark and of the "edited" flags.
+#: Colour of the selected mark, and of the diamonds on the marks the reader edited.
 SELECTED_COLOR = "#e65100"
+EDITED_COLOR = "#b00020"
 #: The marks in Tab order.
 EDITABLE: tuple[str, ...] = ("p_on", "p_off", "qrs_on", "qrs_off", "t_on", "t_off")
 
@@ -79,7 +79,7 @@ class MedianMarkEditor(QObject):
         pen.setWidthF(3.0)
         self._band.setPen(pen)
         self._band.setZValue(18)
-        self._flags = pg.ScatterPlotItem(symbol="d", size=8, pen=pg.mkPen(None), brush=SELECTED_COLOR)
+        self._flags = pg.ScatterPlotItem(symbol="d", size=10, pen=pg.mkPen("w"), brush=EDITED_COLOR)
         self._flags.setZValue(19)
         self._flags.setToolTip("Edited by the reader")
         for item in (self._band, self._flags):
@@ -285,6 +285,8 @@ class MedianMarkEditor(QObject):
         self.edited.emit(point, int(value), False)
 
     def _context_menu(self, event) -> None:
+        from ecgviewer.core.overread import POINT_NAMES
+
         x_mm = self._x_mm(event.pos())
         near = self.pick(float(event.pos().x()))
         menu = QMenu(self.view)

@@ -14,6 +14,9 @@
   :class:`~.paper_editor.PaperMarkEditor` (single beats' ticks, clicks on beats),
   :class:`~.beats.BeatEditor` (beat labels, ranges, artefact), :class:`~.statements.StatementReview`;
 * the Over-read menu (:func:`~ecgviewer.gui.action_spec.overread_specs`) and a status-bar line.
+
+:mod:`ecgviewer.core.overread`, :mod:`ecgviewer.core.sidecar` and :mod:`.apply` are imported where
+they are used (they pull scipy; the window starts without it).
 """
 
 from __future__ import annotations
@@ -25,22 +28,10 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QMessageBox
 
-from ecgviewer.core.overread import (
-    MEDIAN,
-    BoundaryEdit,
-    EditedBeats,
-    Interpretation,
-    StatementEdit,
-    apply_to_beats,
-    apply_to_statements,
-    median_beat_points,
-)
-from ecgviewer.core.sidecar import APPLIED, NONE, RECORD_CHANGED, UNREADABLE
 from ecgviewer.gui.action_spec import overread_specs
 from ecgviewer.gui.overread import dialogs
-from ecgviewer.gui.overread.apply import edited_analysis, edited_beat_pass, short_beats
 from ecgviewer.gui.overread.beats import BeatEditor, label_name
-from ecgviewer.gui.overread.controller import OverReadController
+from ecgviewer.gui.overread.controller import APPLIED, NONE, RECORD_CHANGED, UNREADABLE, OverReadController
 from ecgviewer.gui.overread.median_editor import MedianMarkEditor, offsets_from
 from ecgviewer.gui.overread.paper_editor import PaperMarkEditor
 from ecgviewer.gui.overread.statements import StatementReview
@@ -48,7 +39,7 @@ from ecgviewer.gui.overread.statements import StatementReview
 if TYPE_CHECKING:
     from ecgviewer.analysis import RecordAnalysis
     from ecgviewer.core.delineation import Delineation
-    from ecgviewer.core.overread import EditedDelineation
+    from ecgviewer.core.overread import EditedBeats, EditedDelineation
     from ecgviewer.gui.main_window import MainWindow
 
 
@@ -69,6 +60,8 @@ class OverReadUi(QObject):
         self.computed_beats = None  # the long record's BeatPassResult as computed
         self.edited_beats: EditedBeats | None = None
         self.warning_box: QMessageBox | None = None
+        #: ``(edit, reason)`` of the edits that found no beat.
+        self.unapplied: tuple = ()
         a = window.analysis
         a.controller.transform = self._transform
         self.median = MedianMarkEditor(a.panel.median_view)
@@ -129,6 +122,9 @@ class OverReadUi(QObject):
 
     def short_beats(self) -> EditedBeats | None:
         """A short record's beats after the beat edits (unclassified beats labelled Q)."""
+        from ecgviewer.core.overread import apply_to_beats
+        from ecgviewer.gui.overread.apply import short_beats
+
         computed = self.window.analysis.controller.computed
         base = short_beats(computed)
         if base is None:
@@ -142,6 +138,8 @@ class OverReadUi(QObject):
         The reader's edits apply; a changed record's old over-read is carried for display only
         (the exports say it was not applied).
         """
+        from ecgviewer.gui.overread.apply import edited_analysis
+
         self.edited = None
         if self.long or analysis.record is not self.window.record:
             return analysis
@@ -156,6 +154,8 @@ class OverReadUi(QObject):
 
     def _after_analysis(self, analysis) -> None:
         """After the views took the published analysis: median marks, provenance, labels, statements."""
+        from ecgviewer.core.overread import median_beat_points
+
         ed = self.edited if analysis is not None else None
         panel = self.window.analysis.panel
         if ed is None:
@@ -170,6 +170,8 @@ class OverReadUi(QObject):
                 offsets_from(median_beat_points(base)),
             )  # fmt: skip
             panel.table.set_provenance(ed.provenance)
+        self.unapplied = () if ed is None else ed.unapplied
+        self._sync_actions()
         self.paper.marks_enabled = not self.long and self.window.analysis.waves.marks.visible
         self.paper.refresh()
         self._label_table()
@@ -191,8 +193,13 @@ class OverReadUi(QObject):
         table.set_labels(labels, edited)
 
     def _show_statements(self, analysis) -> None:
+        from ecgviewer.core.overread import apply_to_statements
+
         result = None if analysis is None else analysis.classification_result
         o = self.controller.overread
+        if o is None:
+            self.review.set_states(None, {}, "")
+            return
         states = {}
         if result is not None:
             stated = {c.name: c.stated for c in result.classes}
@@ -204,10 +211,13 @@ class OverReadUi(QObject):
         self._apply_beats()
 
     def _apply_beats(self) -> None:
+        from ecgviewer.gui.overread.apply import edited_beat_pass
+
         lt = self.window.longterm
         if self.computed_beats is None or not self.long or lt.record is None:
             return
         shown, self.edited_beats = edited_beat_pass(self.computed_beats, self.controller.edits)
+        self.unapplied = self.edited_beats.unapplied
         lt.set_beats(shown)
         self.beats.refresh()
 
@@ -234,8 +244,12 @@ class OverReadUi(QObject):
         a["undo"].setText(f"&Undo {stack.undoText()}" if stack.canUndo() else "&Undo")
         a["redo"].setText(f"&Redo {stack.redoText()}" if stack.canRedo() else "&Redo")
         a["reset_overread"].setEnabled(bool(c.edits))
-        self.status_label.setText(c.status_text())
-        self.status_label.setToolTip("" if c.saved_path is None else f"Sidecar: {c.saved_path}")
+        text, tips = c.status_text(), [] if c.saved_path is None else [f"Sidecar: {c.saved_path}"]
+        if self.unapplied and c.edits:  # edits whose beat is gone (e.g. deleted since)
+            text += f"; {len(self.unapplied)} not applied"
+            tips += [f"Not applied: {e.kind} ({why})" for e, why in self.unapplied]
+        self.status_label.setText(text)
+        self.status_label.setToolTip("\n".join(tips))
 
     def _on_message(self, text: str) -> None:
         self.window.statusBar().showMessage(text, 10000)
@@ -245,19 +259,22 @@ class OverReadUi(QObject):
 
     # -- edits from the editors ------------------------------------------------------------------------
     def _median_edited(self, point: str, sample, nudge: bool) -> None:
+        from ecgviewer.core.overread import MEDIAN, POINT_NAMES, BoundaryEdit
+
         c = self.controller
         e = BoundaryEdit(MEDIAN, point, sample, by=c.by())
         what = "Delete" if sample is None else "Nudge" if nudge else "Move"
-        from ecgviewer.core.overread import POINT_NAMES
 
         c.push(e, f"{what} {POINT_NAMES[point]} on the median beat", ("median", point) if nudge else None)
 
     def _median_reset(self, point: str) -> None:
+        from ecgviewer.core.overread import MEDIAN, BoundaryEdit
+
         keep = lambda e: not (isinstance(e, BoundaryEdit) and e.beat == MEDIAN and e.point == point)  # noqa: E731
         self.controller.reset(keep, f"Reset the median beat's {point}")
 
     def _beat_mark_edited(self, beat: int, point: str, sample, lead, nudge: bool) -> None:
-        from ecgviewer.core.overread import POINT_NAMES
+        from ecgviewer.core.overread import POINT_NAMES, BoundaryEdit
 
         c = self.controller
         e = BoundaryEdit(int(beat), point, sample, lead, by=c.by())
@@ -281,10 +298,14 @@ class OverReadUi(QObject):
             self.beats.chosen, self.beats.range, self.beats.anchor = samples, None, samples[0]
 
     def _statement(self, code: str, confirmed: bool) -> None:
+        from ecgviewer.core.overread import StatementEdit
+
         c = self.controller
         c.push(StatementEdit(code, confirmed, by=c.by()), f"{'Confirm' if confirmed else 'Reject'} {code}")
 
     def _interpretation(self, text: str) -> None:
+        from ecgviewer.core.overread import Interpretation
+
         c = self.controller
         c.push(Interpretation(text, by=c.by()), "Edit the interpretation")
 
@@ -326,6 +347,7 @@ class OverReadUi(QObject):
 
     def export_beats(self, target: str | Path) -> Path | None:
         """Write the beats after the over-read to ``target`` (``<folder>/<record>.<annotator>``)."""
+        from ecgviewer.core.overread import apply_to_beats
         from ecgviewer.core.wfdb_annotations import export_wfdb_annotations
 
         target = Path(target)
