@@ -13,7 +13,13 @@ import jsonschema
 import numpy as np
 import pytest
 
-from ecgviewer.analysis.overread import apply_overread, report_arguments, sidecar_changed, sidecar_stamp
+from ecgviewer.analysis.overread import (
+    apply_overread,
+    report_arguments,
+    sidecar_changed,
+    sidecar_possible,
+    sidecar_stamp,
+)
 from ecgviewer.analysis.pipeline import RecordAnalysis
 from ecgviewer.core.beat_pass import BeatPassResult
 from ecgviewer.core.delineation import Wave, assign_beats, record_intervals
@@ -143,3 +149,12 @@ def test_sidecar_stamp_sees_a_new_or_changed_sidecar(sample_path: Path, tmp_path
     stamp = sidecar_stamp(hea, ident.sha256, user)
     assert not sidecar_changed(stamp, hea, user)
     assert sidecar_changed(None, hea, user) and sidecar_changed("ignored", hea, user)
+    # not hashed because none could exist: changed as soon as one can
+    other, empty = tmp_path / "other" / hea.name, tmp_path / "empty"  # a copy with no sidecar beside it
+    other.parent.mkdir()
+    other.write_bytes(hea.read_bytes())
+    unhashed = sidecar_stamp(other, None, empty)
+    assert not sidecar_possible(other, empty) and not sidecar_changed(unhashed, other, empty)
+    empty.mkdir()
+    (empty / f"{'0' * 64}.json").write_text("{}", encoding="utf-8")  # some over-read in the user folder
+    assert sidecar_possible(other, empty) and sidecar_changed(unhashed, other, empty)
