@@ -85,6 +85,7 @@ from ecgviewer.analysis.overread import (
     apply_overread,
     report_arguments,
     sidecar_changed,
+    sidecar_possible,
     sidecar_stamp,
 )
 from ecgviewer.analysis.pipeline import (
@@ -421,6 +422,8 @@ def record_overread(analysis: Any, item: InputFile, spec: OutputSpec) -> tuple[A
     state-file stamp of its sidecars (:func:`state_document`)."""
     if not spec.overread:
         return apply_overread(analysis, None, status=IGNORED), IGNORED
+    if not sidecar_possible(item.path, spec.overread_user_dir):  # none: the record is not hashed
+        return apply_overread(analysis, None, status="none"), sidecar_stamp(item.path, None)
     from ecgviewer.core.sidecar import load_sidecar
 
     loaded = load_sidecar(analysis.record, item.path, user_dir=spec.overread_user_dir)

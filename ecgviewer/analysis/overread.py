@@ -131,9 +131,30 @@ def load_overread_for(
     ``user_dir``); never raises for a bad file. ``status`` is ``"applied"`` (apply it),
     ``"none"``, ``"record changed"`` (``overread`` is the old one: shown, not applied) or
     ``"unreadable"``. Pass the result to :func:`apply_overread`.
+
+    When no sidecar can exist (:func:`sidecar_possible`: none beside the record, no over-read file
+    in the user folder) the status is ``"none"`` without hashing the record (a 24 h Holter is not
+    read through once more for nothing).
     """
+    if not sidecar_possible(record_path, user_dir):
+        return None, NONE, ""
     loaded = load_sidecar(analysis.record, record_path, identity=identity, user_dir=user_dir)
     return loaded.overread, loaded.status, loaded.message
+
+
+def sidecar_possible(record_path: str | Path, user_dir: str | Path | None = None) -> bool:
+    """False when the record at ``record_path`` can have no over-read: no sidecar beside it and no
+    over-read file at all in the user folder (``user_dir``, default
+    :func:`~ecgviewer.core.sidecar.default_user_dir`). True does not mean there is one."""
+    from ecgviewer.core.sidecar import beside_path, default_user_dir
+
+    if beside_path(record_path).exists():
+        return True
+    folder = Path(user_dir) if user_dir is not None else default_user_dir()
+    try:
+        return any(p.is_file() for p in folder.glob("*.json"))
+    except OSError:
+        return False
 
 
 def with_sidecar(
@@ -162,18 +183,20 @@ def _file_stamp(path: Path) -> list[int] | None:
 
 
 def sidecar_stamp(
-    record_path: str | Path, content_hash: str, user_dir: str | Path | None = None
+    record_path: str | Path, content_hash: str | None, user_dir: str | Path | None = None
 ) -> dict[str, Any]:
     """What the batch keeps to tell later whether a record's over-read changed: the record's content
     hash and the size and modification time of both places a sidecar can be
     (:func:`ecgviewer.core.sidecar.beside_path`, :func:`~ecgviewer.core.sidecar.user_path`), None where
-    there is none. :func:`sidecar_changed` compares it with the files now (no hashing)."""
+    there is none. :func:`sidecar_changed` compares it with the files now (no hashing).
+    ``content_hash`` None: the record was not hashed because no sidecar could exist
+    (:func:`sidecar_possible`)."""
     from ecgviewer.core.sidecar import beside_path, user_path
 
     return {
         "content_sha256": content_hash,
         "beside": _file_stamp(beside_path(record_path)),
-        "user": _file_stamp(user_path(content_hash, user_dir)),
+        "user": _file_stamp(user_path(content_hash, user_dir)) if content_hash else None,
     }
 
 
@@ -181,9 +204,14 @@ def sidecar_changed(stamp: Any, record_path: str | Path, user_dir: str | Path | 
     """True when a sidecar of the record appeared, changed or disappeared since ``stamp``
     (:func:`sidecar_stamp`; anything else, e.g. an old state without one, counts as changed).
     The record itself is taken as unchanged (the batch compares its size and time first)."""
-    if not isinstance(stamp, dict) or not isinstance(stamp.get("content_sha256"), str):
+    if not isinstance(stamp, dict) or "content_sha256" not in stamp:
         return True
-    return sidecar_stamp(record_path, stamp["content_sha256"], user_dir) != stamp
+    content_hash = stamp["content_sha256"]
+    if content_hash is None:  # none could exist then: changed when one could now
+        return sidecar_possible(record_path, user_dir)
+    if not isinstance(content_hash, str):
+        return True
+    return sidecar_stamp(record_path, content_hash, user_dir) != stamp
 
 
 def report_arguments(analysis: RecordAnalysis) -> dict[str, Any]:
