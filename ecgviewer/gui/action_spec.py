@@ -217,7 +217,7 @@ def export_spec(name: str, text: str, keys: tuple[str, ...], tip: str, kind: str
 
 #: Beat labels of the Over-read menu: (label, menu text, key, what it means).
 BEAT_LABEL_KEYS: tuple[tuple[str, str, str, str], ...] = (
-    ("N", "normal", "Shift+N", "normal beat"),
+    ("N", "normal (N)", "Shift+N", "normal beat"),
     ("S", "supraventricular (S)", "Shift+S", "supraventricular ectopic beat (APC)"),
     ("V", "ventricular (V)", "Shift+V", "premature ventricular contraction"),
     ("F", "fusion (F)", "Shift+F", "fusion of a ventricular and a normal beat"),

@@ -168,6 +168,17 @@ class BeatTable(QWidget):
             self.table.setItem(r, LABEL_COLUMN, item)
         self.table.blockSignals(False)
 
+    def blank_rr(self, rows, why: str) -> None:
+        """No RR (nor QTc) for ``rows``: the interval before them crosses a stretch left out (``why``)."""
+        for r in rows:
+            for key in ("rr_ms", "qtc_ms"):
+                c = [k for _h, k in COLUMNS].index(key)
+                self._rows[key][r] = np.nan
+                item = self.table.item(r, c)
+                if item is not None:
+                    item.setText("")
+                    item.setToolTip(why)
+
     def label(self, row: int) -> str:
         """The reader's label shown in ``row`` (``""``: none)."""
         item = self.table.item(row, LABEL_COLUMN)

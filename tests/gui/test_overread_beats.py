@@ -121,4 +121,7 @@ def test_relabel_delete_add_beats_and_artefact_range(opened, qtbot):
     span = ui.controller.edits[-1]
     assert isinstance(span, ArtefactSpan) and span.start_s < r[2] / d.fs_hz and span.end_s > r[4] / d.fs_hz
     assert ui.delineation().n_beats == n0 - 3 and ui.beats.span_items
+    # the interval across the stretch is no RR interval: blank in the table (and no QTc)
+    assert table.row_texts(2)["rr_ms"] == "" == table.row_texts(2)["qtc_ms"]
+    assert table.row_texts(3)["rr_ms"] != ""
     assert w.analysis.controller.analysis.delineation.delineation.n_beats == n0  # computed stays

@@ -136,7 +136,9 @@ class MedianMarkEditor(QObject):
             self._band.setData([x, x], [y0, y1])
         xs = [self.line_x(p) for p in self.edited_points]
         xs = [v for v in xs if v is not None]
-        self._flags.setData(xs, [y1 - 0.12 * (y1 - y0)] * len(xs))
+        _cx, cy = self.view.curve.getData()
+        top = float(np.nanmax(cy)) + 1.0 if cy is not None and len(cy) else y1 - 0.2 * (y1 - y0)
+        self._flags.setData(xs, [top] * len(xs))  # where the boundary lines start, over the beat
 
     # -- coordinates ---------------------------------------------------------------------------
     def _x_mm(self, pos) -> float:

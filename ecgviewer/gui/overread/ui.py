@@ -191,6 +191,10 @@ class OverReadUi(QObject):
             labels.append(str(eb.labels[i]) if changed else "")
             edited.append(changed)
         table.set_labels(labels, edited)
+        spans = [s.sample_range(d.fs_hz) for s in self.controller.overread.artefact_spans]
+        r = d.r_peaks
+        across = [i for i in range(1, r.size) if any(r[i - 1] < b and r[i] > a for a, b in spans)]
+        table.blank_rr(across, "No RR interval: the beats between were left out as artefact")
 
     def _show_statements(self, analysis) -> None:
         from ecgviewer.core.overread import apply_to_statements
