@@ -80,6 +80,14 @@ from typing import Any
 
 from ecgviewer.analysis.errors import reason
 from ecgviewer.analysis.lifeline import die_with_parent, main_pid_env, watch_process
+from ecgviewer.analysis.overread import (
+    IGNORED,
+    apply_overread,
+    report_arguments,
+    sidecar_changed,
+    sidecar_possible,
+    sidecar_stamp,
+)
 from ecgviewer.analysis.pipeline import (
     DEFAULT_DELINEATOR,
     DEFAULT_MODEL,
@@ -95,6 +103,7 @@ from ecgviewer.core.filters import FilterSettings, filtered_record
 from ecgviewer.core.io_utils import atomic_write, atomic_write_bytes, remove_stale_temp_files
 from ecgviewer.core.readers.wfdb_reader import header_path
 from ecgviewer.core.record import EcgRecord
+from ecgviewer.core.sidecar import SIDECAR_SUFFIX, default_user_dir
 from ecgviewer.inference.errors import PredictionError
 from ecgviewer.layout.paper import PAGE_S
 from ecgviewer.models.checkpoint import CheckpointError, read_meta
@@ -151,7 +160,7 @@ def _scan(
         if any(part.startswith(".") for part in rel.parts) or _is_inside(p, exclude):
             continue
         suffix = p.suffix.lower()
-        if suffix not in exts:
+        if suffix not in exts or p.name.endswith(SIDECAR_SUFFIX):  # an over-read is no record
             continue
         if suffix in (".dat", ".mat") and p.with_suffix(".hea").exists():
             continue  # the signal file of a WFDB record: the .hea is the record
@@ -388,12 +397,38 @@ class OutputSpec:
     #: Delineation network of the QT/QTc trend of long records (None: no trend); see
     #: :func:`ecgviewer.analysis.qt_trend.qt_trend_for_document`.
     qt_trend: str | None = None
+    #: Apply each record's over-read (its sidecar, :func:`ecgviewer.core.sidecar.load_sidecar`);
+    #: False: ``--ignore-overread``.
+    overread: bool = True
+    #: The user folder of sidecars (:func:`ecgviewer.core.sidecar.default_user_dir`, resolved by the
+    #: driver so that every worker and node looks in the same one).
+    overread_user_dir: str | None = None
 
 
-def state_document(item: InputFile, spec: OutputSpec, doc: dict[str, Any]) -> dict[str, Any]:
-    """The content of a finished record's state file (:func:`load_finished` reads it back)."""
+def state_document(
+    item: InputFile, spec: OutputSpec, doc: dict[str, Any], overread: Any = IGNORED
+) -> dict[str, Any]:
+    """The content of a finished record's state file (:func:`load_finished` reads it back).
+
+    ``overread``: the :func:`~ecgviewer.analysis.overread.sidecar_stamp` of the record's sidecars
+    when they were looked up, ``"ignored"`` when not (``--ignore-overread``)."""
     state = {**_source_id(item.path), "key": item.key, "outputs": list(spec.per_file)}
-    return {**state, "classifier": spec.classifier_id, "delineator": spec.delineator_id, "document": doc}
+    state.update(classifier=spec.classifier_id, delineator=spec.delineator_id, overread=overread)
+    return {**state, "document": doc}
+
+
+def record_overread(analysis: Any, item: InputFile, spec: OutputSpec) -> tuple[Any, Any]:
+    """``analysis`` with the record's over-read applied (as ``ecgviewer analyze FILE`` does), and the
+    state-file stamp of its sidecars (:func:`state_document`)."""
+    if not spec.overread:
+        return apply_overread(analysis, None, status=IGNORED), IGNORED
+    if not sidecar_possible(item.path, spec.overread_user_dir):  # none: the record is not hashed
+        return apply_overread(analysis, None, status="none"), sidecar_stamp(item.path, None)
+    from ecgviewer.core.sidecar import load_sidecar
+
+    loaded = load_sidecar(analysis.record, item.path, user_dir=spec.overread_user_dir)
+    analysis = apply_overread(analysis, loaded.overread, status=loaded.status, message=loaded.message)
+    return analysis, sidecar_stamp(item.path, loaded.identity.sha256, spec.overread_user_dir)
 
 
 def write_job(
@@ -452,6 +487,7 @@ def write_job(
         )
         if analysis.prediction is None and "intervals" not in analysis.withheld:
             return "model", analysis.interval_error or "no result"
+        analysis, overread_stamp = record_overread(analysis, item, spec)
         filters_text = None
         if any(f is not None for f in spec.filters_hz):
             filters_text = FilterSettings(*spec.filters_hz).describe()
@@ -481,10 +517,9 @@ def write_job(
                 analysis.classification,
                 quality=analysis.quality,
                 withheld=dict(analysis.withheld),
-                delineation=analysis.delineation,
-                delineation_error=analysis.delineation_error,
+                **report_arguments(analysis),
             )
-        state = json.dumps(state_document(item, spec, doc)).encode("utf-8")
+        state = json.dumps(state_document(item, spec, doc, overread_stamp)).encode("utf-8")
         atomic_write_bytes(_state_path(out_dir, item.key), state)  # done: after its last output
         return "ok", (doc, analysis.classification_error, analysis.delineation_error)
     except Exception as exc:
@@ -597,6 +632,11 @@ class BatchConfig:
     #: Long records: run the beat pass with the wave delineation over the whole record for the
     #: QT/QTc trend (``qt_trend`` in the document, as ``ecgviewer analyze FILE``).
     qt_trend: bool = True
+    #: Apply each record's over-read sidecar (False: ``--ignore-overread``); a finished record whose
+    #: sidecar changed since is redone.
+    overread: bool = True
+    #: Where sidecars of read-only folders are (None: :func:`ecgviewer.core.sidecar.default_user_dir`).
+    overread_user_dir: Path | None = None
 
 
 class ClassifierLoadError(Exception):
@@ -670,11 +710,16 @@ def load_finished(
     per_file: Sequence[str],
     classifier: dict[str, str] | None = None,
     delineator: dict[str, str] | None = None,
+    overread: bool = True,
+    overread_user_dir: str | Path | None = None,
 ) -> dict[str, Any] | None:
     """The stored document of ``item`` when every requested output of it is done, else None.
 
     Done means: same source file, every output in ``per_file`` written, the same
-    ``classifier`` and ``delineator`` (:func:`classifier_identity`) and the current schema version.
+    ``classifier`` and ``delineator`` (:func:`classifier_identity`), the current schema version,
+    and the same over-read: sidecars ignored then and now (``overread`` False), or looked up then
+    and none of them added, changed or removed since
+    (:func:`~ecgviewer.analysis.overread.sidecar_changed`).
     """
     state = _state_path(out_dir, item.key)
     try:
@@ -686,6 +731,11 @@ def load_finished(
     if not same or not set(per_file) <= set(data.get("outputs", [])):
         return None
     if data.get("classifier") != classifier or data.get("delineator") != delineator:
+        return None
+    stamp = data.get("overread")
+    if (stamp == IGNORED) != (not overread):
+        return None
+    if overread and sidecar_changed(stamp, item.path, overread_user_dir):
         return None
     if not all(_output_path(out_dir, item.key, k).is_file() for k in per_file):
         return None
@@ -749,6 +799,8 @@ class BatchRun:
             report_options=dict(config.report_options),
             filters_hz=tuple(config.filters_hz),
             qt_trend=DEFAULT_DELINEATOR if config.qt_trend else None,
+            overread=config.overread,
+            overread_user_dir=str(config.overread_user_dir or default_user_dir()),
         )
         self.input_spec: dict[str, Any] = {}
         self.class_spec: dict[str, Any] | None = None
@@ -789,6 +841,9 @@ class BatchRun:
         delineation_error: str | None = None,
     ) -> None:
         """``item``'s outputs and state file are written (by :func:`write_job`)."""
+        o = doc.get("over_read") or {}
+        if o.get("status") in ("record changed", "unreadable"):  # written with the computed values
+            self.log(f"warning: {item.path}: {o.get('message') or o['status']}")
         if classifier_error is not None:  # the intervals were written all the same
             self.summary.errors.append((str(item.path), "classifier", " ".join(classifier_error.split())))
             self.summary.not_classified += 1
@@ -1064,7 +1119,17 @@ def run_batch(
     summary = run.summary
     summary.total = len(items)
     for item in items:
-        doc = None if config.force else load_finished(out_dir, item, run.spec.per_file, class_id, delin_id)
+        doc = None
+        if not config.force:
+            doc = load_finished(
+                out_dir,
+                item,
+                run.spec.per_file,
+                class_id,
+                delin_id,
+                run.spec.overread,
+                run.spec.overread_user_dir,
+            )
         if doc is not None:
             run.docs[item.key] = doc
             summary.skipped += 1

@@ -11,6 +11,14 @@ whose boundaries give the headline intervals (default the bundled one;
 ``--no-delineation`` or ``--delineator none``: not run, the headline values are then
 null with the reason).
 
+A record's **over-read** (the reader's corrections, ``docs/overread.md``) is looked up
+beside it and in the user folder (:func:`ecgviewer.core.sidecar.load_sidecar`) and applied:
+the headline values are then those after the reader's edits, each marked computed or edited
+(``provenance``), and the document has an ``over_read`` section. A sidecar made when the
+record's content was different is not applied (the document says so, and a warning goes to
+stderr); ``--ignore-overread`` uses the computed values only. The batch (``--out``) does the
+same per record and redoes a finished record whose sidecar changed since.
+
 The command is registered in :data:`ecgviewer.cli.SUBCOMMANDS`. The networks
 are loaded once, lazily: after the first file has been read (a bad path is
 refused without importing torch), and with ``--out`` by the batch engine
@@ -20,6 +28,7 @@ refused without importing torch), and with ``--out`` by the batch engine
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -40,6 +49,7 @@ from ecgviewer.analysis.batch import (
 )
 from ecgviewer.analysis.long_record import LongRecordAnalysis, analyze_long_record
 from ecgviewer.analysis.models import ModelSet, check_classifier, check_delineator
+from ecgviewer.analysis.overread import with_sidecar
 from ecgviewer.analysis.pipeline import (
     DEFAULT_DELINEATOR,
     DEFAULT_MODEL,
@@ -106,6 +116,11 @@ def _parser() -> argparse.ArgumentParser:
         help="print a JSON list with the measurement document of each file (as --out writes it)",
     )
     p.add_argument("--no-classical", action="store_true", help="skip the classical measurement")
+    p.add_argument(
+        "--ignore-overread",
+        action="store_true",
+        help="do not apply the reader's over-read files (RECORD.ecgv.json): the computed values only",
+    )
     b = p.add_argument_group(
         "batch (with --out)",
         "Analyse many records: files read in parallel, the model batched, per-file outputs plus one "
@@ -196,6 +211,7 @@ def _print_text(doc: dict[str, Any]) -> None:
     if quality is not None:
         print(f"  quality: {quality['reason'] or quality['summary']}")
     _print_intervals(doc)
+    _print_overread(doc)
     if model is None:  # withheld (signal quality): no numbers
         why = (quality or {}).get("withheld", {}).get("intervals", "not run")
         print(f"  interval model: withheld ({why})")
@@ -216,12 +232,33 @@ def _print_intervals(doc: dict[str, Any]) -> None:
     n = f", {dl['n_delineated']} of {dl['n_beats']} beats, {len(dl['leads'])} leads" if "beats" in dl else ""
     print(f"  intervals: {iv['method']} (wave delineation{n})")
     for key, v in iv["values"].items():
+        prov = v.get("provenance") or {}
+        by = f"  edited by {prov['by']}" if prov.get("source") == "edited" else ""
         if v["value"] is None:
-            print(f"  {key:17s}       —      absent: {v['reason']}")
+            print(f"  {key:17s}       —      absent: {v['reason']}{by}")
             continue
         spread = f"  ± {v['spread']:.1f}" if v["spread"] is not None else ""
         conf = f"  confidence {v['confidence']:.2f}" if v["confidence"] is not None else ""
-        print(f"  {key:17s} {v['value']:7.1f} {v['unit']:3s}{spread}{conf}")
+        print(f"  {key:17s} {v['value']:7.1f} {v['unit']:3s}{spread}{conf}{by}")
+
+
+def _print_overread(doc: dict[str, Any]) -> None:
+    """Whose over-read the values carry, what the reader confirmed, the interpretation."""
+    o = doc.get("over_read")
+    if not o:
+        return
+    if not o["applied"]:
+        print(f"  over-read: not applied ({o['message'] or o['status']})")
+        return
+    when = (o.get("modified") or o.get("last_edit") or "")[:10]
+    print(f"  over-read by {o['reader']}" + (f" on {when}" if when else "") + f" ({o['n_edits']} edits)")
+    st = o.get("statements") or {}
+    if st.get("confirmed") or st.get("rejected"):
+        print(f"  confirmed by the reader: {', '.join(st['confirmed']) or 'none'}")
+        if st.get("rejected"):
+            print(f"  rejected by the reader: {', '.join(st['rejected'])}")
+    if o.get("interpretation"):
+        print(f"  interpretation: {o['interpretation']['text']}")
 
 
 def _print_model(model: dict[str, Any], m: dict[str, Any]) -> None:
@@ -282,6 +319,8 @@ def analyze_file(
     models: ModelSet,
     progress_bar: bool = True,
     opened: Callable[[], None] | None = None,
+    *,
+    overread: bool = True,
 ) -> RecordAnalysis | LongRecordAnalysis:
     """Open one file with the viewer's reading path and analyse it.
 
@@ -291,7 +330,9 @@ def analyze_file(
     :func:`~ecgviewer.analysis.long_record.analyze_long_record` (record values plus
     ``per_hour``), with a progress bar on stderr unless ``progress_bar`` is False.
     ``opened`` is called once the file is open (``analyze`` loads its networks then,
-    so a bad path is refused before any network loads).
+    so a bad path is refused before any network loads). The record's over-read (its sidecar) is
+    applied (:func:`ecgviewer.analysis.overread.with_sidecar`; a long record's beat list too);
+    ``overread`` False: ignored (status ``"ignored"``).
 
     Raises
     ------
@@ -314,14 +355,17 @@ def analyze_file(
             with tqdm(
                 total=total, desc=path.name, unit="s", file=sys.stderr, disable=not progress_bar, leave=False
             ) as bar:
-                return analyze_long_record(
+                long = analyze_long_record(
                     rec,
                     options,
                     models=models,
                     progress=lambda done, _total: bar.update(round(done) - bar.n),
                     source=str(path),
                 )
-    return analyze_record(record, options, models=models, source=str(path))
+                with_read = with_sidecar(long.analysis, path, ignore=not overread, beats=long.beats)
+                return dataclasses.replace(long, analysis=with_read)
+    analysis = analyze_record(record, options, models=models, source=str(path))
+    return with_sidecar(analysis, path, ignore=not overread)
 
 
 def main(argv: list[str]) -> int:
@@ -400,7 +444,14 @@ def main(argv: list[str]) -> int:
 
     for path in files:
         try:
-            analysis = analyze_file(path, options, models, progress_bar=not args.quiet, opened=load_networks)
+            analysis = analyze_file(
+                path,
+                options,
+                models,
+                progress_bar=not args.quiet,
+                opened=load_networks,
+                overread=not args.ignore_overread,
+            )
         except _NetworksNotLoaded as exc:
             print(exc, file=sys.stderr)
             return 2
@@ -410,6 +461,7 @@ def main(argv: list[str]) -> int:
             if analysis.prediction is None and "intervals" not in analysis.withheld:  # the file failed
                 entry = {"file": str(path), "error": _file_error(path, analysis.interval_error or "")}
             else:
+                _warn_overread(path, getattr(analysis, "analysis", analysis))
                 entry = analysis.document()
                 if analysis.classification_error is not None:
                     failed = True
@@ -427,6 +479,12 @@ def main(argv: list[str]) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
     return 1 if failed else 0
+
+
+def _warn_overread(path: Path, analysis: RecordAnalysis) -> None:
+    """A warning line on stderr when the record's over-read exists but is not applied."""
+    if analysis.overread_status in ("record changed", "unreadable"):
+        print(f"warning: {path}: {analysis.overread_message}", file=sys.stderr)
 
 
 def _file_error(path: Path, message: str) -> str:
@@ -465,6 +523,7 @@ def _batch(
         progress=not args.quiet,
         engine=args.engine,
         ray_address=args.ray_address,
+        overread=not args.ignore_overread,
     )
     try:
         summary = run_batch(config, predictor, classifier=classifier, delineator=delineator)

@@ -62,7 +62,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +82,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from ecgviewer.core.beats import BeatAnalysis
+    from ecgviewer.core.overread import EditedBeats, EditedDelineation, OverRead, StatementState
     from ecgviewer.core.quality import QualityReport
     from ecgviewer.core.record import EcgRecord
     from ecgviewer.inference.classifier import ClassificationResult
@@ -223,6 +224,25 @@ class RecordAnalysis:
         Why the delineation gave no result (one line), else None.
     delineator_name
         The delineation checkpoint that ran or was meant to (reported with a failure), else None.
+    overread
+        The reader's over-read of the record (:class:`~ecgviewer.core.overread.OverRead`), None
+        when there is none; set by :func:`ecgviewer.analysis.overread.apply_overread`. With a
+        status other than ``"applied"`` it is kept for display only (nothing is changed).
+    overread_status, overread_message
+        ``"applied"``, ``"none"``, ``"record changed"``, ``"unreadable"`` or ``"ignored"``
+        (None: no over-read was looked up), and one line saying so.
+    overread_result
+        The delineation with the reader's boundary and beat edits applied
+        (:class:`~ecgviewer.core.overread.EditedDelineation`: edited beats, record intervals and
+        their provenance), None when no over-read applies or there is no delineation. The
+        headline intervals of every output come from it (:attr:`effective_delineation`).
+    statement_states
+        The classifier's statements after the reader's confirmations
+        (``{code: StatementState}``, :func:`~ecgviewer.core.overread.apply_to_statements`),
+        None when no over-read applies.
+    overread_beats
+        A classified beat list after the beat edits (:class:`~ecgviewer.core.overread.EditedBeats`),
+        when one was given to :func:`~ecgviewer.analysis.overread.apply_overread`.
     """
 
     record: EcgRecord
@@ -238,6 +258,27 @@ class RecordAnalysis:
     delineation: DelineationResult | None = None
     delineation_error: str | None = None
     delineator_name: str | None = None
+    overread: OverRead | None = None
+    overread_status: str | None = None
+    overread_message: str = ""
+    overread_result: EditedDelineation | None = field(default=None, compare=False)
+    statement_states: Mapping[str, StatementState] | None = field(default=None, compare=False)
+    overread_beats: EditedBeats | None = field(default=None, compare=False)
+
+    @property
+    def overread_applied(self) -> bool:
+        """True when an over-read is applied to the values (status ``"applied"``)."""
+        return self.overread is not None and self.overread_status == "applied"
+
+    @property
+    def effective_delineation(self) -> DelineationResult | None:
+        """The delineation the headline values come from: with the reader's edits when an
+        over-read applies (beats, boundaries and record intervals of :attr:`overread_result`),
+        else :attr:`delineation` as computed."""
+        if self.delineation is None or self.overread_result is None:
+            return self.delineation
+        r = self.overread_result
+        return replace(self.delineation, delineation=r.delineation, intervals=dict(r.intervals))
 
     @property
     def measurable(self) -> bool:
@@ -288,9 +329,15 @@ def analysis_document(
         created=created,
         quality=analysis.quality,
         withheld=analysis.withheld,
-        delineation=analysis.delineation,
+        delineation=analysis.effective_delineation,
         delineation_error=analysis.delineation_error,
         delineator_name=analysis.delineator_name,
+        overread=analysis.overread,
+        overread_status=analysis.overread_status,
+        overread_message=analysis.overread_message,
+        overread_result=analysis.overread_result,
+        statement_states=analysis.statement_states,
+        overread_beats=analysis.overread_beats,
     )
     if analysis.source is not None:
         doc["record"]["file"] = analysis.source
@@ -795,4 +842,11 @@ def analyze_record(
         t0 = time.perf_counter()
         _RUNNERS[stage](run)
         timings[stage] = time.perf_counter() - t0
-    return run.snapshot()
+    result = run.snapshot()
+    if previous is not None and previous.overread_status is not None:  # the reader's edits stay on
+        from ecgviewer.analysis.overread import apply_overread
+
+        result = apply_overread(
+            result, previous.overread, status=previous.overread_status, message=previous.overread_message
+        )
+    return result

@@ -213,3 +213,103 @@ def report_specs() -> tuple[ActionSpec, ...]:
 def export_spec(name: str, text: str, keys: tuple[str, ...], tip: str, kind: str, **kw) -> ActionSpec:
     """A File action that exports ``kind`` (``"svg"``, ``"pdf"``, ...) through the window's exports."""
     return ActionSpec(name, text, "File", keys, tip, value=kind, slot="exports.export", **kw)
+
+
+#: Beat labels of the Over-read menu: (label, menu text, key, what it means).
+BEAT_LABEL_KEYS: tuple[tuple[str, str, str, str], ...] = (
+    ("N", "normal (N)", "Shift+N", "normal beat"),
+    ("S", "supraventricular (S)", "Shift+S", "supraventricular ectopic beat (APC)"),
+    ("V", "ventricular (V)", "Shift+V", "premature ventricular contraction"),
+    ("F", "fusion (F)", "Shift+F", "fusion of a ventricular and a normal beat"),
+    ("Q", "unclassifiable (Q)", "Shift+Q", "unclassifiable beat"),
+    ("|", "artefact (not a beat)", "Shift+A", "not a beat: left out of every measurement"),
+)
+
+
+def overread_specs() -> tuple[ActionSpec, ...]:
+    """The Over-read menu: undo/redo, beat labels and edits, reset, export, the reader's name."""
+    m = "Over-read"
+    specs = [
+        ActionSpec("undo", "&Undo", m, ("Ctrl+Z",), "Undo the last over-read edit", slot="overread.undo"),
+        ActionSpec(
+            "redo", "&Redo", m, ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the edit undone", slot="overread.redo"
+        ),
+    ]
+    specs += [
+        ActionSpec(
+            f"label_beat_{'artefact' if label == '|' else label}",
+            f"Label beat(s) {text}",
+            m,
+            (key,),
+            f"Give the chosen beats the label {label}: {meaning} (click a beat to choose it, Shift+click "
+            "a range; in the beat table select rows)",
+            view_only=True,
+            value=label,
+            slot="overread.beats.relabel",
+        )
+        for label, text, key, meaning in BEAT_LABEL_KEYS
+    ]
+    specs += [
+        ActionSpec(
+            "relabel_class",
+            "Relabel a class in the range…",
+            m,
+            (),
+            "Relabel every beat of one class in the chosen range (e.g. all V as N)",
+            slot="overread.relabel_class_dialog",
+        ),
+        ActionSpec(
+            "delete_beat",
+            "&Delete beat(s)",
+            m,
+            ("Shift+Del",),
+            "Delete the chosen beats (false detections)",
+            view_only=True,
+            slot="overread.beats.delete",
+        ),
+        ActionSpec(
+            "add_beat",
+            "&Add beat at the pointer",
+            m,
+            ("Shift+B",),
+            "Add a missed beat (N) at the largest deflection near the mouse pointer",
+            view_only=True,
+            value="N",
+            slot="overread.beats.add",
+        ),
+        ActionSpec(
+            "mark_artefact",
+            "Mark as artefact / &noise",
+            m,
+            ("Shift+X",),
+            "Mark the chosen range (or the stretch around the chosen beats) as artefact: its beats are left "
+            "out of every measurement",
+            view_only=True,
+            slot="overread.beats.mark_artefact",
+        ),
+        ActionSpec(
+            "reset_overread",
+            "Reset to &computed",
+            m,
+            (),
+            "Drop every edit of this record's over-read (undoable)",
+            slot="overread.reset",
+        ),
+        ActionSpec(
+            "export_beats",
+            "&Export beat annotations (WFDB)…",
+            m,
+            (),
+            "Write the beats with the reader's labels as a WFDB annotation file (wfdb.rdann reads it)",
+            slot="overread.export_beats_dialog",
+        ),
+        ActionSpec(
+            "reader_name",
+            "Reader &name…",
+            m,
+            (),
+            "The name kept with every edit and in the sidecar (default: the operating-system user)",
+            slot="overread.ask_reader_name",
+        ),
+    ]
+    return tuple(specs)

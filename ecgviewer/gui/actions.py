@@ -11,7 +11,14 @@ can be rendered without a display.
 
 from __future__ import annotations
 
-from ecgviewer.gui.action_spec import ActionSpec, choice_specs, export_spec, filter_specs, report_specs
+from ecgviewer.gui.action_spec import (
+    ActionSpec,
+    choice_specs,
+    export_spec,
+    filter_specs,
+    overread_specs,
+    report_specs,
+)
 from ecgviewer.resources import bundled_checkpoints
 
 __all__ = [
@@ -77,6 +84,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     *report_specs(),
     ActionSpec("quit", "&Quit", "File", ("Ctrl+Q",), "Quit ecgviewer", slot="close"),
+    *overread_specs(),
     *choice_specs(),
     ActionSpec(
         "zoom_in",
@@ -382,8 +390,17 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("about", "&About ecgviewer", "Help", (), "Version and licence", slot="show_about"),
 )
 
+#: The over-read editors' mouse and keys (not menu actions): where, what, keys.
+EDITOR_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("(ECG, median beat)", "Select / move a boundary mark (Alt: this lead only)", "click / drag a tick"),
+    ("(selected mark)", "Nudge by 1 / 10 samples", "`Left`, `Right` / `Shift+Left`, `Shift+Right`"),
+    ("(selected mark)", 'Delete ("no P wave") / put back at the pointer', "`Del` / `Ins`"),
+    ("(median beat)", "Next mark / add, delete, reset a mark", "`Tab` / right-click"),
+    ("(ECG)", "Choose a beat / a range of beats", "click / `Shift`+click"),
+)
+
 #: Top-level menus in order.
-MENUS: tuple[str, ...] = ("File", "View", "Tools", "Filters", "Help")
+MENUS: tuple[str, ...] = ("File", "Over-read", "View", "Tools", "Filters", "Help")
 
 
 def spec(name: str) -> ActionSpec:
@@ -421,4 +438,5 @@ def shortcuts_markdown() -> str:
         shown = ", ".join("`" + k.replace("|", "\\|") + "`" for k in keys.split(", "))
         lines.append(f"| {menu} | {text} | {shown} |")
     lines.append("| (view) | Zoom / pan | mouse wheel / drag |")
+    lines += [f"| {where} | {what} | {keys} |" for where, what, keys in EDITOR_KEYS]
     return "\n".join(lines) + "\n"

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +149,9 @@ class AnalysisController(QObject):
         self._models = models if models is not None else ModelSet()
         self._record: EcgRecord | None = None
         self._analysis: RecordAnalysis | None = None
+        self._published: RecordAnalysis | None = None
+        #: Applied to every analysis before it is published (the reader's over-read); None: as computed.
+        self.transform: Callable[[RecordAnalysis], RecordAnalysis] | None = None
         self._classification_error: str | None = None
         self._job: AnalysisOptions | None = None  # options of the running request
         self._last_stage: str | None = None  # its last stage, reported when it ends
@@ -191,8 +195,29 @@ class AnalysisController(QObject):
 
     @property
     def analysis(self) -> RecordAnalysis | None:
-        """Everything known about :attr:`record` with the current choices (as last ``analysisChanged``)."""
+        """Everything known about :attr:`record` with the current choices (as last ``analysisChanged``:
+        with the over-read applied by :attr:`transform`)."""
+        return self._published
+
+    @property
+    def computed(self) -> RecordAnalysis | None:
+        """:attr:`analysis` as computed, before :attr:`transform`."""
         return self._analysis
+
+    def republish(self) -> None:
+        """Publish the current analysis again (the :attr:`transform` changed: an over-read edit)."""
+        if self._analysis is not None:
+            self._emit(self._analysis)
+
+    def _emit(self, analysis: RecordAnalysis | None) -> None:
+        out = analysis
+        if analysis is not None and self.transform is not None:
+            try:
+                out = self.transform(analysis)
+            except Exception:  # a bad edit must not cost the computed results
+                log.exception("the over-read could not be applied")
+        self._published = out
+        self.analysisChanged.emit(out)
 
     @property
     def classical(self) -> BeatAnalysis | None:
@@ -372,13 +397,13 @@ class AnalysisController(QObject):
         """Change the current analysis and publish it (no-op without one)."""
         if self._analysis is not None:
             self._analysis = dataclasses.replace(self._analysis, **changes)
-            self.analysisChanged.emit(self._analysis)
+            self._emit(self._analysis)
 
     def _drop_all(self) -> None:
         self._analysis = None
         self._classification_error = None
         self.cleared.emit()
-        self.analysisChanged.emit(None)
+        self._emit(None)
 
     def _drop_classification(self) -> None:
         self._models.discard("classification")  # one classifier in memory at a time
@@ -405,7 +430,7 @@ class AnalysisController(QObject):
         if self._job is not None and self._job.delineator != self._delineator:
             analysis = dataclasses.replace(analysis, delineation=None, delineation_error=None)
         self._analysis = analysis
-        self.analysisChanged.emit(analysis)
+        self._emit(analysis)
 
     def _on_event(self, event: object) -> None:
         if isinstance(event, StageProgress):

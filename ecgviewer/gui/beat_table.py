@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -45,6 +46,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("QT", "qt_ms"),
     ("QTc", "qtc_ms"),
 )
+#: The column after :data:`COLUMNS`: the label the reader gave the beat (blank: as computed).
+LABEL_COLUMN = len(COLUMNS)
+EDITED_BG = "#ffe0c2"
 
 
 def beat_rows(d: Delineation) -> dict[str, np.ndarray]:
@@ -83,8 +87,8 @@ class BeatTable(QWidget):
         self.info_label = QLabel("Beats: not delineated")
         self.info_label.setWordWrap(True)
         self.info_label.setStyleSheet("QLabel { color: #444; }")
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels([h for h, _ in COLUMNS])
+        self.table = QTableWidget(0, len(COLUMNS) + 1)
+        self.table.setHorizontalHeaderLabels([*(h for h, _ in COLUMNS), "Label"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -107,6 +111,10 @@ class BeatTable(QWidget):
         for c, (_h, key) in enumerate(COLUMNS):
             if key in tips:
                 self.table.horizontalHeaderItem(c).setToolTip(tips[key])
+        self.table.horizontalHeaderItem(LABEL_COLUMN).setToolTip(
+            "The reader's label (over-read): N, S, V, F, Q or | (artefact); blank: not relabelled"
+        )
+        header.setSectionResizeMode(LABEL_COLUMN, QHeaderView.ResizeMode.ResizeToContents)
         self.table.cellClicked.connect(lambda row, _col: self._activate(row))
         self.table.currentCellChanged.connect(
             lambda row, _c, old, _oc: self._activate(row) if row != old else None
@@ -146,6 +154,35 @@ class BeatTable(QWidget):
         else:
             self.info_label.setText(note or "Beats: not delineated")
         self.table.blockSignals(False)
+
+    def set_labels(self, labels: list[str] | None, edited: list[bool] | None = None) -> None:
+        """The reader's label of every row (None or ``""``: none), rows of edited beats highlighted."""
+        self.table.blockSignals(True)
+        for r in range(self.table.rowCount()):
+            text = "" if labels is None or r >= len(labels) else labels[r]
+            item = QTableWidgetItem(text)
+            item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            if edited is not None and r < len(edited) and edited[r]:
+                item.setBackground(QColor(EDITED_BG))
+                item.setToolTip("Relabelled or added by the reader")
+            self.table.setItem(r, LABEL_COLUMN, item)
+        self.table.blockSignals(False)
+
+    def blank_rr(self, rows, why: str) -> None:
+        """No RR (nor QTc) for ``rows``: the interval before them crosses a stretch left out (``why``)."""
+        for r in rows:
+            for key in ("rr_ms", "qtc_ms"):
+                c = [k for _h, k in COLUMNS].index(key)
+                self._rows[key][r] = np.nan
+                item = self.table.item(r, c)
+                if item is not None:
+                    item.setText("")
+                    item.setToolTip(why)
+
+    def label(self, row: int) -> str:
+        """The reader's label shown in ``row`` (``""``: none)."""
+        item = self.table.item(row, LABEL_COLUMN)
+        return "" if item is None else item.text()
 
     def row_count(self) -> int:
         return self.table.rowCount()

@@ -84,8 +84,11 @@ def write_report(
     withheld=None,
     delineation=None,
     delineation_error=None,
+    over_read=None,
+    overread_result=None,
 ) -> Path:
-    """Draw and write the PDF report (worker thread)."""
+    """Draw and write the PDF report (worker thread); ``delineation`` with the reader's edits and
+    ``over_read`` as :func:`ecgviewer.analysis.overread.report_arguments` gives them."""
     from ecgviewer.report.pdf import ReportOptions, render_report
 
     render_report(
@@ -99,6 +102,8 @@ def write_report(
         withheld=withheld,
         delineation=delineation,
         delineation_error=delineation_error,
+        over_read=over_read,
+        overread_result=overread_result,
     )
     return Path(path)
 
@@ -259,7 +264,10 @@ class ExportsUi(QObject):
             return write_wfdb, (w.record, path)
         a = self._analysis()
         if kind == "pdf":
+            from ecgviewer.analysis.overread import report_arguments
+
             options = self.report_options()
+            r = report_arguments(a)  # the delineation with the reader's edits, the over-read section
             return write_report, (
                 path,
                 w.display_record,
@@ -269,8 +277,10 @@ class ExportsUi(QObject):
                 a.classification,
                 a.quality,
                 dict(a.withheld),
-                a.delineation,
-                a.delineation_error,
+                r["delineation"],
+                r["delineation_error"],
+                r["over_read"],
+                r["overread_result"],
             )
         return write_measurements, (path, a.document(filters=w.filters_text()), kind)
 

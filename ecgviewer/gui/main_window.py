@@ -22,6 +22,7 @@ from ecgviewer.gui.jobs import FiltersHz, ShortOpened, open_job
 from ecgviewer.gui.longterm import LONG_TERM_MIN_S, PAGE_SIZES_S, LongTermMode
 from ecgviewer.gui.menus import build_menus_and_toolbar, checked_filters, open_file_filter, sync_action_states
 from ecgviewer.gui.modes import ModeContext, PaperMode, PaperSettings, ViewMode
+from ecgviewer.gui.overread import install_overread
 from ecgviewer.gui.settings import ViewerSettings
 from ecgviewer.gui.workers import WorkerChannel
 from ecgviewer.layout.choices import LAYOUT_NAMES
@@ -112,6 +113,8 @@ class MainWindow(QMainWindow):
         self.longterm = LongTermMode(ctx, self)
         #: The mode shown; every view operation goes to it.
         self.mode: ViewMode = self.paper_mode
+        #: The reader's over-read: editors, undo/redo, the sidecar (Over-read menu).
+        self.overread = install_overread(self)
         connect_actions(self, self.actions_by_name)
         self.view.setFocus()
 
@@ -291,6 +294,7 @@ class MainWindow(QMainWindow):
 
     def _on_opened(self, path: Path | None, detail: str, record: EcgRecord) -> None:
         self.note_opened(path, detail)
+        self.overread.record_opened(path, self.longterm.record if self.mode is self.longterm else record)
         self.schedule_record_shown(record)
 
     def note_opened(self, path: Path | None, detail: str = "") -> None:
@@ -398,6 +402,7 @@ class MainWindow(QMainWindow):
         self.exports.export("png")
 
     def closeEvent(self, event) -> None:
+        self.overread.shutdown()
         self.analysis.shutdown()
         self.paper_mode.shutdown()
         self.longterm.shutdown()

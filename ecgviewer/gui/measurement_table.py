@@ -61,6 +61,10 @@ HEADLINE_THRESHOLDS: dict[str, float] = {
     "qtc_fridericia_ms": 20.0,
 }
 HIGHLIGHT_BG = "#ffe9b3"
+#: Background of a headline value the reader's over-read changed.
+EDITED_BG = "#e4dcff"
+#: Appended to the row label of a value the reader changed.
+EDITED_MARK = " ✎"
 DISAGREE_FG = "#b00020"
 #: A headline confidence below this is shown in amber.
 LOW_CONFIDENCE = 0.6
@@ -160,6 +164,7 @@ class MeasurementTable(QTableWidget):
         self.setColumnHidden(DEVICE_COLUMN, True)
         self._disagreements: dict[str, list[tuple[str, float]]] = {}
         self._absent: dict[str, str] = {}
+        self._provenance: dict[str, Mapping] = {}
 
     # -- read-back --------------------------------------------------------------------------
     def row_texts(self, key: str) -> dict[str, str]:
@@ -230,6 +235,34 @@ class MeasurementTable(QTableWidget):
                     + (" from the headline" if h is not None else " (model − classical)")
                 )
             label_item.setToolTip("\n".join(tip))
+        self._mark_edited()
+
+    def set_provenance(self, provenance: Mapping[str, Mapping] | None) -> None:
+        """Mark the headline values the reader's over-read changed (``{key: provenance}`` of
+        :class:`~ecgviewer.core.overread.EditedDelineation`; None: none)."""
+        self._provenance = dict(provenance or {})
+        self._mark_edited()
+
+    def edited_by(self, key: str) -> Mapping | None:
+        """The provenance of an edited headline value (QTc: of its QT or RR), None when computed."""
+        keys = ("qt_ms", "rr_ms") if key.startswith("qtc") else (key,)
+        for k in keys:
+            p = self._provenance.get(k)
+            if p is not None and p.get("source") == "edited":
+                return p
+        return None
+
+    def _mark_edited(self) -> None:
+        for r, (key, _label, _unit) in enumerate(ROWS):
+            item = self.item(r, WAVES_COLUMN)
+            p = self.edited_by(key)
+            item.setBackground(QBrush(QColor(EDITED_BG)) if p else QBrush())
+            label = self.item(r, 0)
+            label.setText(label.text().removesuffix(EDITED_MARK) + (EDITED_MARK if p else ""))
+            tip = item.toolTip().split("\n✎")[0]
+            if p:
+                tip += f"\n✎ edited by {p.get('by')} ({p.get('at')}): {p.get('method', '')}".rstrip(": ")
+            item.setToolTip(tip)
 
     def _flags(self, key: str, h: float | None, others: dict[int, float | None]) -> dict[int, float]:
         """Column -> difference of the values that disagree with the headline (else model vs classical)."""

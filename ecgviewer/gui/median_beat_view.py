@@ -110,6 +110,7 @@ class MedianBeatView(pg.PlotWidget):
         self._prediction: PredictionResult | None = None
         self._waves: DelineationResult | None = None
         self._boundaries: dict[str, float] = {}
+        self._marks_ms: dict[str, float] | None = None
         self._spans: dict[str, tuple[float, float]] = {}
         self._labels: dict[str, pg.TextItem] = {}
         self.span_source: str | None = None
@@ -137,6 +138,17 @@ class MedianBeatView(pg.PlotWidget):
         """Draw the delineation's median boundaries and spans (None: back to the model or classical)."""
         self._waves = result
         self._rebuild()
+
+    def set_marks_ms(self, points_ms: dict[str, float] | None) -> None:
+        """Draw these boundary marks (point -> ms from the R peak; the over-read's median beat) in
+        place of the delineation's median (None: back to it)."""
+        self._marks_ms = None if points_ms is None else dict(points_ms)
+        self._rebuild()
+
+    @property
+    def fs_hz(self) -> float | None:
+        """Sampling rate of the delineation drawn (its boundaries are samples at this rate)."""
+        return None if self._waves is None else self._waves.delineation.fs_hz
 
     def clear_all(self) -> None:
         """Forget the beat, the prediction and the delineation."""
@@ -260,6 +272,8 @@ class MedianBeatView(pg.PlotWidget):
     def _spans_ms(self, beat: MedianBeat) -> dict[str, tuple[float, float, float]]:
         """name -> ``(t0_ms, t1_ms, duration_ms)`` relative to the R peak; sets :attr:`span_source`."""
         points = {} if self._waves is None else median_boundaries_ms(self._waves.delineation)
+        if self._waves is not None and self._marks_ms is not None:
+            points = self._marks_ms
         spans = boundary_spans(points)
         if spans:
             self._boundaries = {k: ms_to_mm(v) for k, v in points.items()}

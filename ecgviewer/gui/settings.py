@@ -268,6 +268,18 @@ class ViewerSettings:
     def report_layout(self, value: str) -> None:
         self._set("report/layout", str(value))
 
+    # -- over-read ------------------------------------------------------------
+    @property
+    def reader_name(self) -> str:
+        """Who over-reads: the author of every edit and the sidecar's reader (default: the OS user)."""
+        from ecgviewer.core.sidecar import default_reader
+
+        return str(self._q.value("overread/reader", "") or "").strip() or default_reader()
+
+    @reader_name.setter
+    def reader_name(self, value: str) -> None:
+        self._set("overread/reader", str(value).strip())
+
     # -- files --------------------------------------------------------------
     @property
     def last_directory(self) -> str:

@@ -198,7 +198,8 @@ class WavesUi(QObject):
         """The published analysis changed: marks, beat table and headline follow its delineation."""
         result, error = None, None
         if analysis is not None and analysis.record is self.window.record:
-            result, error = analysis.delineation, analysis.delineation_error
+            # with the reader's edits when an over-read applies (beats, boundaries, record intervals)
+            result, error = analysis.effective_delineation, analysis.delineation_error
         d = None if result is None else result.delineation
         self.analysis_ui.panel.set_delineation(result, error)
         if d is self._delineation:

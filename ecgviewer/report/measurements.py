@@ -42,6 +42,7 @@ from ecgviewer.core.qtc import qtc_bazett_ms, qtc_fridericia_ms
 
 if TYPE_CHECKING:
     from ecgviewer.core.beats import BeatAnalysis
+    from ecgviewer.core.overread import EditedBeats, EditedDelineation, OverRead, StatementState
     from ecgviewer.core.quality import QualityReport
     from ecgviewer.core.record import EcgRecord
     from ecgviewer.inference.classifier import ClassificationResult
@@ -51,8 +52,10 @@ if TYPE_CHECKING:
 
 #: Version of the JSON document (and of the CSV columns). 2: the ``classification`` section;
 #: 3: the ``quality`` section (and the ``measurable``, ``quality`` CSV columns); 4: the headline
-#: ``intervals`` from the wave delineation and the ``delineation`` section (and their CSV columns).
-SCHEMA_VERSION = 4
+#: ``intervals`` from the wave delineation and the ``delineation`` section (and their CSV columns);
+#: 5: the reader's over-read (``over_read`` section, per headline value its ``provenance``, edited
+#: beats flagged in ``delineation.beats``; the ``over_read_*`` and ``*_source`` CSV columns).
+SCHEMA_VERSION = 5
 #: Keys of ``quality.withheld``: the results a poor signal can withhold (``intervals``: the
 #: interval regression model; ``delineation``: the wave delineation, hence the headline intervals).
 WITHHELD_KEYS: tuple[str, ...] = ("classical", "intervals", "classification", "delineation")
@@ -354,26 +357,75 @@ def headline_values(
     return out
 
 
+def headline_provenance(
+    delineation: DelineationResult | None, overread_result: EditedDelineation | None = None
+) -> dict[str, dict[str, Any] | None]:
+    """Per :data:`ROWS` key where the headline value comes from (None without a delineation).
+
+    ``{"source": "computed", "method": ..., "convention": ...}`` (the delineation network for PR,
+    QRS and QT; the R peaks for RR and HR), or with an over-read the provenance of
+    :attr:`EditedDelineation.provenance` (``{"source": "edited", "by", "at", "edits", "method"}``
+    when the reader's edits went into it). QTc follows QT and RR: edited when either is.
+    """
+    from ecgviewer.core.delineation import CONVENTION
+    from ecgviewer.core.overread import computed
+
+    out: dict[str, dict[str, Any] | None] = {key: None for key, _, _ in ROWS}
+    if delineation is None:
+        return out
+    if overread_result is not None:
+        for key in DELINEATION_KEYS:
+            out[key] = dict(overread_result.provenance[key])
+    else:
+        method = delineation.model_name or delineation.delineation.method or "delineation"
+        for key in DELINEATION_KEYS:
+            out[key] = computed("R peaks" if key in ("rr_ms", "hr_bpm") else method, convention=CONVENTION)
+    qt, rr = out["qt_ms"], out["rr_ms"]
+    for key, formula in (("qtc_bazett_ms", "Bazett"), ("qtc_fridericia_ms", "Fridericia")):
+        parts = [p for p in (qt, rr) if p is not None and p.get("source") == "edited"]
+        if parts:
+            by = ", ".join(dict.fromkeys(a.strip() for p in parts for a in str(p["by"]).split(",")))
+            at = max(str(p["at"]) for p in parts)
+            n = max(int(p.get("edits", 1)) for p in parts)
+            out[key] = {
+                "source": "edited",
+                "by": by,
+                "at": at,
+                "edits": n,
+                "method": f"{formula} formula of the QT and RR edited by the reader",
+            }
+        else:
+            out[key] = computed(f"{formula} formula of the delineation's QT and RR", convention=CONVENTION)
+    return out
+
+
 def intervals_section(
-    delineation: DelineationResult | None, error: str | None = None, withheld: str | None = None
+    delineation: DelineationResult | None,
+    error: str | None = None,
+    withheld: str | None = None,
+    overread_result: EditedDelineation | None = None,
 ) -> dict[str, Any]:
-    """The headline ``intervals`` section: the delineation's record intervals (:func:`headline_values`).
+    """The headline ``intervals`` section: the delineation's record intervals (:func:`headline_values`),
+    each with its ``provenance`` (:func:`headline_provenance`).
 
     ``error``/``withheld``: why the delineation gave no result (it failed; the signal
-    quality withheld it); the values are then null with that reason.
+    quality withheld it); the values are then null with that reason. With an over-read,
+    ``delineation`` is the edited one and ``overread_result`` what the edits did.
     """
     from ecgviewer.core.delineation import CONVENTION
 
     reason = delineation_absent_reason(delineation, error, withheld)
     values = headline_values(delineation, reason)
+    provenance = headline_provenance(delineation, overread_result)
     for key, label, unit in ROWS:
-        values[key] = {"label": label, "unit": unit, **values[key]}
+        values[key] = {"label": label, "unit": unit, **values[key], "provenance": provenance[key]}
     return {
         "source": "delineation" if delineation is not None else None,
         "method": delineation.model_name if delineation is not None else None,
         "convention": CONVENTION,
         "spread": SPREAD_DEFINITION,
         "reason": reason,
+        "edited": any((p or {}).get("source") == "edited" for p in provenance.values()),
         "values": values,
     }
 
@@ -382,10 +434,15 @@ def _sample(v: float) -> int | None:
     return round(float(v)) if math.isfinite(v) else None
 
 
-def delineation_beats(delineation: DelineationResult) -> list[dict[str, Any]]:
-    """One compact entry per beat: R peak, per-beat intervals, consensus and per-lead boundaries."""
+def delineation_beats(
+    delineation: DelineationResult, edited_beats: Iterable[int] = ()
+) -> list[dict[str, Any]]:
+    """One compact entry per beat: R peak, per-beat intervals, consensus and per-lead boundaries;
+    ``edited: true`` for the beats (R-peak samples) in ``edited_beats`` (a mark edited by the reader,
+    or a beat the reader added)."""
     from ecgviewer.core.delineation import POINTS
 
+    edited = {int(b) for b in edited_beats}
     d = delineation.delineation
     fs = float(d.fs_hz)
     consensus = d.consensus
@@ -408,6 +465,8 @@ def delineation_beats(delineation: DelineationResult) -> list[dict[str, Any]]:
             lead: {name: _sample(d.points[li, b, i]) for i, name in enumerate(POINTS)}
             for li, lead in enumerate(d.leads)
         }
+        if r in edited:
+            entry["edited"] = True
         beats.append(entry)
     return beats
 
@@ -417,9 +476,14 @@ def delineation_section(
     error: str | None = None,
     withheld: str | None = None,
     model_name: str | None = None,
+    overread_result: EditedDelineation | None = None,
 ) -> dict[str, Any] | None:
     """The ``delineation`` section: null when none ran, ``{model, error, withheld}`` when it failed
-    or was withheld (``error`` is the reason), else the checkpoint, leads and :func:`delineation_beats`."""
+    or was withheld (``error`` is the reason), else the checkpoint, leads and :func:`delineation_beats`.
+
+    With an over-read (``overread_result``), ``delineation`` is the edited one: its beats are the
+    beats after the reader's edits, each beat whose marks the reader edited (or that the reader
+    added) flagged ``edited``, and ``edited_by_reader`` says how many."""
     from ecgviewer.core.delineation import CONVENTION
 
     if delineation is None:
@@ -428,6 +492,7 @@ def delineation_section(
         return {"model": model_name, "error": withheld or error, "withheld": bool(withheld)}
     d = delineation.delineation
     has_qrs = np.isfinite(d.points[:, :, 2]).any(axis=0) if d.points.size else np.zeros(0, bool)
+    edited = edited_beat_samples(overread_result)
     return {
         "model": delineation.model_name,
         "version": model_version(delineation),
@@ -441,7 +506,117 @@ def delineation_section(
         "withheld_leads": list(delineation.withheld),
         "n_beats": int(d.n_beats),
         "n_delineated": int(has_qrs.sum()),
-        "beats": delineation_beats(delineation),
+        "n_edited": len(edited),
+        "beats": delineation_beats(delineation, edited),
+    }
+
+
+def edited_beat_samples(overread_result: EditedDelineation | None) -> set[int]:
+    """R-peak samples of the beats of an edited delineation whose marks the reader edited or which
+    the reader added."""
+    if overread_result is None:
+        return set()
+    from ecgviewer.core.overread import BeatAdded
+
+    kept = {int(r) for r in overread_result.delineation.r_peaks}
+    out = {int(b) for (b, _lead, _p) in overread_result.point_edits}
+    out |= {int(e.sample) for e in overread_result.beat_edits if isinstance(e, BeatAdded)}
+    return out & kept
+
+
+# -- the reader's over-read (version 5) ------------------------------------------------------
+#: How every output names the statements the model proposed and the reader has not confirmed.
+OVERREAD_NOT_CONFIRMED = "Proposed by the model (not confirmed)"
+#: The parts of ``over_read.statements``.
+STATEMENT_GROUPS: tuple[str, ...] = ("confirmed", "rejected", "proposed_unreviewed")
+
+
+def statement_groups(states: Mapping[str, StatementState] | None) -> dict[str, list[str]] | None:
+    """``{"confirmed", "rejected", "proposed_unreviewed"}`` codes of the statements after an over-read.
+
+    ``confirmed``: ticked by the reader (a proposed statement or one the reader added);
+    ``rejected``: unticked by the reader; ``proposed_unreviewed``: stated by the classifier and not
+    reviewed (no edit). None when no over-read applies.
+    """
+    if states is None:
+        return None
+    out: dict[str, list[str]] = {g: [] for g in STATEMENT_GROUPS}
+    for code, st in states.items():
+        if st.provenance.get("source") == "edited":
+            out["confirmed" if st.stated else "rejected"].append(code)
+        elif st.stated:
+            out["proposed_unreviewed"].append(code)
+    return out
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    return t.isoformat() if t is not None else None
+
+
+def overread_section(
+    overread: OverRead | None,
+    status: str | None = None,
+    message: str = "",
+    result: EditedDelineation | None = None,
+    statement_states: Mapping[str, StatementState] | None = None,
+    beats: EditedBeats | None = None,
+) -> dict[str, Any] | None:
+    """The ``over_read`` section: null when there is no over-read and none was looked for.
+
+    ``status`` (``"applied"``, ``"none"``, ``"record changed"``, ``"unreadable"``, ``"ignored"``)
+    and ``message`` say whether the reader's over-read went into the values; the reader, times,
+    software, edits (as in the sidecar) and their counts by kind; the edits that could not be
+    applied; the statements confirmed, rejected and left unreviewed (:func:`statement_groups`);
+    the interpretation; with a classified beat list, its counts after the edits.
+    """
+    if overread is None and status in (None, "none"):
+        return None
+    from ecgviewer.core.overread import EDIT_KINDS, interpretation_edit
+
+    applied = status == "applied" and overread is not None
+    out: dict[str, Any] = {"status": status, "applied": applied, "message": message or None}
+    if overread is None:
+        return {**out, "reader": None, "n_edits": 0, "edits": [], "statements": None, "interpretation": None}
+    kinds = {k: 0 for k in EDIT_KINDS}
+    for e in overread.edits:
+        kinds[e.kind] += 1
+    times = [e.at for e in overread.edits]
+    last = interpretation_edit(overread.edits)
+    unapplied = [*(result.unapplied if result is not None else ()), *(beats.unapplied if beats else ())]
+    out.update(
+        {
+            "reader": overread.reader,
+            "authors": list(overread.authors),
+            "created": _iso(overread.created),
+            "modified": _iso(overread.modified),
+            "last_edit": _iso(max(times)) if times else None,
+            "software": overread.software or None,
+            "models": dict(overread.models),
+            "n_edits": len(overread.edits),
+            "counts": kinds,
+            "edits": [e.to_dict() for e in overread.edits],
+            "unapplied": [{"edit": e.to_dict(), "reason": why} for e, why in dict.fromkeys(unapplied)],
+            "statements": statement_groups(statement_states) if applied else None,
+            "interpretation": (
+                {"text": last.text, "by": last.by, "at": last.at.isoformat()} if last and last.text else None
+            ),
+            "beats": _beats_counts(beats) if applied and beats is not None else None,
+        }
+    )
+    return out
+
+
+def _beats_counts(beats: EditedBeats) -> dict[str, Any]:
+    """Counts of a classified beat list after the over-read (``over_read.beats``)."""
+    from ecgviewer.core.overread import BeatAdded, BeatLabelEdit
+
+    return {
+        "method": beats.method or None,
+        "n_beats": int(beats.beats_only()[0].size),
+        "counts": beats.counts(),
+        "excluded_in_artefact": int(beats.excluded.size),
+        "added": sum(bool(es) and isinstance(es[0], BeatAdded) for es in beats.beat_edits),
+        "relabelled": sum(any(isinstance(e, BeatLabelEdit) for e in es) for es in beats.beat_edits),
     }
 
 
@@ -465,6 +640,12 @@ def measurement_document(
     delineation: DelineationResult | None = None,
     delineation_error: str | None = None,
     delineator_name: str | None = None,
+    overread: OverRead | None = None,
+    overread_status: str | None = None,
+    overread_message: str = "",
+    overread_result: EditedDelineation | None = None,
+    statement_states: Mapping[str, StatementState] | None = None,
+    overread_beats: EditedBeats | None = None,
 ) -> dict[str, Any]:
     """The JSON-ready measurements of one record (layout: ``docs/measurements.schema.json``).
 
@@ -489,7 +670,11 @@ def measurement_document(
     delineation, delineation_error, delineator_name
         The wave delineation's result (the headline ``intervals`` and the ``delineation``
         section), or why it failed, and the delineator's name (for a failure); all None when
-        none ran.
+        none ran. With an applied over-read, ``delineation`` is the edited one
+        (:attr:`~ecgviewer.analysis.pipeline.RecordAnalysis.effective_delineation`).
+    overread, overread_status, overread_message, overread_result, statement_states, overread_beats
+        The reader's over-read and what it changed (:func:`overread_section`; the values'
+        provenance, :func:`headline_provenance`); all None when there is none.
     """
     model = model_values(prediction)
     cl = classical_values(classical)
@@ -536,21 +721,26 @@ def measurement_document(
     stamp = created or dt.datetime.now(dt.timezone.utc)
     held = (withheld or {}).get("delineation")
     if held:
-        delineation, delineation_error = None, None
+        delineation, delineation_error, overread_result = None, None, None
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": "ecgviewer", "version": ecgviewer.__version__},
         "created": stamp.isoformat(timespec="seconds"),
         "record": record_section(record),
         "filters": filters,
-        "intervals": intervals_section(delineation, delineation_error, held),
+        "intervals": intervals_section(delineation, delineation_error, held, overread_result),
         "model": model_section,
         "classical": classical_section,
         "vendor": vendor_section,
         "measurements": rows,
         "classification": classification_section(classification),
         "quality": quality_section(quality, withheld),
-        "delineation": delineation_section(delineation, delineation_error, held, delineator_name),
+        "delineation": delineation_section(
+            delineation, delineation_error, held, delineator_name, overread_result
+        ),
+        "over_read": overread_section(
+            overread, overread_status, overread_message, overread_result, statement_states, overread_beats
+        ),
     }
 
 
@@ -566,6 +756,15 @@ CLASSIFICATION_COLUMNS: tuple[str, ...] = (
 #: Headline columns (version 4, after ``start_time``): the delineation's values under the row keys
 #: (:data:`ROWS`), then :data:`HEADLINE_SPREAD_KEYS` spreads, ``n_beats_delineated``, ``intervals_note``.
 HEADLINE_SPREAD_KEYS: tuple[str, ...] = DELINEATION_KEYS
+#: Over-read columns (version 5, after ``intervals_note``): whose values are edited, per headline value
+#: (:data:`ROWS`) ``KEY_source`` (``computed`` or ``edited``), then these.
+OVERREAD_COLUMNS: tuple[str, ...] = (
+    "over_read_status",
+    "over_read_by",
+    "over_read_at",
+    "n_edits",
+    "confirmed_statements",
+)
 #: Signal-quality columns (version 3, after ``schema_version``): ``measurable`` (true/false, empty
 #: when not assessed) and ``quality`` (the reason when not measurable, else the one-line summary,
 #: and what was withheld).
@@ -592,7 +791,9 @@ def csv_columns(class_names: Iterable[str] = ()) -> list[str]:
     """
     cols = ["file", "format", "fs_hz", "duration_s", "start_time", "method"]
     cols += [key for key, _, _ in ROWS] + [f"{key}_spread" for key in HEADLINE_SPREAD_KEYS]
-    cols += ["n_beats_delineated", "intervals_note", "model", "model_version", "model_trained"]
+    cols += ["n_beats_delineated", "intervals_note"]
+    cols += [f"{key}_source" for key, _, _ in ROWS] + list(OVERREAD_COLUMNS)
+    cols += ["model", "model_version", "model_trained"]
     for key, _, _ in ROWS:
         cols += [f"{key}_model", f"{key}_classical", f"{key}_vendor"]
     cols += [f"{key}_model_iqr" for key, _, _ in ROWS if key not in ("qtc_bazett_ms", "qtc_fridericia_ms")]
@@ -625,6 +826,22 @@ def intervals_note(doc: Mapping[str, Any]) -> str | None:
         if v.get("value") is None and key in DELINEATION_KEYS
     ]
     return "; ".join(absent) or None
+
+
+def overread_cells(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`OVERREAD_COLUMNS` cells of a document (empty when it has no over-read)."""
+    o = doc.get("over_read") or {}
+    if not o:
+        return {}
+    st = o.get("statements") or {}
+    applied = bool(o.get("applied"))
+    return {
+        "over_read_status": o.get("status"),
+        "over_read_by": ", ".join(o.get("authors") or ([o["reader"]] if o.get("reader") else [])) or None,
+        "over_read_at": o.get("modified") or o.get("last_edit"),
+        "n_edits": o.get("n_edits") if applied else 0,
+        "confirmed_statements": ";".join(st.get("confirmed", [])) if applied else None,
+    }
 
 
 def _cell(v: Any) -> str:
@@ -673,6 +890,8 @@ def csv_row(doc: Mapping[str, Any], class_names: Iterable[str] = ()) -> list[str
     for key, v in (iv.get("values") or {}).items():
         values[key] = v.get("value")
         values[f"{key}_spread"] = v.get("spread")
+        values[f"{key}_source"] = (v.get("provenance") or {}).get("source")
+    values.update(overread_cells(doc))
     for key, _, _ in ROWS:
         row = m[key]
         values[f"{key}_model"] = row["model"]

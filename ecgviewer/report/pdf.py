@@ -32,6 +32,14 @@ One page per 10 s (``ReportOptions.max_pages`` pages at most, from
   rhythm strip (12x1: lead II) a tick across the trace at each beat's consensus P
   onset (blue), QRS onset and offset (magenta) and T offset (teal);
 * a footer with the software version, the page number and "Not for diagnostic use".
+
+With the reader's over-read (``over_read``: the document's ``over_read`` section,
+:func:`ecgviewer.report.measurements.overread_section`; ``overread_result``: what the edits
+did), the header says "Over-read by NAME on DATE (N edits)" (or why it was not applied), the
+values the reader's edits went into carry an asterisk with the footnote "* edited by the
+reader", the median beat's marks are the edited ones, and the statements block shows what the
+reader confirmed apart from what the model proposed and the reader has not confirmed, and
+the reader's interpretation.
 """
 
 from __future__ import annotations
@@ -73,12 +81,14 @@ from ecgviewer.report.formatting import format_value
 from ecgviewer.report.measurements import (
     DECISION_SUPPORT_NOTE,
     NOT_RUN,
+    OVERREAD_NOT_CONFIRMED,
     ROWS,
     VENDOR_EXTRA,
     ClassificationFailure,
     classical_values,
     classification_warning,
     delineation_absent_reason,
+    headline_provenance,
     headline_values,
     model_values,
     model_version,
@@ -88,6 +98,7 @@ if TYPE_CHECKING:
     from PySide6.QtGui import QPainter
 
     from ecgviewer.core.beats import BeatAnalysis
+    from ecgviewer.core.overread import EditedDelineation
     from ecgviewer.core.quality import QualityReport
     from ecgviewer.core.record import EcgRecord
     from ecgviewer.inference.classifier import ClassificationResult
@@ -116,6 +127,11 @@ MUTED = "#555555"
 WARNING = "#b00020"
 MODEL_SPAN = "#1f4fa3"
 POSITIVE = "#1f4fa3"
+#: The reader's over-read: the header line, the confirmed statements, the edited marker.
+READER = "#00695c"
+#: Marks a value the reader's edits went into (with the footnote :data:`EDITED_NOTE`).
+EDITED_MARK = "*"
+EDITED_NOTE = "* edited by the reader"
 CLASSICAL_SPAN = "#2e7d32"
 DELINEATION_SPAN = "#6a1b9a"
 #: Colours of the delineation's boundary ticks, per wave.
@@ -405,13 +421,55 @@ def header_fields(record: EcgRecord, include_patient: bool = True) -> list[tuple
 
 
 # -- page parts ------------------------------------------------------------------------------
+#: Why an over-read is not applied, in the report's header (the JSON has the full message).
+OVERREAD_NOT_APPLIED: dict[str, str] = {
+    "record changed": "the record changed since",
+    "unreadable": "its file could not be read",
+    "ignored": "ignored on request",
+}
+
+
+def overread_line(over_read: Mapping[str, Any] | None) -> tuple[str, bool] | None:
+    """The header line of an over-read: ``("Over-read by NAME on DATE (N edits)", True)`` when applied,
+    ``("Over-read by NAME not applied: why", False)`` when not; None without one."""
+    if not over_read or not over_read.get("reader"):
+        return None
+    who = over_read["reader"]
+    authors = [a for a in over_read.get("authors") or () if a != who]
+    if authors:
+        who += f" (with {', '.join(authors)})"
+    when = over_read.get("modified") or over_read.get("last_edit")
+    on = f" on {str(when)[:10]}" if when else ""
+    if over_read.get("applied"):
+        n = int(over_read.get("n_edits") or 0)
+        return f"Over-read by {who}{on} ({n} edit{'s' if n != 1 else ''})", True
+    status = over_read.get("status")
+    why = OVERREAD_NOT_APPLIED.get(status) or over_read.get("message") or status or "?"
+    return f"Over-read by {who}{on} NOT applied: {why}", False
+
+
 def _draw_header_record(
-    c: _Canvas, record: EcgRecord, options: ReportOptions, x: float, y: float, w: float, t0_s: float
+    c: _Canvas,
+    record: EcgRecord,
+    options: ReportOptions,
+    x: float,
+    y: float,
+    w: float,
+    t0_s: float,
+    over_read: Mapping[str, Any] | None = None,
 ) -> None:
     c.text(x, y + 4.0, f"12-lead ECG · {_record_title(record)}", c.font(11, bold=True), max_width_mm=w)
     small, bold = c.font(7.0), c.font(7.0, bold=True)
     line = 3.15
     yy = y + 8.6
+    read = overread_line(over_read)
+    n_read = 0
+    if read is not None:
+        font = c.font(7.0, bold=True)
+        for text in _wrap(c, read[0], font, w)[:2]:
+            c.text(x, yy, text, font, READER if read[1] else WARNING, max_width_mm=w)
+            yy += line
+            n_read += 1
     settings = (
         f"{options.speed_mm_per_s:g} mm/s · {options.gain_mm_per_mv:g} mm/mV · layout {options.layout} · "
         f"shown {t0_s:g}–{min(record.duration_s, t0_s + options.page_s):g} s"
@@ -421,7 +479,7 @@ def _draw_header_record(
         ("Filters", options.filters),
         ("Display", settings),
     ]
-    max_rows = int((HEADER_MM - 9.5) / line)
+    max_rows = int((HEADER_MM - 9.5) / line) - n_read
     if len(rows) > max_rows:
         rows = [*rows[: max_rows - 1], ("…", f"{len(rows) - max_rows + 1} more fields in the file")]
     for label, value in rows:
@@ -442,9 +500,11 @@ def _draw_measurements(
     withheld: Mapping[str, str] | None = None,
     delineation: DelineationResult | None = None,
     delineation_error: str | None = None,
+    overread_result: EditedDelineation | None = None,
 ) -> None:
     """The intervals table: the headline (wave delineation, value ± spread) beside the interval
-    model, the classical median beat and the device; then the notes that say where each comes from."""
+    model, the classical median beat and the device; then the notes that say where each comes from.
+    A headline value the reader's edits went into is marked :data:`EDITED_MARK` (footnote)."""
     from PySide6.QtCore import QLineF
 
     withheld = withheld or {}
@@ -453,6 +513,8 @@ def _draw_measurements(
         delineation = None
     absent = delineation_absent_reason(delineation, delineation_error, held)
     head = headline_values(delineation, absent)
+    prov = headline_provenance(delineation, overread_result if delineation is not None else None)
+    edited = {k for k, p in prov.items() if (p or {}).get("source") == "edited"}
     vm = record.vendor_measurements
     model, cl = model_values(prediction), classical_values(classical)
     vendor = dict(vm.values) if vm is not None else {}
@@ -473,11 +535,12 @@ def _draw_measurements(
     for key, label, unit in ROWS:
         value, _ = model.get(key, (None, None))
         h = head[key]
+        mark = EDITED_MARK if key in edited else ""
         if h["value"] is not None:
             spread = f" ±{h['spread']:.0f}" if h["spread"] is not None else ""
-            headline, color = f"{h['value']:.0f}{spread} {unit}", TEXT
+            headline, color = f"{h['value']:.0f}{spread} {unit}{mark}", READER if mark else TEXT
         else:
-            headline, color = ("absent" if delineation is not None else "—"), WARNING
+            headline, color = ("absent" if delineation is not None else "—") + mark, WARNING
         cells = [label, format_value(value, unit), format_value(cl.get(key), unit)]
         if vm is not None:
             cells.append(format_value(vendor.get(key), unit) if key in vendor else "—")
@@ -499,6 +562,10 @@ def _draw_measurements(
                 MUTED,
             )
         )
+        if edited:
+            first = min(edited, key=[k for k, _, _ in ROWS].index)
+            by = prov[first] or {}
+            notes.append((f"{EDITED_NOTE} ({by.get('by', '')}, {str(by.get('at', ''))[:10]})", READER))
         for key in ("pr_ms", "qrs_ms", "qt_ms", "rr_ms"):
             if head[key]["value"] is None:
                 label = dict((k, lab) for k, lab, _ in ROWS)[key]
@@ -550,15 +617,74 @@ def _wrap(c: _Canvas, text: str, font, width_mm: float) -> list[str]:
     return lines
 
 
+def _draw_reader_statements(
+    c: _Canvas,
+    over_read: Mapping[str, Any],
+    classification: ClassificationResult | None,
+    x: float,
+    yy: float,
+    w: float,
+) -> float:
+    """What the reader confirmed, apart from what the model proposed and the reader has not
+    confirmed (and rejected), and the interpretation; returns the y of the last line drawn."""
+    st = over_read.get("statements") or {}
+    label_font, note_font = c.font(5.8, bold=True), c.font(6.0)
+    stated_font = c.font(7.2, bold=True)
+
+    def pct(code: str) -> str:
+        if classification is None:
+            return code
+        try:
+            return f"{code} {100 * classification[code].probability:.0f} %"
+        except (KeyError, IndexError):
+            return code
+
+    first = True
+    for title, codes, font, color, fmt in (
+        ("Confirmed by the reader", st.get("confirmed") or [], stated_font, READER, str),
+        (OVERREAD_NOT_CONFIRMED, st.get("proposed_unreviewed") or [], c.font(6.6), POSITIVE, pct),
+        ("Rejected by the reader", st.get("rejected") or [], note_font, MUTED, pct),
+    ):
+        if not codes and (title == "Rejected by the reader" or classification is None):
+            continue
+        listed = ", ".join(fmt(k) for k in codes) or "none"
+        one_line = f"{title}: {listed}"
+        if font is note_font and c.text_width_mm(one_line, label_font) <= w:  # rejected: one line
+            yy += 0.0 if first else 2.7
+            first = False
+            c.text(x, yy, one_line, label_font, color, max_width_mm=w)
+            continue
+        for i, text in enumerate(_wrap(c, f"{title}:", label_font, w)[:2]):
+            yy += 0.0 if first and not i else 2.4 if i else 2.7
+            first = False
+            c.text(x, yy, text, label_font, color, max_width_mm=w)
+        for text in _wrap(c, listed, font, w)[:2]:
+            yy += 2.8
+            c.text(x, yy, text, font, color, max_width_mm=w)
+    interp = over_read.get("interpretation") or {}
+    if interp.get("text"):
+        yy += 2.7
+        c.text(x, yy, "Interpretation (reader):", label_font, READER, max_width_mm=w)
+        lines = _wrap(c, interp["text"], note_font, w)
+        for i, text in enumerate(lines[:3]):
+            yy += 2.5
+            more = "…" if i == 2 and len(lines) > 3 else ""
+            c.text(x, yy, text + more, note_font, TEXT, max_width_mm=w)
+    return yy
+
+
 def _draw_statements(
     c: _Canvas,
-    classification: ClassificationResult | ClassificationFailure,
+    classification: ClassificationResult | ClassificationFailure | None,
     x: float,
     y: float,
     w: float,
     h: float,
+    over_read: Mapping[str, Any] | None = None,
 ) -> None:
-    """The classifier's statements and per-class probabilities (bars with the threshold marked)."""
+    """The classifier's statements and per-class probabilities (bars with the threshold marked);
+    with an applied over-read, first what the reader confirmed, what the model proposed that the
+    reader has not confirmed, and the reader's interpretation (:func:`_draw_reader_statements`)."""
     from PySide6.QtCore import QLineF, QRectF
     from PySide6.QtGui import QBrush, QColor
 
@@ -569,6 +695,12 @@ def _draw_statements(
     c.p.drawLine(QLineF(x, yy + 0.9, x + w, yy + 0.9))
     yy += 3.9
     note_font, warn_font = c.font(5.8, italic=True), c.font(5.8, bold=True)
+    reader = over_read if over_read and over_read.get("applied") else None
+    if reader is not None:
+        ok = classification if not isinstance(classification, ClassificationFailure) else None
+        yy = _draw_reader_statements(c, reader, ok, x, yy, w) + 3.1
+        if classification is None:
+            return
     if isinstance(classification, ClassificationFailure):
         what = "withheld" if classification.withheld else "failed"
         c.text(
@@ -584,10 +716,12 @@ def _draw_statements(
     )
     stated_font = c.font(7.5, bold=True)
     wrapped = _wrap(c, statements, stated_font, w)
-    for i, text in enumerate(wrapped[:2]):  # a third line is elided
+    for i, text in enumerate(wrapped[:2] if reader is None else ()):  # a third line is elided
         yy += 3.1 if i else 0.0
         rest = " ".join(wrapped[1:]) if i == 1 else text
         c.text(x, yy, rest, stated_font, POSITIVE, max_width_mm=w)
+    if reader is not None:  # the model's statements are listed above, apart from the reader's
+        yy -= 3.1
     notes = [(f"{classification.model_name}, version {model_version(classification)}", note_font, MUTED)]
     withheld = ", ".join(k.name for k in classification.withheld)
     if withheld:  # above threshold, not stated by the coherence rules (the reasons are in the JSON)
@@ -603,7 +737,17 @@ def _draw_statements(
     if len(classes) > fits * n_cols:  # room for the "+ N more classes" line too
         fits = max(1, int((y + h - yy - (len(notes) + 1) * note_line - 0.8) / line))
     shown = classes
-    if len(classes) > fits * n_cols:  # keep the stated classes and the most probable ones
+    if reader is not None:  # the reader's part came first: the bars get what room is left, if any
+        droppable = 1 + bool(withheld)  # the version and coherence lines (both in the JSON)
+        room = y + h - yy - 0.8
+        while droppable and (len(notes) + 1) * note_line > room:
+            notes.pop(0)
+            droppable -= 1
+        fits = int((room - (len(notes) + 1) * note_line) / line)
+        n_cols = 1
+        if fits < 1:
+            shown, fits = [], 1
+    if len(shown) > fits * n_cols:  # keep the stated classes and the most probable ones
         keep = sorted(classes, key=lambda k: (not k.stated, -k.probability))[: fits * n_cols - 1]
         shown = [k for k in classes if k in keep]
     col_w = w / n_cols
@@ -633,7 +777,7 @@ def _draw_statements(
         c.text(bx + bar_w + pct_w, cy, pct, value_font, color, align="right")
         c.text(x + w, cy, f"≥ {100.0 * k.threshold:.0f} %", c.font(5.8), MUTED, align="right")
     yy += min(len(shown), fits) * line + 0.6
-    if len(shown) < len(classes):
+    if shown and len(shown) < len(classes):  # none shown (the reader's part took the room): said above
         yy += note_line
         c.text(x, yy, f"+ {len(classes) - len(shown)} more classes in the JSON report", note_font, MUTED)
     for text, font, color in notes:
@@ -650,9 +794,11 @@ def _draw_median_beat(
     w: float,
     h: float,
     delineation: DelineationResult | None = None,
+    overread_result: EditedDelineation | None = None,
 ) -> None:
     """The classical median beat (lead II) with the PR/QRS/QT spans: between the delineation's median
-    boundaries (ticks on the trace) when there is a delineation, else the model's or classical ones."""
+    boundaries (ticks on the trace) when there is a delineation, else the model's or classical ones.
+    With an over-read the marks the reader set on the median beat are drawn where the reader put them."""
     from PySide6.QtCore import QLineF, QRectF
 
     gw, gh = 5.0 * math.floor(w / 5.0), 5.0 * math.floor((h - 4.0) / 5.0)
@@ -670,6 +816,15 @@ def _draw_median_beat(
     if delineation is not None:
         d = delineation.delineation
         offsets = boundary_offsets_ms(d.consensus, d.r_peaks, d.fs_hz)
+        if overread_result is not None:
+            from ecgviewer.core.delineation import POINTS
+
+            for name in overread_result.median_edits:
+                v = float(overread_result.median_points[POINTS.index(name)])
+                if math.isfinite(v):
+                    offsets[name] = v * 1000.0 / d.fs_hz
+                else:
+                    offsets.pop(name, None)
         values = {k: v["value"] for k, v in headline_values(delineation).items()}
         spans, source = delineation_spans(offsets, values), "delineation"
         marks = [(name, wave) for name, wave in MARKED_POINTS if name in offsets]
@@ -868,19 +1023,25 @@ def paint_page(
     withheld: Mapping[str, str] | None = None,
     delineation: DelineationResult | None = None,
     delineation_error: str | None = None,
+    over_read: Mapping[str, Any] | None = None,
+    overread_result: EditedDelineation | None = None,
 ) -> tuple[tuple[float, float, float, float], Any, list[str]]:
     """Draw one page with ``painter`` (device resolution ``dpi``); returns grid rect, layout, leads."""
     if (withheld or {}).get("delineation"):
-        delineation = None
+        delineation, overread_result = None, None
+    if not (over_read or {}).get("applied"):
+        overread_result = None
+    applied = over_read if over_read and over_read.get("applied") else {}
+    reader = bool((applied.get("statements") or {}).get("confirmed") or applied.get("interpretation"))
     c = _Canvas(painter, dpi)
     page_w, page_h = PAPER_SIZES_MM[options.paper]
     inner_w = page_w - 2 * MARGIN_MM
     top = MARGIN_MM
     # header: record | measurements (| statements) | median beat
     meas_w = MEASUREMENTS_MM
-    stat_w = STATEMENTS_MM if classification is not None else 0.0
+    stat_w = STATEMENTS_MM if classification is not None or reader else 0.0
     rec_w = inner_w - meas_w - stat_w - MEDIAN_PANEL_MM - 6.0
-    _draw_header_record(c, record, options, MARGIN_MM, top, rec_w, t0_s)
+    _draw_header_record(c, record, options, MARGIN_MM, top, rec_w, t0_s, over_read)
     _draw_measurements(
         c,
         record,
@@ -893,10 +1054,11 @@ def paint_page(
         withheld,
         delineation,
         delineation_error,
+        overread_result,
     )
-    if classification is not None:
+    if stat_w:
         x_stat = MARGIN_MM + rec_w + 3.0 + meas_w
-        _draw_statements(c, classification, x_stat, top, stat_w - 4.0, HEADER_MM)
+        _draw_statements(c, classification, x_stat, top, stat_w - 4.0, HEADER_MM, over_read)
     _draw_median_beat(
         c,
         classical,
@@ -906,6 +1068,7 @@ def paint_page(
         MEDIAN_PANEL_MM,
         HEADER_MM,
         delineation,
+        overread_result,
     )
     # ECG grid: whole 5 mm squares, centred horizontally
     grid_top = top + HEADER_MM + 1.0
@@ -931,6 +1094,8 @@ def render_report_bytes(
     withheld: Mapping[str, str] | None = None,
     delineation: DelineationResult | None = None,
     delineation_error: str | None = None,
+    over_read: Mapping[str, Any] | None = None,
+    overread_result: EditedDelineation | None = None,
 ) -> tuple[bytes, ReportInfo]:
     """The report as PDF bytes, and what was drawn.
 
@@ -950,7 +1115,13 @@ def render_report_bytes(
         values print as "—" with the reason.
     delineation, delineation_error
         The wave delineation (the headline intervals, its boundaries ticked on the median beat and
-        the rhythm strip) or why it failed; None: not run.
+        the rhythm strip) or why it failed; None: not run. With an applied over-read, the edited
+        one (:attr:`ecgviewer.analysis.RecordAnalysis.effective_delineation`).
+    over_read, overread_result
+        The reader's over-read: the document's ``over_read`` section
+        (:func:`ecgviewer.report.measurements.overread_section`) and what the edits did to the
+        delineation (:class:`~ecgviewer.core.overread.EditedDelineation`); see
+        :func:`ecgviewer.analysis.overread.report_arguments`. None: no over-read.
     """
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSizeF
     from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
@@ -999,6 +1170,8 @@ def render_report_bytes(
                 withheld,
                 delineation,
                 delineation_error,
+                over_read,
+                overread_result,
             )
             pitch = lay.row_height_mm
     finally:
@@ -1031,6 +1204,8 @@ def render_report(
     withheld: Mapping[str, str] | None = None,
     delineation: DelineationResult | None = None,
     delineation_error: str | None = None,
+    over_read: Mapping[str, Any] | None = None,
+    overread_result: EditedDelineation | None = None,
 ) -> ReportInfo:
     """Write the report PDF to ``path`` atomically (see :func:`render_report_bytes`)."""
     pdf, info = render_report_bytes(
@@ -1043,6 +1218,8 @@ def render_report(
         withheld=withheld,
         delineation=delineation,
         delineation_error=delineation_error,
+        over_read=over_read,
+        overread_result=overread_result,
     )
     atomic_write_bytes(path, pdf)
     return info

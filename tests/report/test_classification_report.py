@@ -60,7 +60,7 @@ def test_json_section_validates_and_carries_every_class(analysed, validator) -> 
         json.dumps(measurement_document(record, prediction, classical, classification=classification))
     )
     validator.validate(doc)
-    assert doc["schema_version"] == SCHEMA_VERSION == 4
+    assert doc["schema_version"] == SCHEMA_VERSION == 5
     section = doc["classification"]
     assert section["name"] == "tiny_cls" and section["trained"] is False
     assert section["warning"] == CLASSIFIER_PLACEHOLDER_WARNING  # untrained: the banner goes along

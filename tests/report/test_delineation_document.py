@@ -78,7 +78,7 @@ def test_document_carries_a_real_delineation(delineated, validator) -> None:
     record, classical, result = delineated
     doc = _json(measurement_document(record, None, classical, delineation=result))
     validator.validate(doc)
-    assert doc["schema_version"] == SCHEMA_VERSION == 4
+    assert doc["schema_version"] == SCHEMA_VERSION == 5
     head = doc["intervals"]
     assert head["source"] == "delineation" and head["method"] == result.model_name == "unet_delineation"
     assert head["convention"] == CONVENTION and head["reason"] is None
@@ -163,7 +163,7 @@ def test_csv_row_of_a_real_delineation(delineated) -> None:
     record, classical, result = delineated
     doc = _json(measurement_document(record, None, classical, delineation=result))
     [row] = list(csv.DictReader(io.StringIO(csv_text([doc]))))
-    assert row["method"] == "unet_delineation" and row["schema_version"] == "4"
+    assert row["method"] == "unet_delineation" and row["schema_version"] == "5"
     for key, _, _ in ROWS:
         want = doc["intervals"]["values"][key]["value"]
         assert (row[key] == "") if want is None else float(row[key]) == pytest.approx(want, rel=1e-5)
@@ -203,6 +203,7 @@ def test_no_delineation_failed_or_withheld(delineated, validator) -> None:
         "n_beats": 0,
         "n_leads": 0,
         "reason": f"delineation withheld: {why}",
+        "provenance": None,  # no delineation: nothing computed, nothing edited
     }
     [row] = list(csv.DictReader(io.StringIO(csv_text([held]))))
     assert row["method"] == "" and row["intervals_note"] == f"delineation withheld: {why}"

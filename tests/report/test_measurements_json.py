@@ -45,7 +45,7 @@ def test_full_document_validates(analysed, validator) -> None:
     record, prediction, classical = analysed
     doc = json.loads(json.dumps(measurement_document(record, prediction, classical, filters="HP 0.5 Hz")))
     validator.validate(doc)
-    assert doc["schema_version"] == SCHEMA_VERSION == 4
+    assert doc["schema_version"] == SCHEMA_VERSION == 5
     assert doc["model"]["name"] == "vit1d" and doc["model"]["warning"] == prediction.display_warning
     m = doc["measurements"]
     assert m["qrs_ms"]["model"] == pytest.approx(prediction["qrs_ms"].value)
@@ -87,6 +87,6 @@ def test_csv_row_matches_document(analysed) -> None:
             got = row[f"{key}_{src}"]
             assert (got == "") if want is None else math.isclose(float(got), want, rel_tol=1e-5), (key, src)
     assert row["vendor_qtc_ms"] == "430" and row["vendor_source"] == "GE MUSE (12SL)"
-    assert row["model"] == "vit1d" and row["schema_version"] == "4"
+    assert row["model"] == "vit1d" and row["schema_version"] == "5"
     assert row["model_trained"] == ("true" if prediction.trained else "false")
     assert row["model_warning"] == (prediction.display_warning or "")

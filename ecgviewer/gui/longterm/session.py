@@ -149,6 +149,15 @@ class LongTermSession:
             self._show_boundaries()
         self.beatsReady.emit(result)
 
+    def set_beats(self, result) -> None:
+        """Show another beat list of the open record (the over-read's): overview, events, tachogram, marks."""
+        if self.record is None or result is None:
+            return
+        self.beats = result
+        self.overview.set_beats(result)
+        self.events.set_result(result, *self._time_facts(), note=self.beats_note)
+        self._mark()
+
     def _on_beats_error(self, exc: BaseException) -> None:
         self._sync_actions()
         message = f"Beat analysis failed ({type(exc).__name__}: {exc})"
