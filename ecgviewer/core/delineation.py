@@ -39,6 +39,15 @@ import numpy as np
 WAVE_CLASSES: tuple[str, ...] = ("none", "P", "QRS", "T")
 #: Boundary points of a beat, in the last axis of :attr:`Delineation.points`.
 POINTS: tuple[str, ...] = ("p_on", "p_off", "qrs_on", "qrs_off", "t_on", "t_off")
+#: Readable names of the boundary points (labels, messages, reasons).
+POINT_NAMES: dict[str, str] = {
+    "p_on": "P onset",
+    "p_off": "P offset",
+    "qrs_on": "QRS onset",
+    "qrs_off": "QRS offset",
+    "t_on": "T onset",
+    "t_off": "T offset",
+}
 #: Shortest wave kept (ms); shorter runs are network flicker.
 MIN_WAVE_MS: dict[str, float] = {"P": 30.0, "QRS": 30.0, "T": 60.0}
 #: Gaps of background shorter than this inside a wave are bridged (ms).

@@ -63,6 +63,7 @@ from ecgviewer.core.beat_pass import BEAT_CLASSES, CLASS_DESCRIPTIONS
 from ecgviewer.core.delineation import (
     CONVENTION,
     MIN_BEAT_SHARE,
+    POINT_NAMES,
     POINTS,
     Delineation,
     Interval,
@@ -82,17 +83,6 @@ MEDIAN: Literal["median"] = "median"
 BEAT_MATCH_MS = 50.0
 #: What an over-read records as the software that wrote it.
 SOFTWARE = f"ecgviewer {__version__}"
-#: Readable names of the boundary points (messages, reasons).
-POINT_NAMES: Mapping[str, str] = MappingProxyType(
-    {
-        "p_on": "P onset",
-        "p_off": "P offset",
-        "qrs_on": "QRS onset",
-        "qrs_off": "QRS offset",
-        "t_on": "T onset",
-        "t_off": "T offset",
-    }
-)
 #: The boundary points each record interval rests on.
 INTERVAL_POINTS: Mapping[str, tuple[str, str]] = MappingProxyType(
     {"pr_ms": ("p_on", "qrs_on"), "qrs_ms": ("qrs_on", "qrs_off"), "qt_ms": ("qrs_on", "t_off")}

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ecgviewer.core.delineation import POINTS
+from ecgviewer.core.delineation import POINT_NAMES, POINTS
 
 if TYPE_CHECKING:
     from ecgviewer.core.delineation import Delineation
@@ -39,14 +39,7 @@ WAVE_OF_POINT: dict[str, str] = {
     "t_off": "T",
 }
 #: Readable names of the points.
-POINT_LABELS: dict[str, str] = {
-    "p_on": "P onset",
-    "p_off": "P offset",
-    "qrs_on": "QRS onset",
-    "qrs_off": "QRS offset",
-    "t_on": "T onset",
-    "t_off": "T offset",
-}
+POINT_LABELS = POINT_NAMES
 #: A median-beat point needs the consensus point in at least this share of the beats.
 MIN_MEDIAN_SHARE = 0.5
 
