@@ -27,16 +27,11 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ecgviewer.core.overread import (
-    OverRead,
-    apply_to_beats,
-    apply_to_delineation,
-    apply_to_statements,
-)
 from ecgviewer.core.sidecar import APPLIED, NONE, RECORD_CHANGED, UNREADABLE, load_sidecar
 
 if TYPE_CHECKING:
     from ecgviewer.analysis.pipeline import RecordAnalysis
+    from ecgviewer.core.overread import OverRead
     from ecgviewer.core.sidecar import RecordIdentity
 
 #: :attr:`RecordAnalysis.overread_status` when the sidecars were ignored on request
@@ -85,6 +80,9 @@ def apply_overread(
     message = message or default_message(status, overread)
     result = states = edited_beats = None
     if status == APPLIED and overread is not None:
+        # scipy (through the beat pass's classes): on first use, so the analysis layer imports without it
+        from ecgviewer.core.overread import apply_to_beats, apply_to_delineation, apply_to_statements
+
         dl = analysis.delineation
         if dl is not None:
             result = apply_to_delineation(dl.delineation, overread.edits, withheld=dl.withheld)

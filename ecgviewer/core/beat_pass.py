@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ecgviewer.core.beat_classes import BEAT_CLASSES
 from ecgviewer.core.beats import R_REFRACTORY_MS, detect_r_peaks
 from ecgviewer.core.leads import beat_lead
 from ecgviewer.core.quality import no_signal_spans
@@ -53,20 +54,6 @@ if TYPE_CHECKING:
     from ecgviewer.core.interval_trend import IntervalTrend
     from ecgviewer.core.long_record import LongRecord
 
-#: Beat classes in model-output order, the AAMI EC57 classes: normal, bundle-branch block or escape
-#: (N), supraventricular ectopic (S: atrial, aberrated atrial, junctional or supraventricular
-#: premature), premature ventricular contraction (V), fusion of ventricular and normal (F),
-#: paced or unclassifiable (Q).
-BEAT_CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
-CLASS_DESCRIPTIONS: Mapping[str, str] = MappingProxyType(
-    {
-        "N": "normal beat (including bundle-branch block and escape beats)",
-        "S": "supraventricular ectopic beat (APC, junctional premature)",
-        "V": "premature ventricular contraction (PVC)",
-        "F": "fusion of ventricular and normal beat",
-        "Q": "paced or unclassifiable beat",
-    }
-)
 #: MIT-BIH beat symbols (``wfdb.rdann(...).symbol``) -> class, the AAMI EC57 grouping: N (N L R B e j
 #: n), S (A a J S), V (V E r), F (F), Q (/ f Q ?).
 #: Every other symbol (rhythm ``+``, noise ``~``, artefact ``|``, ST/T changes ``s T`` ...)

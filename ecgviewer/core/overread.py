@@ -59,7 +59,7 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from ecgviewer import __version__
-from ecgviewer.core.beat_pass import BEAT_CLASSES, CLASS_DESCRIPTIONS
+from ecgviewer.core.beat_classes import BEAT_CLASSES, CLASS_DESCRIPTIONS
 from ecgviewer.core.delineation import (
     CONVENTION,
     MIN_BEAT_SHARE,
