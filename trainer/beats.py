@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ecgviewer.core.beat_pass import BEAT_CLASSES, CLASS_DESCRIPTIONS
+from ecgviewer.core.beat_classes import BEAT_CLASSES, CLASS_DESCRIPTIONS
 from ecgviewer.inference.beats import BeatInputSpec
 from ecgviewer.models.checkpoint import ClassSpec, load_checkpoint
 from ecgviewer.models.registry import build_model

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ecgviewer.core.beat_classes import BEAT_CLASSES
+from ecgviewer.core.beat_classes import BEAT_CLASSES, CLASS_DESCRIPTIONS  # noqa: F401 (re-exported)
 from ecgviewer.core.beats import R_REFRACTORY_MS, detect_r_peaks
 from ecgviewer.core.leads import beat_lead
 from ecgviewer.core.quality import no_signal_spans
