@@ -82,13 +82,10 @@ def write_report(
     classification=None,
     quality=None,
     withheld=None,
-    delineation=None,
-    delineation_error=None,
-    over_read=None,
-    overread_result=None,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Draw and write the PDF report (worker thread); ``delineation`` with the reader's edits and
-    ``over_read`` as :func:`ecgviewer.analysis.overread.report_arguments` gives them."""
+    """Draw and write the PDF report (worker thread); ``extra``: the delineation (with the reader's
+    edits) and the over-read, as :func:`ecgviewer.analysis.overread.report_arguments` gives them."""
     from ecgviewer.report.pdf import ReportOptions, render_report
 
     render_report(
@@ -100,10 +97,7 @@ def write_report(
         classification,
         quality=quality,
         withheld=withheld,
-        delineation=delineation,
-        delineation_error=delineation_error,
-        over_read=over_read,
-        overread_result=overread_result,
+        **(extra or {}),
     )
     return Path(path)
 
@@ -277,10 +271,7 @@ class ExportsUi(QObject):
                 a.classification,
                 a.quality,
                 dict(a.withheld),
-                r["delineation"],
-                r["delineation_error"],
-                r["over_read"],
-                r["overread_result"],
+                r,
             )
         return write_measurements, (path, a.document(filters=w.filters_text()), kind)
 
