@@ -160,6 +160,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="no cross-validation: train one model on every fold and the extra records (the bundled model); "
         "the DS1 records are logged as validation rows, the last epoch is the model",
     )
+    p.add_argument(
+        "--evaluate-only",
+        action="store_true",
+        help="do not train: score each fold's existing last.json in --out again (e.g. with or "
+        "without the prematurity rule)",
+    )
+    p.add_argument(
+        "--no-prematurity-rule",
+        action="store_true",
+        help="score the network's argmax alone, without the prematurity rule the viewer applies",
+    )
     p.add_argument("--cache", type=Path, default=Path("/tmp/beats_cache"), help="beat cache folder")
     p.add_argument("--model", default="beatnet", help="architecture (default beatnet)")
     p.add_argument("--model-config", default="{}", metavar="JSON", help="architecture overrides as JSON")
@@ -257,14 +268,64 @@ def cv_table(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _train_fold(
+    args: argparse.Namespace,
+    argv: list[str],
+    root: Path,
+    spec: Any,
+    cache: Path | None,
+    config: Any,
+    split: dict[str, Any],
+    k: int,
+    held: list[str],
+    roles: dict[str, str],
+    out: Path,
+) -> float:
+    """Train one fold's model (or the final one) into ``out``; the training seconds."""
+    from trainer.beats import BeatTask
+    from trainer.options import command_line
+    from trainer.train import train
+
+    folds = split["folds"]
+    t0 = time.perf_counter()
+    if args.final:
+        # every record trains; the train loop wants validation rows: the beats of two DS1 records
+        # again, only logged (the last epoch is the model)
+        data = concat_rows(
+            build_rows(root, roles, spec, cache),
+            build_rows(root, dict.fromkeys(FINAL_LOGGED, "val"), spec, cache),
+        )
+    else:
+        data = build_rows(root, {**roles, **dict.fromkeys(held, "val")}, spec, cache)
+    t_load = time.perf_counter() - t0
+    task = BeatTask(spec, args.epoch_size, args.class_power, args.weight_power)
+    provenance = {
+        "data": data.provenance,
+        "command": command_line(argv),
+        "seed": args.seed,
+        "stage": "cv-beats final" if args.final else f"cv-beats fold {k + 1} of {len(folds)}",
+        "protocol": "validation rows are only logged; the last epoch is the model (patience 0)",
+        "held_out": held,
+        "sampling": {"epoch_size": args.epoch_size, "class_power": args.class_power,
+                     "weight_power": args.weight_power},
+    }  # fmt: skip
+    t0 = time.perf_counter()
+    train(config, data, out, task=task, progress=not args.quiet, provenance=provenance)
+    t_train = time.perf_counter() - t0
+    del data
+    print(f"{out}: loaded in {t_load:.0f} s, trained in {t_train:.0f} s", file=sys.stderr, flush=True)
+    return t_train
+
+
 def run_cv_beats(args: argparse.Namespace, argv: list[str]) -> int:
     """``python -m trainer cv-beats``."""
     import torch
 
-    from trainer.beats import BEAT_AUGMENT, BeatTask, spec_from_args
+    from ecgviewer.core.beat_rr import PREMATURITY_RULE
+    from trainer.beats import BEAT_AUGMENT, spec_from_args
     from trainer.evaluate_beats import classifier_method, evaluate_beats
     from trainer.options import command_line
-    from trainer.train import TrainConfig, train
+    from trainer.train import TrainConfig
 
     torch.set_num_threads(max(1, args.threads))
     split = read_cv_split(args.split_file)
@@ -282,44 +343,27 @@ def run_cv_beats(args: argparse.Namespace, argv: list[str]) -> int:
             "extra_train"
         ]
         roles = {r: "train" for r in train_names}
-        t0 = time.perf_counter()
-        if args.final:
-            # every record trains; the train loop wants validation rows: the beats of two DS1 records
-            # again, only logged (the last epoch is the model)
-            data = concat_rows(
-                build_rows(root, roles, spec, cache),
-                build_rows(root, dict.fromkeys(FINAL_LOGGED, "val"), spec, cache),
-            )
-        else:
-            data = build_rows(root, {**roles, **dict.fromkeys(held, "val")}, spec, cache)
-        t_load = time.perf_counter() - t0
         out = args.out / ("final" if args.final else f"fold{k + 1}")
-        task = BeatTask(spec, args.epoch_size, args.class_power, args.weight_power)
-        provenance = {
-            "data": data.provenance,
-            "command": command_line(argv),
-            "seed": args.seed,
-            "stage": "cv-beats final" if args.final else f"cv-beats fold {k + 1} of {len(folds)}",
-            "protocol": "validation rows are only logged; the last epoch is the model (patience 0)",
-            "held_out": held,
-            "sampling": {"epoch_size": args.epoch_size, "class_power": args.class_power,
-                         "weight_power": args.weight_power},
-        }  # fmt: skip
-        t0 = time.perf_counter()
-        train(config, data, out, task=task, progress=not args.quiet, provenance=provenance)
-        t_train = time.perf_counter() - t0
-        del data
-        print(f"{out}: loaded in {t_load:.0f} s, trained in {t_train:.0f} s", file=sys.stderr, flush=True)
+        if args.evaluate_only:
+            if args.final or not (out / "last.json").exists():
+                raise DataError(f"--evaluate-only: no {out / 'last.json'} to score (and no --final)")
+            done = out / "evaluation.json"
+            t_train = json.loads(done.read_text()).get("train_seconds", 0.0) if done.exists() else 0.0
+        else:
+            t_train = _train_fold(args, argv, root, spec, cache, config, split, k, held, roles, out)
         if args.final:
             return 0
         recs = [(r, root / f"{r}.hea") for r in held]
+        rule = not args.no_prematurity_rule
+        method = "classifier" if rule else "classifier-no-rule"
         res = evaluate_beats(
-            recs, {"classifier": classifier_method(out / "last.json", "cpu")}, n_boot=0, progress=False
+            recs, {method: classifier_method(out / "last.json", "cpu", rule=rule)}, n_boot=0, progress=False
         )
         res["records"] = held
         res["train_seconds"] = round(t_train, 1)
         res["pooled"] = res["methods"][0]["pooled"]
-        (out / "evaluation.json").write_text(json.dumps(res, indent=1) + "\n")
+        name = "evaluation.json" if rule else "evaluation-no-rule.json"
+        (out / name).write_text(json.dumps(res, indent=1) + "\n")
         per_fold.append(res)
         cl = res["pooled"]["classes"]
         print(
@@ -332,6 +376,7 @@ def run_cv_beats(args: argparse.Namespace, argv: list[str]) -> int:
     results = {
         "command": command_line(argv),
         "config": " ".join(argv[1:]) if argv else "",
+        "prematurity_rule": None if args.no_prematurity_rule else PREMATURITY_RULE.to_dict(),
         "spec": {
             "rr_features": list(spec.rr_features),
             "template": spec.template,
@@ -343,9 +388,10 @@ def run_cv_beats(args: argparse.Namespace, argv: list[str]) -> int:
         ],
         **merged,
     }
-    (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    suffix = "-no-rule" if args.no_prematurity_rule else ""
+    (args.out / f"results{suffix}.json").write_text(json.dumps(results, indent=1) + "\n")
     table = cv_table(results)
-    (args.out / "table.md").write_text(table)
+    (args.out / f"table{suffix}.md").write_text(table)
     print(table)
     return 0
 

@@ -61,7 +61,7 @@ from trainer.data.arrays import SPLITS, DataError
 #: Rows of the confusion matrix (reference) and columns (assigned).
 REF_ROWS: tuple[str, ...] = (*BEAT_CLASSES, "none")
 PRED_COLS: tuple[str, ...] = (*BEAT_CLASSES, "missed")
-METHODS: tuple[str, ...] = ("classifier", "segmentation")
+METHODS: tuple[str, ...] = ("classifier", "classifier-no-rule", "segmentation")
 #: Classes scored (VF: V and F together).
 SCORED: tuple[str, ...] = (*BEAT_CLASSES, "VF")
 
@@ -221,11 +221,14 @@ def bootstrap(per_record: Sequence[dict[str, Any]], n_boot: int, seed: int = 0) 
 
 
 # -- methods ---------------------------------------------------------------------------------------
-def classifier_method(checkpoint: str | Path, device: str = "auto") -> tuple[Labeller, dict[str, Any]]:
-    """The 1-D beat classifier as a labeller ``(rec, r_peaks) -> labels``, and its description."""
-    from ecgviewer.inference.beats import BeatClassifier
+def classifier_method(
+    checkpoint: str | Path, device: str = "auto", rule: bool = True
+) -> tuple[Labeller, dict[str, Any]]:
+    """The 1-D beat classifier as a labeller ``(rec, r_peaks) -> labels``, and its description;
+    ``rule=False``: the network's argmax without the prematurity rule."""
+    from ecgviewer.inference.beats import PREMATURITY_RULE, BeatClassifier
 
-    clf = BeatClassifier(checkpoint, device=device)
+    clf = BeatClassifier(checkpoint, device=device, rule=PREMATURITY_RULE if rule else None)
     meta = clf.meta
 
     def label(rec, r_peaks: np.ndarray) -> np.ndarray:
@@ -234,8 +237,9 @@ def classifier_method(checkpoint: str | Path, device: str = "auto") -> tuple[Lab
         return out[0]
 
     info = {
-        "method": "classifier",
+        "method": "classifier" if rule else "classifier-no-rule",
         "checkpoint": str(checkpoint),
+        "prematurity_rule": None if clf.rule is None else clf.rule.to_dict(),
         "path": str(clf.checkpoint_path),
         "architecture": meta.architecture,
         "sha256": meta.weights_sha256,
@@ -490,7 +494,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         choices=METHODS,
         default=None,
-        help="classifier (the 1-D beat classifier) and/or segmentation (the ECG-image "
+        help="classifier (the 1-D beat classifier with the prematurity rule, as the viewer), "
+        "classifier-no-rule (the network's argmax alone) and/or segmentation (the ECG-image "
         "segmentation of Hernández-Fernández et al.); repeat to compare them on the same beats (default "
         "classifier)",
     )
@@ -527,8 +532,8 @@ def run_evaluate_beats(args: argparse.Namespace, argv: list[str]) -> int:
     records = resolve_records(Path(root), args.records, Path(split_file))
     methods: dict[str, tuple[Labeller, dict[str, Any]]] = {}
     for m in dict.fromkeys(args.method or ["classifier"]):
-        if m == "classifier":
-            methods[m] = classifier_method(args.checkpoint, args.device)
+        if m in ("classifier", "classifier-no-rule"):
+            methods[m] = classifier_method(args.checkpoint, args.device, rule=m == "classifier")
         else:
             methods[m] = segmentation_method(args.segmentation_checkpoint)
     results = evaluate_beats(

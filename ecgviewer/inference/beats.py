@@ -10,13 +10,15 @@ training windows with :func:`beat_inputs` too):
 2. a window of ``window_samples`` (640 = 2.56 s) is cut with the R peak at
    ``center_sample`` (320), so the previous and the next beat are visible; the
    window's median is subtracted (``input.scaling``);
-3. :func:`rr_features` per beat -- previous and next RR relative to the local median RR
-   (:data:`LOCAL_RR_BEATS` intervals around the beat) and the local median RR in seconds --
-   are appended as constant rows (see :mod:`ecgviewer.models.beatnet`).
+3. :func:`~ecgviewer.core.beat_rr.rr_features` per beat -- previous and next RR relative to
+   the local and the long-term median RR, the local RR in seconds ... (the checkpoint's
+   ``input.rr_features``) -- are appended (see :mod:`ecgviewer.models.beatnet`).
 
 The checkpoint's JSON keeps steps 1-3 in ``input`` (``fs_hz``, ``window_samples``,
 ``scaling`` and the extra keys ``center_sample``, ``filter`` and ``rr_features``).
-Each beat gets the class of highest softmax probability.
+Each beat gets the class of highest softmax probability; then, for a model with an S class,
+the prematurity rule (:func:`~ecgviewer.core.beat_rr.apply_prematurity_rule`) corrects the
+N / S decisions by the beat's timing against the patient's long-term RR.
 
 :func:`run_beat_pass` is the whole pass over a long record: detection
 (:func:`~ecgviewer.core.beat_pass.detect_r_peaks_long`), then classification in
@@ -25,7 +27,7 @@ batches, never holding more than a chunk of samples and one batch of windows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +43,14 @@ from ecgviewer.core.beat_pass import (
     chunk_spans,
     detect_r_peaks_long,
 )
+from ecgviewer.core.beat_rr import (
+    BASIC_RR_FEATURES,
+    PREMATURITY_RULE,
+    RR_FEATURES,
+    PrematurityRule,
+    apply_prematurity_rule,
+    rr_features,
+)
 from ecgviewer.core.filters import FilterSettings, apply_filters
 from ecgviewer.core.long_record import LongRecord
 from ecgviewer.core.record import EcgRecord
@@ -53,23 +63,6 @@ if TYPE_CHECKING:
 
 #: The bundled beat classifier (``resources/checkpoints/beatnet``).
 DEFAULT_BEAT_MODEL = "beatnet"
-#: RR intervals around a beat whose median is its local RR.
-LOCAL_RR_BEATS = 16
-#: RR intervals around a beat whose median is its long-term RR (about 5 min at 60 bpm, as
-#: de Chazal et al. 2004 normalise by the average RR of +-5 min).
-LONG_RR_BEATS = 301
-#: Names of the RR features (the bundled checkpoints store theirs in ``input.rr_features``).
-RR_FEATURES: tuple[str, ...] = (
-    "prev_rr_rel",
-    "next_rr_rel",
-    "local_rr_s",
-    "prev_rr_long",
-    "next_rr_long",
-    "local_rr_long",
-    "prev_rr_change",
-)
-#: The features of the first ``beatnet`` (and the default of :class:`BeatInputSpec`).
-BASIC_RR_FEATURES: tuple[str, ...] = RR_FEATURES[:3]
 #: How the RR features enter the model input: one constant row each, or one row holding them
 #: in its first samples (zeros after; far less memory for training sets).
 RR_LAYOUTS: tuple[str, ...] = ("rows", "packed")
@@ -153,58 +146,6 @@ class BeatInputSpec:
             rr_layout=str(extra.get("rr_layout", "rows")),
             template=bool(extra.get("template", False)),
         )
-
-
-def rr_features(r_peaks: np.ndarray, fs_hz: float, names: Sequence[str] = RR_FEATURES) -> np.ndarray:
-    """Per-beat RR features ``(n_beats, len(names))`` float32.
-
-    ``prev_rr_rel`` / ``next_rr_rel``: the RR interval before / after the beat divided by the
-    local RR, the median of the :data:`LOCAL_RR_BEATS` intervals around the beat (a PVC: well
-    below 1, then above 1); ``local_rr_s``: that local RR in seconds. ``prev_rr_long`` /
-    ``next_rr_long`` / ``local_rr_long``: the previous, next and local RR divided by the long-term
-    RR (the median of :data:`LONG_RR_BEATS` intervals around the beat: the patient's own rate,
-    de Chazal et al.'s normalisation, so that a run of APCs, which drags the local median down,
-    still shows as premature); ``prev_rr_change``: the previous RR divided by the one before it.
-    The first beat's previous and the last beat's next interval are taken equal to the local RR;
-    a single beat gets 1 s.
-    """
-    from scipy import ndimage
-
-    r = np.asarray(r_peaks, dtype=np.float64)
-    n = r.size
-    if n < 2:
-        local = long = np.ones(n)
-        prev = nxt = before = np.ones(n)
-    else:
-        rr = np.diff(r) / fs_hz
-        local_rr = ndimage.median_filter(rr, size=min(LOCAL_RR_BEATS, rr.size), mode="nearest")
-        long_rr = ndimage.median_filter(rr, size=min(LONG_RR_BEATS, rr.size), mode="nearest")
-
-        def at_beats(v: np.ndarray) -> np.ndarray:
-            # the beat's value: mean of its two neighbouring intervals' values
-            left = np.concatenate([v[:1], v])
-            right = np.concatenate([v, v[-1:]])
-            return np.maximum(0.5 * (left + right), 1e-3)
-
-        local, long = at_beats(local_rr), at_beats(long_rr)
-        prev = np.concatenate([[np.nan], rr])
-        nxt = np.concatenate([rr, [np.nan]])
-        prev[0], nxt[-1] = local[0], local[-1]
-        before = np.concatenate([[np.nan, np.nan], rr[:-1]])
-        before[: min(2, n)] = local[: min(2, n)]
-        before = np.maximum(before, 1e-3)
-    feats = {
-        "prev_rr_rel": lambda: np.clip(prev / local, 0.0, 5.0),
-        "next_rr_rel": lambda: np.clip(nxt / local, 0.0, 5.0),
-        "local_rr_s": lambda: np.clip(local, 0.0, 5.0),
-        "prev_rr_long": lambda: np.clip(prev / long, 0.0, 5.0),
-        "next_rr_long": lambda: np.clip(nxt / long, 0.0, 5.0),
-        "local_rr_long": lambda: np.clip(local / long, 0.0, 5.0),
-        "prev_rr_change": lambda: np.clip(prev / before, 0.0, 5.0),
-    }
-    if n < 2:
-        return np.ones((n, len(names)), dtype=np.float32)
-    return np.stack([feats[k]() for k in names], axis=1).astype(np.float32).reshape(n, len(names))
 
 
 def beat_waves(
@@ -315,6 +256,9 @@ class BeatClassifier(CheckpointRunner):
         setting). One by default: the network is small, so more threads gain little on an idle
         machine and cost 2-3x on a busy one (measured on 2 shared cores), and the viewer keeps a
         core for drawing.
+    rule
+        The prematurity rule applied to the N / S decisions of a model that has an S class
+        (:data:`~ecgviewer.core.beat_rr.PREMATURITY_RULE`); None: the network's argmax alone.
 
     Raises
     ------
@@ -332,6 +276,7 @@ class BeatClassifier(CheckpointRunner):
         device: str = "auto",
         batch_size: int = 128,
         threads: int | None = 1,
+        rule: PrematurityRule | None = PREMATURITY_RULE,
     ) -> None:
         super().__init__(model, device, batch_size)
         self.threads = threads
@@ -351,11 +296,14 @@ class BeatClassifier(CheckpointRunner):
         self._columns = np.asarray([BEAT_CLASSES.index(c) for c in names], dtype=np.int64)
         self.spec = BeatInputSpec.from_meta(meta)
         self._meta = meta
+        #: the prematurity rule in use (None for a model without S, which never says S)
+        self.rule = rule if "S" in names else None
 
     @property
     def method(self) -> str:
-        """Name shown with the results (the checkpoint name)."""
-        return self.model_name
+        """Name shown with the results: the checkpoint name, and the prematurity rule when applied
+        (``"beatnet + prematurity rule"``)."""
+        return self.model_name + (" + prematurity rule" if self.rule is not None else "")
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """Softmax (or sigmoid, normalised) over the classes."""
@@ -410,8 +358,9 @@ class BeatClassifier(CheckpointRunner):
         Returns
         -------
         (labels, probabilities) or None
-            ``labels`` one of :data:`~ecgviewer.core.beat_pass.BEAT_CLASSES` per beat,
-            ``probabilities`` ``(n_beats, 5)``; None when cancelled.
+            ``labels`` one of :data:`~ecgviewer.core.beat_pass.BEAT_CLASSES` per beat (the
+            argmax, then :attr:`rule`), ``probabilities`` ``(n_beats, 5)`` (the network's);
+            None when cancelled.
         """
         self.load()
         rec = rec if isinstance(rec, LongRecord) else LongRecord.from_record(rec)
@@ -451,6 +400,8 @@ class BeatClassifier(CheckpointRunner):
         except PredictionCancelled:
             return None
         labels = np.asarray(BEAT_CLASSES, dtype="<U1")[np.argmax(probs, axis=1)]
+        if self.rule is not None:
+            labels = apply_prematurity_rule(labels, r, rec.fs_hz, self.rule)
         return labels, probs
 
 

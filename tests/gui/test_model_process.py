@@ -90,7 +90,7 @@ def test_the_beat_pass_in_a_child_matches_the_worker_thread(shared_data):
     here = beat_pass(rec, lambda f: None, lambda: False)
     assert child is not None and here is not None
     (a, _, note_a), (b, _, note_b) = child, here
-    assert note_a == note_b == "" and a.method == b.method == "beatnet"
+    assert note_a == note_b == "" and a.method == b.method == "beatnet + prematurity rule"
     np.testing.assert_array_equal(a.r_peaks, b.r_peaks)
     np.testing.assert_array_equal(a.labels, b.labels)
     assert a.events == b.events and 2500 < a.n_beats < 3500
@@ -149,5 +149,5 @@ def test_the_program_keeps_torch_out_of_the_viewer_process(shared_data, sample_p
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
     assert lines["intervals"] == "resnet1d ClassificationResult", proc.stdout
-    assert lines["beats"].endswith("beatnet") and int(lines["beats"].split()[0]) > 2500
+    assert lines["beats"].endswith("beatnet + prematurity rule") and int(lines["beats"].split()[0]) > 2500
     assert lines["torch"] == "False"

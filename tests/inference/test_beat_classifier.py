@@ -14,10 +14,10 @@ from ecgviewer.core.long_record import LongRecord
 from ecgviewer.core.readers.registry import open_long_record
 from ecgviewer.core.record import EcgRecord
 from ecgviewer.inference.beats import (
-    BASIC_RR_FEATURES,
     RR_FEATURES,
     BeatClassifier,
     BeatInputSpec,
+    apply_prematurity_rule,
     beat_inputs,
     beat_waves,
     iter_beat_waves,
@@ -60,12 +60,15 @@ def test_bundled_classifier_end_to_end(segment, classifier: BeatClassifier) -> N
     seen: list[tuple[int, int]] = []
     result = run_beat_pass(record, classifier, progress=lambda d, t: seen.append((d, t)))
     assert isinstance(result, BeatPassResult)
-    assert result.method == "beatnet" and result.lead == "II"
+    assert result.method == "beatnet + prematurity rule" and result.lead == "II"
     n = result.n_beats
     assert result.labels.shape == (n,) and set(result.labels) <= set(BEAT_CLASSES)
     assert result.probabilities.shape == (n, len(BEAT_CLASSES))
     assert np.allclose(result.probabilities.sum(axis=1), 1.0, atol=1e-5)
-    assert np.array_equal(result.labels, np.asarray(BEAT_CLASSES)[result.probabilities.argmax(axis=1)])
+    argmax = np.asarray(BEAT_CLASSES)[result.probabilities.argmax(axis=1)]
+    # the labels are the network's argmax with the prematurity rule applied to its N / S calls
+    assert np.array_equal(result.labels, apply_prematurity_rule(argmax, result.r_peaks, record.fs_hz))
+    assert np.array_equal(result.labels != argmax, np.isin(argmax, ("N", "S")) & (result.labels != argmax))
     assert seen[-1] == (2 * record.n_samples, 2 * record.n_samples)
     # score the PVCs against the cardiologists' labels: a constant classifier fails one of the bounds
     ri, di = match_beats(ref, result.r_peaks, round(0.15 * record.fs_hz))
@@ -137,31 +140,6 @@ def test_window_puts_the_r_peak_at_the_centre() -> None:
     # an offset chunk gives the same windows
     w2 = beat_waves(x[int(4 * fs) :], fs, int(4 * fs), r[:2], spec)
     assert np.allclose(w2, w[:2], atol=0.05)
-
-
-def test_rr_features_mark_premature_beats() -> None:
-    r = np.cumsum(np.r_[0, [1.0] * 10, 0.6, 1.4, [1.0] * 10]) * 250
-    f = rr_features(r.astype(np.int64), 250.0)
-    assert f.shape == (r.size, len(RR_FEATURES)) and f.dtype == np.float32
-    pvc = 11
-    i = {k: RR_FEATURES.index(k) for k in RR_FEATURES}
-    assert f[pvc, i["prev_rr_rel"]] == pytest.approx(0.6, abs=0.02)
-    assert f[pvc, i["next_rr_rel"]] == pytest.approx(1.4, abs=0.02)
-    assert f[pvc, i["prev_rr_long"]] == pytest.approx(0.6, abs=0.02)
-    assert f[pvc, i["prev_rr_change"]] == pytest.approx(0.6, abs=0.02)
-    assert f[pvc + 1, i["prev_rr_change"]] == pytest.approx(1.4 / 0.6, abs=0.05)
-    assert f[5, 0] == pytest.approx(1.0) and f[5, 2] == pytest.approx(1.0) and f[5, i["local_rr_long"]] == 1.0
-    assert rr_features(np.array([100]), 250.0).tolist() == [[1.0] * len(RR_FEATURES)]
-    assert rr_features(r.astype(np.int64), 250.0, BASIC_RR_FEATURES).shape == (r.size, 3)
-
-
-def test_long_rr_sees_a_run_of_premature_beats() -> None:
-    # 200 beats at 1 s, then 20 at 0.6 s: the local median follows the run, the long-term one does not
-    r = (np.cumsum(np.r_[0, [1.0] * 200, [0.6] * 20, [1.0] * 100]) * 250).astype(np.int64)
-    f = rr_features(r, 250.0)
-    k = 215
-    assert f[k, RR_FEATURES.index("prev_rr_rel")] > 0.9
-    assert f[k, RR_FEATURES.index("prev_rr_long")] == pytest.approx(0.6, abs=0.02)
 
 
 def test_packed_layout_and_template_rows() -> None:
