@@ -45,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "train-beats": "trainer.beats:COMMAND",
     "evaluate-beats": "trainer.evaluate_beats:COMMAND",
     "cv-beats": "trainer.beats_cv:COMMAND",
+    "cv-beats-rule": "trainer.beats_rule:COMMAND",
     "delineate": "trainer.delineate:COMMAND",
     "evaluate-delineation": "trainer.evaluate_delineation:COMMAND",
     "train-segmentation": "trainer.segmentation:TRAIN_COMMAND",
