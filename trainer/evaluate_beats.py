@@ -15,7 +15,10 @@ labels the **detected** beats:
     ``--segmentation-checkpoint``), on the same detected beats.
 
 Detected beats are matched to the reference beats of the ``.atr`` file within 150 ms
-(ANSI/AAMI EC57), nearest first, one to one. Per record and pooled over records:
+(ANSI/AAMI EC57), nearest first, one to one. Episodes of ventricular flutter/fibrillation
+(between the ``[`` and ``]`` annotations: 207 in DS1) are left out of the comparison, reference
+and detections alike, as the WFDB reference tool ``bxb`` does (its flutter waves are not beats).
+Per record and pooled over records:
 
 - the confusion matrix, rows = reference class or ``none`` (a detection without a
   reference beat), columns = assigned class or ``missed`` (a reference beat not detected);
@@ -298,16 +301,20 @@ def evaluate_beats(
     labelling still run on the whole record.
     """
     from ecgviewer.core.readers.registry import open_long_record
-    from trainer.data.beats import read_annotated
+    from trainer.data.beats import outside_spans, read_annotated, read_vf_spans
 
     per_method: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
     for k, (name, path) in enumerate(records):
         ref, ref_lab = read_annotated(path)
+        vf = read_vf_spans(path)
+        ref_keep = outside_spans(ref, vf)
+        ref, ref_lab = ref[ref_keep], ref_lab[ref_keep]
         with open_long_record(path) as rec:
             tol = round(MATCH_TOLERANCE_S * rec.fs_hz)
             t0 = time.perf_counter()
             det = detect_r_peaks_long(rec)
             t_det = time.perf_counter() - t0
+            det_keep = outside_spans(det, vf)
             for mname, (label, _) in methods.items():
                 t0 = time.perf_counter()
                 lab = np.asarray(label(rec, det)).astype("<U1")
@@ -316,12 +323,14 @@ def evaluate_beats(
                     raise DataError(f"{mname} gave {lab.size} labels for {det.size} beats on {name}")
                 a = round(span_s[0] * rec.fs_hz)
                 b = rec.n_samples if span_s[1] is None else min(rec.n_samples, round(span_s[1] * rec.fs_hz))
-                m, rl, dl, ri, di = confusion(ref, ref_lab, det, lab, tol, (a, b))
+                # labelled with the whole record as context, scored outside the VF episodes
+                m, rl, dl, ri, di = confusion(ref, ref_lab, det[det_keep], lab[det_keep], tol, (a, b))
                 per_method[mname].append(
                     {
                         "record": name,
                         "span_s": [a / rec.fs_hz, b / rec.fs_hz],
                         "duration_s": max(0, b - a) / rec.fs_hz,
+                        "vf_excluded_s": round(sum(y - x for x, y in vf) / rec.fs_hz, 1),
                         "lead": beat_lead(rec),
                         "confusion": m,
                         "classes": class_scores(m),

@@ -112,6 +112,40 @@ def read_annotated(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return classes_from_symbols(ann.symbol, ann.sample)
 
 
+def read_vf_spans(path: str | Path) -> list[tuple[int, int]]:
+    """``[start, stop)`` samples of the ventricular flutter/fibrillation episodes of ``PATH.atr``
+    (between the ``[`` and ``]`` annotations; an episode still open at the end runs to the last
+    annotation). The beat-by-beat comparison leaves them out, as the reference tool ``bxb`` of
+    the WFDB software does (app/bxb.c: reference annotations between VFON and VFOFF are ignored,
+    and test beats during reference-marked VF are not counted)."""
+    import wfdb
+
+    stem = Path(path).with_suffix("")
+    try:
+        ann = wfdb.rdann(str(stem), "atr")
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{stem}.atr: cannot read the beat annotations ({exc})") from None
+    spans: list[tuple[int, int]] = []
+    start = None
+    for sym, sample in zip(ann.symbol, ann.sample):
+        if sym == "[" and start is None:
+            start = int(sample)
+        elif sym == "]" and start is not None:
+            spans.append((start, int(sample) + 1))
+            start = None
+    if start is not None and len(ann.sample):
+        spans.append((start, int(ann.sample[-1]) + 1))
+    return spans
+
+
+def outside_spans(samples: np.ndarray, spans: Collection[tuple[int, int]]) -> np.ndarray:
+    """True for the samples outside every ``[start, stop)`` span."""
+    keep = np.ones(len(samples), dtype=bool)
+    for a, b in spans:
+        keep &= (samples < a) | (samples >= b)
+    return keep
+
+
 def load_beats(
     root: str | Path,
     roles: Collection[str] = SPLITS,
