@@ -326,7 +326,7 @@ def coherence_counts(prob: np.ndarray, meta: Any) -> dict[str, int]:
     from ecgviewer.core.statements import coherent_statements
 
     names = list(meta.class_names)
-    records = withheld = norm = rhythm = 0
+    records = withheld = norm = rhythm = conduction = 0
     for row in prob:
         d = coherent_statements(names, row.tolist(), list(meta.thresholds))
         w = [x for x in d if x.above_threshold and not x.stated]
@@ -334,12 +334,14 @@ def coherence_counts(prob: np.ndarray, meta: Any) -> dict[str, int]:
         withheld += len(w)
         norm += any("NORM" in x.note for x in w)
         rhythm += any("rhythm" in x.note for x in w)
+        conduction += any("conduction" in x.note for x in w)
     return {
         "records": len(prob),
         "records_with_a_withheld_class": records,
         "withheld_classes": withheld,
         "records_with_norm_conflict": norm,
         "records_with_rhythm_conflict": rhythm,
+        "records_with_conduction_conflict": conduction,
     }
 
 
@@ -453,7 +455,7 @@ def calibration_table(report: dict[str, Any]) -> str:
     """Markdown: ECE before and after calibration, the temperature, coherence and latency per model."""
     lines = [
         "| model | temperature | ECE uncalibrated | ECE offset only | ECE calibrated | records with a "
-        "withheld class (NORM / rhythm conflict) | ms per record (batch 64, CPU) |",
+        "withheld class (NORM / rhythm / conduction-block conflict) | ms per record (batch 64, CPU) |",
         "|---|---:|---:|---:|---:|---|---:|",
     ]
     for m in report["methods"]:
@@ -467,7 +469,8 @@ def calibration_table(report: dict[str, Any]) -> str:
             f"| {m['name']} | {fmt(t, 2) if t else '–'} | {fmt(c.get('ece_uncalibrated', c['ece']), 3)} | "
             f"{fmt(c.get('ece_offset_only', c['ece']), 3)} | {fmt(c['ece'], 3)} | "
             f"{k.get('records_with_a_withheld_class', '–')} of {k.get('records', '–')} "
-            f"({k.get('records_with_norm_conflict', '–')} / {k.get('records_with_rhythm_conflict', '–')}) | "
+            f"({k.get('records_with_norm_conflict', '–')} / {k.get('records_with_rhythm_conflict', '–')} / "
+            f"{k.get('records_with_conduction_conflict', '–')}) | "
             f"{fmt(lat, 2) if lat is not None else '–'} |"
         )
     return "\n".join(lines)

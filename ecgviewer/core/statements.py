@@ -13,14 +13,20 @@ PTB-XL's ``scp_statements.csv`` (a test checks them against the file):
    pair of them). Of those above threshold only the most probable is stated. BIGU and
    TRIGU (bigeminal/trigeminal ectopy) accompany a primary rhythm and are not
    affected.
-2. **NORM excludes the abnormal diagnostic classes.** NORM is never stated together
+2. **One ventricular conduction block.** The bundle-branch block statements and the
+   nonspecific intraventricular conduction delay (:data:`EXCLUSIVE_CONDUCTION`: CLBBB,
+   CRBBB, ILBBB, IRBBB, IVCD) describe the one QRS of the record and exclude each other
+   (in the 3 801 records of the shared 100 Hz PTB-XL set at most 2 records carry any pair
+   of them; none carries CLBBB with CRBBB). Of those above threshold only the most
+   probable is stated.
+3. **NORM excludes the abnormal diagnostic classes.** NORM is never stated together
    with MI, STTC, CD, HYP or any of their subclasses. When both sides are above
    threshold, the side with the higher probability wins: NORM against the most
    probable abnormal class.
-3. **Hierarchy.** A diagnostic subclass (e.g. IMI, CLBBB, ``_AVB``) is stated only when
+4. **Hierarchy.** A diagnostic subclass (e.g. IMI, CLBBB, ``_AVB``) is stated only when
    its superclass (:data:`SUPERCLASS_OF`, the ``diagnostic_class`` of its statements)
    is stated too, if the classifier has that superclass as an output. A subclass of a
-   superclass withheld by rule 2 is withheld with it.
+   superclass withheld by rule 3 is withheld with it.
 
 Classes the tables do not know (a user's own labels) are stated by their threshold
 alone. The probabilities are unchanged: the rules only decide what is *stated*.
@@ -46,6 +52,8 @@ SUPERCLASS_OF: dict[str, str] = {
 EXCLUSIVE_RHYTHMS: tuple[str, ...] = (
     "SR", "AFIB", "AFLT", "STACH", "SBRAD", "SARRH", "SVARR", "SVTAC", "PSVT", "PACE",
 )  # fmt: skip
+#: Ventricular conduction statements (diagnostic subclasses of CD): at most one of them is stated.
+EXCLUSIVE_CONDUCTION: tuple[str, ...] = ("CLBBB", "CRBBB", "ILBBB", "IRBBB", "IVCD")
 #: Rhythm statements that may accompany a primary rhythm.
 ACCOMPANYING_RHYTHMS: tuple[str, ...] = ("BIGU", "TRIGU")
 
@@ -93,14 +101,15 @@ def coherent_statements(
             stated[name] = False
             notes[name] = note
 
-    # 1. one primary rhythm
-    rhythms = [n for n in names if n in EXCLUSIVE_RHYTHMS and stated[n]]
-    if len(rhythms) > 1:
-        best = max(rhythms, key=lambda n: p[n])
-        for n in rhythms:
-            if n != best:
-                withhold(n, f"rhythms exclude each other: {best} is more probable ({100 * p[best]:.0f} %)")
-    # 2. NORM or the abnormal diagnostic classes
+    # 1. one primary rhythm, 2. one ventricular conduction block
+    for group, what in ((EXCLUSIVE_RHYTHMS, "rhythms"), (EXCLUSIVE_CONDUCTION, "conduction blocks")):
+        members = [n for n in names if n in group and stated[n]]
+        if len(members) > 1:
+            best = max(members, key=lambda n: p[n])
+            for n in members:
+                if n != best:
+                    withhold(n, f"{what} exclude each other: {best} is more probable ({100 * p[best]:.0f} %)")
+    # 3. NORM or the abnormal diagnostic classes
     abnormal = [n for n in names if is_abnormal_diagnostic(n) and stated[n]]
     if stated.get("NORM") and abnormal:
         rival = max(abnormal, key=lambda n: p[n])
@@ -109,7 +118,7 @@ def coherent_statements(
                 withhold(n, f"NORM is more probable ({100 * p['NORM']:.0f} %) and excludes abnormal classes")
         else:
             withhold("NORM", f"{rival} is more probable ({100 * p[rival]:.0f} %); NORM excludes it")
-    # 3. a subclass only under its stated superclass
+    # 4. a subclass only under its stated superclass
     for n in names:
         parent = SUPERCLASS_OF.get(n)
         if parent is not None and parent in p and stated[n] and not stated[parent]:
@@ -119,6 +128,7 @@ def coherent_statements(
 
 __all__ = [
     "ACCOMPANYING_RHYTHMS",
+    "EXCLUSIVE_CONDUCTION",
     "EXCLUSIVE_RHYTHMS",
     "SUPERCLASSES",
     "SUPERCLASS_OF",

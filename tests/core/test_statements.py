@@ -9,6 +9,7 @@ import pytest
 
 from ecgviewer.core.statements import (
     ACCOMPANYING_RHYTHMS,
+    EXCLUSIVE_CONDUCTION,
     EXCLUSIVE_RHYTHMS,
     SUPERCLASS_OF,
     SUPERCLASSES,
@@ -58,6 +59,27 @@ def test_one_primary_rhythm_and_accompanying_ectopy() -> None:
     assert stated({"SR": (0.2, 0.5), "AFIB": (0.1, 0.5)}) == []  # none above threshold: none stated
 
 
+def test_one_ventricular_conduction_block() -> None:
+    # PTB-XL 00287 read as "CD, CLBBB (7 %), CRBBB (67 %)": complete left and right block at once
+    probs = {"CD": (0.99, 0.3), "CLBBB": (0.07, 0.05), "CRBBB": (0.67, 0.2), "LAFB/LPFB": (0.6, 0.3)}
+    assert stated(probs) == ["CD", "CRBBB", "LAFB/LPFB"]  # a fascicular block may accompany a BBB
+    out = {d.name: d for d in coherent_statements(list(probs), [v[0] for v in probs.values()],
+                                                  [v[1] for v in probs.values()])}  # fmt: skip
+    assert "CRBBB is more probable" in out["CLBBB"].note
+
+
+def test_conduction_blocks_never_come_together_in_ptbxl(shared_data) -> None:
+    import ast
+
+    path = shared_data / "ptb-xl-100hz" / "ptbxl_database.csv"
+    with open(path, newline="", encoding="utf-8") as fh:
+        codes = [ast.literal_eval(r["scp_codes"]) for r in csv.DictReader(fh)]
+    assert len(codes) > 3000
+    for a, b in itertools.combinations(EXCLUSIVE_CONDUCTION, 2):
+        assert sum(1 for c in codes if a in c and b in c) <= 2, (a, b)
+    assert sum(1 for c in codes if "CLBBB" in c) > 50 and sum(1 for c in codes if "CRBBB" in c) > 50
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_no_random_vector_gives_an_incoherent_report(seed: int) -> None:
     import numpy as np
@@ -70,6 +92,7 @@ def test_no_random_vector_gives_an_incoherent_report(seed: int) -> None:
     assert all(d.above_threshold for d in out if d.stated)
     assert not ("NORM" in said and said & ({"MI", "STTC", "CD", "HYP"} | set(SUPERCLASS_OF)))
     assert len(said & set(EXCLUSIVE_RHYTHMS)) <= 1
+    assert len(said & set(EXCLUSIVE_CONDUCTION)) <= 1
     assert all(SUPERCLASS_OF[n] in said for n in said if n in SUPERCLASS_OF)
     assert ("OWN" in said) == (p[-1] >= t[-1])  # unknown classes: the threshold alone
     for d in out:  # every withheld class says why
