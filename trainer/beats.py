@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 BEAT_AUGMENT = Augment(amplitude=0.3, baseline_mv=0.3, noise_mv=0.05, powerline_mv=0.0, shift_s=0.02)
 #: A class needs this many validation beats to count in the validation score.
 MIN_VAL_BEATS = 10
+#: Share of training draws whose second-lead rows are zeroed (``--second-lead``), as for a one-lead record.
+SECOND_LEAD_DROPOUT = 0.2
 
 
 class BeatRows(torch.utils.data.Dataset):
@@ -72,10 +74,15 @@ class BeatRows(torch.utils.data.Dataset):
         n_leads: int = 1,
         epoch_size: int | None = None,
         class_power: float = 0.5,
+        second_row: int | None = None,
+        second_dropout: float = 0.0,
     ) -> None:
         self.x, self.labels = x, np.asarray(labels, dtype=np.int64)
         self.augment = augment or NO_AUGMENT
         self.seed, self.fs_hz, self.n_leads = seed, fs_hz, n_leads
+        #: the second lead's beat row (augmented like the first) and the chance that it and its
+        #: template are zeroed, as for a record with one lead
+        self.second_row, self.second_dropout = second_row, second_dropout
         self.size = int(epoch_size or len(x))
         counts = np.bincount(self.labels, minlength=len(BEAT_CLASSES)).astype(np.float64)
         present = counts > 0
@@ -109,8 +116,13 @@ class BeatRows(torch.utils.data.Dataset):
         x = np.array(self.x[j], dtype=np.float32)
         if self.augment != NO_AUGMENT:
             rng = np.random.default_rng([self.seed, self._epoch, int(i)])
-            w = self.augment(x[: self.n_leads], self.fs_hz, rng)
-            x[: self.n_leads] = w - np.median(w, axis=1, keepdims=True)
+            k = self.second_row
+            if k is not None and rng.random() < self.second_dropout:
+                x[k : k + 2] = 0.0
+            # the beat rows of both leads together (one time shift for the beat)
+            rows = list(range(self.n_leads)) + ([k] if k is not None and x[k].any() else [])
+            w = self.augment(x[rows], self.fs_hz, rng)
+            x[rows] = w - np.median(w, axis=1, keepdims=True)
         return torch.from_numpy(x), torch.tensor(self.labels[j], dtype=torch.int64)
 
 
@@ -201,9 +213,11 @@ class BeatTask:
         return Built(model.train(), meta.architecture, info)
 
     def dataset(self, rows: BeatDataset, augment: Augment | None, seed: int) -> BeatRows:
+        second = 2 if self.spec.second_lead else None
         return BeatRows(
-            rows.x, rows.labels, augment, seed, self.spec.fs_hz, 1, self.epoch_size, self.class_power
-        )
+            rows.x, rows.labels, augment, seed, self.spec.fs_hz, 1, self.epoch_size, self.class_power,
+            second_row=second, second_dropout=SECOND_LEAD_DROPOUT if second else 0.0,
+        )  # fmt: skip
 
     def loss(self, out: torch.Tensor, labels: Sequence[torch.Tensor], config: TrainConfig) -> torch.Tensor:
         (y,) = labels
@@ -275,7 +289,7 @@ class BeatTask:
                 "classes": classes,
                 "activation": "softmax",
                 **input_fields(
-                    ("II", "II template")[: self.spec.n_leads],
+                    self.spec.row_names,
                     self.spec.fs_hz,
                     self.spec.window_samples,
                     self.spec.scaling,
@@ -346,12 +360,22 @@ def add_spec_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--template", action="store_true", help="add the median beat of the minute as a second input row"
     )
+    p.add_argument(
+        "--second-lead",
+        action="store_true",
+        help="add the record's second lead (V1, else the next mV channel) and its template as rows 3-4 "
+        f"(needs --template; zeroed in {SECOND_LEAD_DROPOUT:.0%} of the training draws, so that "
+        "one-lead records work)",
+    )
 
 
 def spec_from_args(args: argparse.Namespace) -> BeatInputSpec:
     """The :class:`BeatInputSpec` of the model-input options."""
     return BeatInputSpec(
-        rr_features=tuple(args.rr_features), rr_layout=args.rr_layout, template=args.template
+        rr_features=tuple(args.rr_features),
+        rr_layout=args.rr_layout,
+        template=args.template,
+        second_lead=getattr(args, "second_lead", False),
     )
 
 

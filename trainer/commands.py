@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "evaluate-beats": "trainer.evaluate_beats:COMMAND",
     "cv-beats": "trainer.beats_cv:COMMAND",
     "cv-beats-rule": "trainer.beats_rule:COMMAND",
+    "ensemble-beats": "trainer.beats_ensemble:COMMAND",
     "delineate": "trainer.delineate:COMMAND",
     "evaluate-delineation": "trainer.evaluate_delineation:COMMAND",
     "train-segmentation": "trainer.segmentation:TRAIN_COMMAND",

@@ -104,3 +104,17 @@ def beat_lead(rec: EcgRecord | LongRecord) -> str:
     if not rec.lead_names:
         raise ValueError("the record has no channels")
     return rec.lead_names[0]
+
+
+def second_beat_lead(rec: EcgRecord | LongRecord, first: str | None = None) -> str | None:
+    """The second lead a two-lead beat classifier reads beside :func:`beat_lead`: V1 when recorded
+    (the MIT-BIH records' usual second channel, where P waves and the QRS of ventricular beats
+    look most unlike the limb leads), else the first other recorded channel in mV; None when the
+    record has no other such channel."""
+    first = first or beat_lead(rec)
+    if first != "V1" and rec.is_recorded("V1"):
+        return "V1"
+    for name, unit in zip(rec.lead_names, rec.units):
+        if name != first and unit == "mV":
+            return name
+    return None

@@ -52,6 +52,7 @@ from ecgviewer.core.beat_rr import (
     rr_features,
 )
 from ecgviewer.core.filters import FilterSettings, apply_filters
+from ecgviewer.core.leads import second_beat_lead
 from ecgviewer.core.long_record import LongRecord
 from ecgviewer.core.record import EcgRecord
 from ecgviewer.core.resample import resample_signals
@@ -63,6 +64,8 @@ if TYPE_CHECKING:
 
 #: The bundled beat classifier (``resources/checkpoints/beatnet``).
 DEFAULT_BEAT_MODEL = "beatnet"
+#: The second lead's rule as the checkpoint states it (``input.lead_rule``).
+SECOND_LEAD_RULE = "; second lead V1 when recorded, else the next channel in mV, else zeros"
 #: How the RR features enter the model input: one constant row each, or one row holding them
 #: in its first samples (zeros after; far less memory for training sets).
 RR_LAYOUTS: tuple[str, ...] = ("rows", "packed")
@@ -87,12 +90,17 @@ class BeatInputSpec:
     rr_layout: str = "rows"
     #: Add the chunk's median beat (the record's dominant beat around this one) as a second row.
     template: bool = False
+    #: Add the record's second lead (:func:`~ecgviewer.core.leads.second_beat_lead`) and its
+    #: template as rows 3 and 4 (zeros when the record has one lead); needs ``template``.
+    second_lead: bool = False
 
     def __post_init__(self) -> None:
         if self.rr_layout not in RR_LAYOUTS:
             raise ValueError(f"rr_layout must be one of {RR_LAYOUTS}")
         if not 0 <= self.center_sample < self.window_samples:
             raise ValueError("center_sample must lie inside the window")
+        if self.second_lead and not self.template:
+            raise ValueError("second_lead needs template (rows: beat, template, second-lead beat, template)")
         unknown = set(self.rr_features) - set(RR_FEATURES)
         if unknown:
             raise ValueError(f"unknown RR features {sorted(unknown)} (known: {RR_FEATURES})")
@@ -106,8 +114,16 @@ class BeatInputSpec:
 
     @property
     def n_leads(self) -> int:
-        """Signal rows: the beat window, and the template when :attr:`template`."""
-        return 2 if self.template else 1
+        """Signal rows: the beat window, the template when :attr:`template`, and both again for the
+        second lead when :attr:`second_lead`."""
+        return (2 if self.template else 1) * (2 if self.second_lead else 1)
+
+    @property
+    def row_names(self) -> tuple[str, ...]:
+        """Names of the signal rows (the checkpoint's ``input.leads``)."""
+        if self.second_lead:
+            return ("II", "II template", "V1", "V1 template")
+        return ("II", "II template")[: self.n_leads]
 
     @property
     def filters(self) -> FilterSettings:
@@ -127,7 +143,9 @@ class BeatInputSpec:
             "rr_features": list(self.rr_features),
             "rr_layout": self.rr_layout,
             "template": self.template,
-            "lead_rule": "II (MLII) when recorded, else the first channel in mV",
+            "second_lead": self.second_lead,
+            "lead_rule": "II (MLII) when recorded, else the first channel in mV"
+            + (SECOND_LEAD_RULE if self.second_lead else ""),
         }
 
     @classmethod
@@ -145,6 +163,7 @@ class BeatInputSpec:
             center=str(meta.scaling.get("center", "median")),
             rr_layout=str(extra.get("rr_layout", "rows")),
             template=bool(extra.get("template", False)),
+            second_lead=bool(extra.get("second_lead", False)),
         )
 
 
@@ -159,6 +178,7 @@ def beat_waves(
         ``(n_leads, n)`` or ``(n,)`` samples in mV at ``fs_hz``, starting at record sample ``offset``.
     r_peaks
         Record samples of the beats (inside the chunk; windows reaching past it are edge-padded).
+        With ``spec.second_lead`` the second row of ``x`` is the second lead.
     spec
         Rate, window, filters and centring.
     """
@@ -175,9 +195,17 @@ def beat_waves(
     if spec.center == "median" and waves.size:
         waves -= np.median(waves, axis=2, keepdims=True)
     if spec.template:
-        # the chunk's median beat, the same for every beat of the chunk (its dominant morphology)
-        tmpl = np.median(waves[:, :1], axis=0, keepdims=True) if len(waves) else waves[:, :1]
-        waves = np.concatenate([waves[:, :1], np.broadcast_to(tmpl, waves[:, :1].shape)], axis=1)
+        # per signal lead, the window and the chunk's median beat, the same for every beat of the
+        # chunk (its dominant morphology); a second lead the record lacks gives zero rows
+        rows = []
+        for i in range(2 if spec.second_lead else 1):
+            if i < waves.shape[1]:
+                w_i = waves[:, i : i + 1]
+                tmpl = np.median(w_i, axis=0, keepdims=True) if len(waves) else w_i
+                rows += [w_i, np.broadcast_to(tmpl, w_i.shape)]
+            else:
+                rows += [np.zeros_like(waves[:, :1])] * 2
+        waves = np.concatenate(rows, axis=1)
     return np.ascontiguousarray(waves, dtype=np.float32)
 
 
@@ -214,6 +242,7 @@ def iter_beat_waves(
         When ``cancelled()`` turns True (polled before each chunk).
     """
     lead = lead or beat_lead(rec)
+    second = second_beat_lead(rec, lead) if spec.second_lead else None
     r = np.asarray(r_peaks, dtype=np.int64)
     fs = rec.fs_hz
     pad = round(CONTEXT_S * fs)
@@ -223,7 +252,10 @@ def iter_beat_waves(
         i0, i1 = np.searchsorted(r, [start, stop])
         if i1 > i0:
             a, b = max(0, start - pad), min(rec.n_samples, stop + pad)
-            yield slice(int(i0), int(i1)), beat_waves(rec.lead(lead, a, b), fs, a, r[i0:i1], spec)
+            x = rec.lead(lead, a, b)
+            if second is not None:
+                x = np.stack([x, rec.lead(second, a, b)])
+            yield slice(int(i0), int(i1)), beat_waves(x, fs, a, r[i0:i1], spec)
         if progress is not None:
             progress(stop, rec.n_samples)
 

@@ -8,7 +8,8 @@ feature each (see :func:`ecgviewer.inference.beats.rr_features`), or with
 ``rr_packed`` one row holding the features in its first samples, so the one-tensor
 input contract of every model holds. With two lead rows the second is the record's
 template beat (the median beat of the surrounding minute) and ``joint_scale`` scales
-both by the beat window's largest value.
+both by the beat window's largest value; with four, rows 3 and 4 are the same for the
+record's second lead (zeros when it has one), scaled by their own beat window.
 
 The network divides each window by its largest absolute value (at least
 ``min_scale_mv``), so it sees shapes and the centre beat's size relative to its
@@ -50,8 +51,8 @@ class BeatNetConfig:
     #: The RR features sit in the first samples of one row (``rr_layout: "packed"``), not one
     #: constant row each.
     rr_packed: bool = False
-    #: Divide every lead row by the first row's largest value (the second row is then the
-    #: record's template beat at the same scale), not each row by its own.
+    #: Divide each pair of lead rows (a beat window and its template) by the pair's first row's
+    #: largest value (the template is then at the beat's scale), not each row by its own.
     joint_scale: bool = False
 
     def __post_init__(self) -> None:
@@ -101,7 +102,8 @@ class BeatNet(nn.Module):
         wave = x[:, : c.n_leads]
         scale = wave.abs().amax(dim=2, keepdim=True)
         if c.joint_scale:
-            scale = scale[:, :1]
+            # each (beat window, template) pair by its beat window's largest value
+            scale = scale[:, 0::2].repeat_interleave(2, dim=1)[:, : c.n_leads]
         z = self.features(wave / scale.clamp(min=c.min_scale_mv)).flatten(1)
         if c.n_rr_features:
             if c.rr_packed:
@@ -110,3 +112,36 @@ class BeatNet(nn.Module):
                 rr = x[:, c.n_leads :].mean(dim=2)
             z = torch.cat([z, rr], dim=1)
         return self.head(self.mlp(z))
+
+
+@dataclass(frozen=True)
+class BeatNetEnsembleConfig(BeatNetConfig):
+    """:class:`BeatNetConfig` of every member, and how many members."""
+
+    members: int = 2
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.members < 2 or self.n_classes < 2:
+            raise ValueError("an ensemble needs 2 or more members with a class output")
+
+    def member(self) -> BeatNetConfig:
+        """The config of one member."""
+        fields = {k: v for k, v in vars(self).items() if k != "members"}
+        return BeatNetConfig(**fields)
+
+
+@register_model("beatnet_ensemble", BeatNetEnsembleConfig)
+class BeatNetEnsemble(nn.Module):
+    """``members`` BeatNets trained apart (different seeds), one input; the output is the log of the
+    members' mean softmax (a softmax of it gives the averaged probabilities). Made from trained
+    checkpoints by ``python -m trainer ensemble-beats``."""
+
+    def __init__(self, config: BeatNetEnsembleConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.members = nn.ModuleList(BeatNet(config.member()) for _ in range(config.members))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        probs = torch.stack([torch.softmax(m(x).float(), dim=1) for m in self.members]).mean(dim=0)
+        return torch.log(probs.clamp(min=1e-12))

@@ -202,3 +202,49 @@ def test_beatnet_shapes() -> None:
         model(torch.randn(2, 1, 640))
     assert sum(p.numel() for p in model.parameters()) < 200_000
     assert build_model("beatnet", {"n_classes": 0}).eval()(torch.randn(1, 4, 640)).shape == (1, 4)
+
+
+def test_second_lead_rows_and_their_scaling(shared_data: Path) -> None:
+    from ecgviewer.core.leads import second_beat_lead
+
+    spec = BeatInputSpec(rr_features=RR_FEATURES, rr_layout="packed", template=True, second_lead=True)
+    assert spec.n_leads == 4 and spec.row_names == ("II", "II template", "V1", "V1 template")
+    assert BeatInputSpec.from_meta(dataclasses.replace(_meta_of(spec))) == spec
+    with pytest.raises(ValueError):
+        BeatInputSpec(second_lead=True)  # needs the template rows
+    with open_long_record(shared_data / "mitdb" / "101.hea") as rec:
+        assert second_beat_lead(rec) == "V1"
+        r = np.array([1000, 1500, 2000, 2400])
+        x = beat_inputs(rec, r, spec)
+        v1 = beat_inputs(
+            rec, r, BeatInputSpec(rr_features=RR_FEATURES, rr_layout="packed", template=True), lead="V1"
+        )
+    assert x.shape == (4, 5, spec.window_samples)
+    assert np.allclose(x[:, 2:4], v1[:, :2], atol=1e-5)  # rows 3-4: the V1 window and V1 template
+    # a one-lead record: the second-lead rows are zeros
+    one = EcgRecord(np.sin(np.arange(7500) / 20.0)[None].astype(np.float32), 250.0, ("II",), ("mV",))
+    assert second_beat_lead(one) is None
+    x1 = beat_inputs(one, np.array([2000, 4000]), spec)
+    assert x1.shape == (2, 5, spec.window_samples) and not x1[:, 2:4].any() and x1[:, 0].any()
+    # the network scales each (window, template) pair by its window, so the V1 gain does not matter
+    model = build_model(
+        "beatnet", {"n_leads": 4, "n_rr_features": len(RR_FEATURES), "rr_packed": True, "joint_scale": True,
+                    "n_classes": 5},
+    ).eval()  # fmt: skip
+    louder = x.copy()
+    louder[:, 2:4] *= 7.0
+    with torch.no_grad():
+        assert torch.allclose(model(torch.from_numpy(x)), model(torch.from_numpy(louder)), atol=1e-4)
+
+
+def _meta_of(spec: BeatInputSpec):
+    """A stand-in for a checkpoint's meta with ``spec``'s input fields."""
+
+    @dataclasses.dataclass
+    class Meta:
+        fs_hz: float
+        window_samples: int
+        input_extra: dict
+        scaling: dict
+
+    return Meta(spec.fs_hz, spec.window_samples, spec.input_extra(), spec.scaling)

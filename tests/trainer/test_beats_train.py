@@ -168,3 +168,42 @@ def test_ventricular_flutter_of_207_is_left_out_of_the_comparison(shared_data: P
     inside = np.array([a + 10 for a, _ in spans] + [spans[0][0] - 10])
     assert outside_spans(inside, spans).tolist() == [False] * len(spans) + [True]
     assert read_vf_spans(shared_data / "mitdb" / "101.hea") == []
+
+
+def test_ensemble_of_two_seeds_averages_their_probabilities(shared_data: Path, tmp_path: Path) -> None:
+    from ecgviewer.core.readers.registry import open_long_record
+    from ecgviewer.inference.beats import BeatClassifier
+    from trainer.data.beats import read_annotated
+
+    runs = []
+    for seed in (0, 1):
+        run = tmp_path / f"seed{seed}"
+        code = main(["train-beats", "--data", str(shared_data), "--records", "qtdb/sel14046", "qtdb/sel14157",
+                     "--out", str(run), "--epochs", "1", "--epoch-size", "256", "--batch-size", "64",
+                     "--model-config", json.dumps(TINY_BEATNET), "--patience", "0", "--device", "cpu",
+                     "--seed", str(seed), "--quiet"])  # fmt: skip
+        assert code == 0
+        runs.append(run / "best.json")
+    out = tmp_path / "ens"
+    assert main(["ensemble-beats", *map(str, runs), "--out", str(out)]) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["architecture"] == "beatnet_ensemble" and meta["config"]["members"] == 2
+    assert [m["checkpoint"] for m in meta["training"]["ensemble_of"]] == [str(r) for r in runs]
+    path = shared_data / "qtdb" / "sel803.hea"
+    r, _ = read_annotated(path)
+    with open_long_record(path) as rec:
+        probs = [
+            BeatClassifier(p, device="cpu").classify(rec, r[:200])[1]
+            for p in (*runs, out.with_suffix(".json"))
+        ]
+    assert not np.allclose(probs[0], probs[1], atol=1e-3)  # the seeds disagree
+    assert np.allclose(probs[2], (probs[0] + probs[1]) / 2, atol=1e-5)
+    # members that do not match are refused
+    other = tmp_path / "other"
+    small = json.dumps({**TINY_BEATNET, "hidden": 8})
+    main(["train-beats", "--data", str(shared_data), "--records", "qtdb/sel14046", "qtdb/sel14157", "--out",
+          str(other), "--epochs", "1", "--epoch-size", "128", "--batch-size", "64", "--model-config",
+          small, "--patience", "0", "--device", "cpu", "--quiet"])  # fmt: skip
+    assert (
+        main(["ensemble-beats", str(runs[0]), str(other / "best.json"), "--out", str(tmp_path / "bad")]) == 2
+    )
