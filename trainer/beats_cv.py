@@ -167,6 +167,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "without the prematurity rule)",
     )
     p.add_argument(
+        "--segmentation-run",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with --evaluate-only: score the image-segmentation method's fold models DIR/foldK/last.json "
+        "(train-segmentation runs) on the same folds instead of the beat classifier",
+    )
+    p.add_argument(
         "--no-prematurity-rule",
         action="store_true",
         help="score the network's argmax alone, without the prematurity rule the viewer applies",
@@ -323,7 +331,7 @@ def run_cv_beats(args: argparse.Namespace, argv: list[str]) -> int:
 
     from ecgviewer.core.beat_rr import PREMATURITY_RULE
     from trainer.beats import BEAT_AUGMENT, spec_from_args
-    from trainer.evaluate_beats import classifier_method, evaluate_beats
+    from trainer.evaluate_beats import classifier_method, evaluate_beats, segmentation_method
     from trainer.options import command_line
     from trainer.train import TrainConfig
 
@@ -355,14 +363,21 @@ def run_cv_beats(args: argparse.Namespace, argv: list[str]) -> int:
             return 0
         recs = [(r, root / f"{r}.hea") for r in held]
         rule = not args.no_prematurity_rule
-        method = "classifier" if rule else "classifier-no-rule"
-        res = evaluate_beats(
-            recs, {method: classifier_method(out / "last.json", "cpu", rule=rule)}, n_boot=0, progress=False
-        )
+        if args.segmentation_run is not None:
+            seg = args.segmentation_run / f"fold{k + 1}" / "last.json"
+            if not seg.exists():
+                raise DataError(f"--segmentation-run: no {seg}")
+            methods = {"segmentation": segmentation_method(str(seg))}
+        else:
+            method = "classifier" if rule else "classifier-no-rule"
+            methods = {method: classifier_method(out / "last.json", "cpu", rule=rule)}
+        res = evaluate_beats(recs, methods, n_boot=0, progress=False)
         res["records"] = held
         res["train_seconds"] = round(t_train, 1)
         res["pooled"] = res["methods"][0]["pooled"]
         name = "evaluation.json" if rule else "evaluation-no-rule.json"
+        if args.segmentation_run is not None:
+            name = "evaluation-segmentation.json"
         (out / name).write_text(json.dumps(res, indent=1) + "\n")
         per_fold.append(res)
         cl = res["pooled"]["classes"]
@@ -376,7 +391,10 @@ def run_cv_beats(args: argparse.Namespace, argv: list[str]) -> int:
     results = {
         "command": command_line(argv),
         "config": " ".join(argv[1:]) if argv else "",
-        "prematurity_rule": None if args.no_prematurity_rule else PREMATURITY_RULE.to_dict(),
+        "prematurity_rule": None
+        if args.no_prematurity_rule or args.segmentation_run
+        else PREMATURITY_RULE.to_dict(),
+        "segmentation_run": str(args.segmentation_run) if args.segmentation_run else None,
         "spec": {
             "rr_features": list(spec.rr_features),
             "template": spec.template,
@@ -388,7 +406,7 @@ def run_cv_beats(args: argparse.Namespace, argv: list[str]) -> int:
         ],
         **merged,
     }
-    suffix = "-no-rule" if args.no_prematurity_rule else ""
+    suffix = "-segmentation" if args.segmentation_run else "-no-rule" if args.no_prematurity_rule else ""
     (args.out / f"results{suffix}.json").write_text(json.dumps(results, indent=1) + "\n")
     table = cv_table(results)
     (args.out / f"table{suffix}.md").write_text(table)

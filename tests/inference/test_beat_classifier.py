@@ -118,13 +118,17 @@ def test_refuses_other_checkpoints(tmp_path: Path) -> None:
 def test_bundled_checkpoint_is_a_trained_beat_model(classifier: BeatClassifier) -> None:
     meta = classifier.meta
     assert meta.task == "beats" and meta.trained and meta.activation == "softmax"
-    assert meta.class_names == BEAT_CLASSES and meta.architecture == "beatnet"
+    assert meta.class_names == BEAT_CLASSES and meta.architecture in ("beatnet", "beatnet_ensemble")
     assert classifier.spec == BeatInputSpec.from_meta(meta)
-    # trained inside MIT-BIH DS1 (and QTDB records that are not DS2 excerpts)
-    assert meta.training["data"]["split_file"].endswith("beats_ds1.json")
-    trained_on = set(meta.training["data"]["records"])
-    assert not trained_on & {"qtdb/sel100", "qtdb/sel103", "qtdb/sel117", "qtdb/sel213", "qtdb/sel232",
-                             "qtdb/sel233", "wfdb-samples/100"}  # fmt: skip
+    # every member trained inside MIT-BIH DS1 (and QTDB records that are not DS2 excerpts)
+    members = [m["training"] for m in meta.training.get("ensemble_of", [])] or [meta.training]
+    assert len(members) == meta.config.get("members", 1)
+    for training in members:
+        assert training["data"]["split_file"].endswith("beats_ds1.json")
+        trained_on = set(training["data"]["records"])
+        assert {"mitdb/208", "mitdb/209"} <= trained_on
+        assert not trained_on & {"qtdb/sel100", "qtdb/sel103", "qtdb/sel117", "qtdb/sel213", "qtdb/sel232",
+                                 "qtdb/sel233", "wfdb-samples/100"}  # fmt: skip
 
 
 def test_window_puts_the_r_peak_at_the_centre() -> None:
@@ -166,10 +170,12 @@ def test_a_four_class_checkpoint_still_runs(tmp_path: Path) -> None:
     from ecgviewer.resources import checkpoints_dir
 
     meta = read_meta(checkpoints_dir() / "beatnet")
+    single = {k: v for k, v in meta.config.items() if k != "members"}  # one member of the bundled ensemble
     old = dataclasses.replace(
         meta,
+        architecture="beatnet",
         classes=tuple(c for c in meta.classes if c.name != "S"),
-        config={**meta.config, "n_classes": 4},
+        config={**single, "n_classes": 4},
     )
     model = build_model("beatnet", old.config)
     save_checkpoint(model, old, tmp_path / "old")
