@@ -207,3 +207,41 @@ def test_ensemble_of_two_seeds_averages_their_probabilities(shared_data: Path, t
     assert (
         main(["ensemble-beats", str(runs[0]), str(other / "best.json"), "--out", str(tmp_path / "bad")]) == 2
     )
+
+
+def test_cv_beats_trains_scores_and_rescores_a_fold(shared_data: Path, tmp_path: Path) -> None:
+    # two one-record folds of QTDB records with S and V beats; fold 1 trains on sel14157, scores sel803
+    split = tmp_path / "split.json"
+    split.write_text(json.dumps({"folds": [["qtdb/sel803"], ["qtdb/sel14157"]], "extra_train": [],
+                                 "excluded": {}}))  # fmt: skip
+    run, cache = tmp_path / "cv", tmp_path / "cache"
+
+    def cv(out: Path, *more: str) -> int:
+        return main(["cv-beats", "--data", str(shared_data), "--split-file", str(split), "--out", str(out),
+                     "--cache", str(cache), "--folds", "1", "--bootstrap", "20", "--quiet", "--device", "cpu",
+                     *more])  # fmt: skip
+
+    tiny = json.dumps(TINY_BEATNET)
+    assert cv(run, "--epochs", "1", "--epoch-size", "256", "--model-config", tiny, "--template",
+              "--second-lead", "--rr-layout", "packed") == 0  # fmt: skip
+    meta = json.loads((run / "fold1" / "last.json").read_text())
+    assert meta["input"]["second_lead"] and meta["input"]["leads"] == [
+        "II",
+        "II template",
+        "V1",
+        "V1 template",
+    ]
+    assert meta["training"]["held_out"] == ["qtdb/sel803"]
+    with_rule = json.loads((run / "results.json").read_text())
+    assert with_rule["prematurity_rule"] == {"s_below": 0.8, "n_at_or_above": 0.9, "irregular_above": 0.15}
+    assert [r["record"] for r in with_rule["per_record"]] == ["qtdb/sel803"]
+    # the same fold model scored again without the rule: the same beats, other N/S labels only
+    assert cv(run, "--evaluate-only", "--no-prematurity-rule") == 0
+    plain = json.loads((run / "results-no-rule.json").read_text())
+    assert plain["prematurity_rule"] is None and (run / "table-no-rule.md").exists()
+    a, b = np.asarray(with_rule["pooled"]["confusion"]), np.asarray(plain["pooled"]["confusion"])
+    assert np.array_equal(a.sum(axis=1), b.sum(axis=1))  # every reference beat counted in both
+    v = BEAT_CLASSES.index("V")
+    assert np.array_equal(a[:, v], b[:, v])  # the rule never touches V
+    # nothing to re-score in a folder without fold models
+    assert cv(tmp_path / "empty", "--evaluate-only") == 2
