@@ -279,22 +279,22 @@ def cv_table(results: dict[str, Any]) -> str:
 def _train_fold(
     args: argparse.Namespace,
     argv: list[str],
-    root: Path,
-    spec: Any,
-    cache: Path | None,
     config: Any,
+    spec: Any,
     split: dict[str, Any],
     k: int,
-    held: list[str],
-    roles: dict[str, str],
     out: Path,
 ) -> float:
-    """Train one fold's model (or the final one) into ``out``; the training seconds."""
+    """Train fold ``k``'s model (0-based; with ``--final`` the model of every record) into ``out``;
+    the training seconds."""
     from trainer.beats import BeatTask
     from trainer.options import command_line
     from trainer.train import train
 
-    folds = split["folds"]
+    root, cache, folds = Path(args.data), args.cache, split["folds"]
+    held = [] if args.final else folds[k]
+    train_names = [r for i, f in enumerate(folds) if args.final or i != k for r in f] + split["extra_train"]
+    roles = {r: "train" for r in train_names}
     t0 = time.perf_counter()
     if args.final:
         # every record trains; the train loop wants validation rows: the beats of two DS1 records
@@ -339,7 +339,6 @@ def run_cv_beats(args: argparse.Namespace, argv: list[str]) -> int:
     split = read_cv_split(args.split_file)
     spec = spec_from_args(args)
     root = Path(args.data)
-    cache = args.cache
     folds = split["folds"]
     todo = [0] if args.final else [k - 1 for k in (args.folds or range(1, len(folds) + 1))]
     config = TrainConfig.from_args(args, augment=None if args.no_augment else BEAT_AUGMENT)
@@ -347,10 +346,6 @@ def run_cv_beats(args: argparse.Namespace, argv: list[str]) -> int:
     per_fold = []
     for k in todo:
         held = [] if args.final else folds[k]
-        train_names = [r for i, f in enumerate(folds) if args.final or i != k for r in f] + split[
-            "extra_train"
-        ]
-        roles = {r: "train" for r in train_names}
         out = args.out / ("final" if args.final else f"fold{k + 1}")
         if args.evaluate_only:
             if args.final or not (out / "last.json").exists():
@@ -358,7 +353,7 @@ def run_cv_beats(args: argparse.Namespace, argv: list[str]) -> int:
             done = out / "evaluation.json"
             t_train = json.loads(done.read_text()).get("train_seconds", 0.0) if done.exists() else 0.0
         else:
-            t_train = _train_fold(args, argv, root, spec, cache, config, split, k, held, roles, out)
+            t_train = _train_fold(args, argv, config, spec, split, k, out)
         if args.final:
             return 0
         recs = [(r, root / f"{r}.hea") for r in held]

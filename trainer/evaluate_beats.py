@@ -301,12 +301,11 @@ def evaluate_beats(
     labelling still run on the whole record.
     """
     from ecgviewer.core.readers.registry import open_long_record
-    from trainer.data.beats import outside_spans, read_annotated, read_vf_spans
+    from trainer.data.beats import outside_spans, read_reference
 
     per_method: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
     for k, (name, path) in enumerate(records):
-        ref, ref_lab = read_annotated(path)
-        vf = read_vf_spans(path)
+        ref, ref_lab, vf = read_reference(path)
         ref_keep = outside_spans(ref, vf)
         ref, ref_lab = ref[ref_keep], ref_lab[ref_keep]
         with open_long_record(path) as rec:

@@ -155,19 +155,19 @@ def test_ds1_folds_follow_the_inter_patient_rules(shared_data: Path, tmp_path: P
 
 def test_ventricular_flutter_of_207_is_left_out_of_the_comparison(shared_data: Path) -> None:
     # 207's flutter episodes ([ ... ] in its .atr) hold flutter waves, not beats: bxb leaves them out
-    from trainer.data.beats import outside_spans, read_vf_spans
+    from trainer.data.beats import outside_spans, read_reference
 
     path = shared_data / "mitdb" / "207.hea"
     if not path.exists():
         pytest.skip("mitdb/207 not in the shared data")
-    spans = read_vf_spans(path)
+    spans = read_reference(path)[2]
     assert len(spans) >= 2 and all(b > a for a, b in spans)
     assert 100 < sum(b - a for a, b in spans) / 360.0 < 300  # 2 min 40 s of 30 min
     ref, _ = read_annotated(path)
     assert outside_spans(ref, spans).all()  # no reference beat inside an episode
     inside = np.array([a + 10 for a, _ in spans] + [spans[0][0] - 10])
     assert outside_spans(inside, spans).tolist() == [False] * len(spans) + [True]
-    assert read_vf_spans(shared_data / "mitdb" / "101.hea") == []
+    assert read_reference(shared_data / "mitdb" / "101.hea")[2] == []
 
 
 def test_ensemble_of_two_seeds_averages_their_probabilities(shared_data: Path, tmp_path: Path) -> None:

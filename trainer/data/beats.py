@@ -102,22 +102,17 @@ def read_split(split_file: str | Path = BEAT_SPLIT_FILE) -> tuple[dict[str, str]
 
 def read_annotated(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """``(samples, classes)`` of the reference beats in ``PATH.atr`` (see ``SYMBOL_TO_CLASS``)."""
-    import wfdb
-
-    stem = Path(path).with_suffix("")
-    try:
-        ann = wfdb.rdann(str(stem), "atr")
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{stem}.atr: cannot read the beat annotations ({exc})") from None
-    return classes_from_symbols(ann.symbol, ann.sample)
+    samples, classes, _ = read_reference(path)
+    return samples, classes
 
 
-def read_vf_spans(path: str | Path) -> list[tuple[int, int]]:
-    """``[start, stop)`` samples of the ventricular flutter/fibrillation episodes of ``PATH.atr``
-    (between the ``[`` and ``]`` annotations; an episode still open at the end runs to the last
-    annotation). The beat-by-beat comparison leaves them out, as the reference tool ``bxb`` of
-    the WFDB software does (app/bxb.c: reference annotations between VFON and VFOFF are ignored,
-    and test beats during reference-marked VF are not counted)."""
+def read_reference(path: str | Path) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """``(samples, classes, vf_spans)`` from one read of ``PATH.atr``: the reference beats (see
+    ``SYMBOL_TO_CLASS``) and the ``[start, stop)`` samples of the ventricular flutter/fibrillation
+    episodes (between the ``[`` and ``]`` annotations; one still open at the end runs to the last
+    annotation). The beat-by-beat comparison leaves the episodes out, as the reference tool ``bxb``
+    of the WFDB software does (app/bxb.c: reference annotations between VFON and VFOFF are
+    ignored, and test beats during reference-marked VF are not counted)."""
     import wfdb
 
     stem = Path(path).with_suffix("")
@@ -135,7 +130,8 @@ def read_vf_spans(path: str | Path) -> list[tuple[int, int]]:
             start = None
     if start is not None and len(ann.sample):
         spans.append((start, int(ann.sample[-1]) + 1))
-    return spans
+    samples, classes = classes_from_symbols(ann.symbol, ann.sample)
+    return samples, classes, spans
 
 
 def outside_spans(samples: np.ndarray, spans: Collection[tuple[int, int]]) -> np.ndarray:
